@@ -1,0 +1,1 @@
+"""The MQTT side: the service, polling, commands, job tracking, topics and discovery."""

@@ -1,0 +1,1 @@
+"""The Lianke cloud side: the async API client, typed models and codes. No MQTT here."""

@@ -1,0 +1,176 @@
+"""The one exception tree of lianke-bridge.
+
+Raised in one place (the cloud client, the config loader, the QR decoder), handled in one place
+(the bridge service publishes them; only ``__main__`` has a last-resort handler).
+Messages never contain secrets: no ApiKey, no deviceKey, no MQTT password.
+"""
+
+from __future__ import annotations
+
+
+class LiankeError(Exception):
+    """Base for every error this package raises on purpose."""
+
+
+class ConfigError(LiankeError):
+    """The configuration file is invalid; the message lists every problem at once."""
+
+
+class CredentialsError(LiankeError):
+    """A QR link or token could not be turned into a device id and key."""
+
+
+class CloudError(LiankeError):
+    """Anything that went wrong talking to the Lianke cloud.
+
+    ``call`` names the API call (``device_info``, ``print_job``…) so a log line says what failed.
+    """
+
+    def __init__(self, message: str, *, call: str = "") -> None:
+        super().__init__(f"{call}: {message}" if call else message)
+        self.call = call
+        self.message = message
+
+
+class CloudConnectionError(CloudError):
+    """The cloud could not be reached (DNS, TCP, TLS, connection dropped)."""
+
+
+class CloudTimeoutError(CloudConnectionError):
+    """The cloud did not answer in time."""
+
+
+class CloudResponseError(CloudError):
+    """The cloud answered, but not with the API's JSON (an HTTP error, an HTML page…)."""
+
+    def __init__(self, message: str, *, call: str = "", http_status: int | None = None) -> None:
+        super().__init__(message, call=call)
+        self.http_status = http_status
+
+
+class CloudApiError(CloudError):
+    """The cloud answered with a ``code`` other than 200.
+
+    ``code`` is the API's own number, ``message`` a clear English sentence and ``api_message`` the
+    cloud's own ``msg`` (often Chinese), kept because it is sometimes the only detail there is.
+    """
+
+    code: int = 0
+    default_message: str = "the cloud refused the request"
+
+    def __init__(
+        self,
+        *,
+        code: int | None = None,
+        message: str | None = None,
+        api_message: str | None = None,
+        call: str = "",
+    ) -> None:
+        if code is not None:
+            self.code = code
+        super().__init__(message or self.default_message, call=call)
+        self.api_message = api_message
+
+
+class DeviceBusyError(CloudApiError):
+    """401: the box is already rebooting or refreshing."""
+
+    code = 401
+    default_message = "the box is busy (already rebooting or refreshing); try again shortly"
+
+
+class InvalidApiKeyError(CloudApiError):
+    """The ApiKey header is missing or not a valid developer key.
+
+    Not in the reference: the simulator answers code 10001 for it, and any cloud answer with
+    this code maps here.
+    """
+
+    code = 10001
+    default_message = "the ApiKey was refused; check lianke.api_key"
+
+
+class InvalidPhoneError(CloudApiError):
+    """403: the phone number of an adaptation request is invalid."""
+
+    code = 403
+    default_message = "the phone number is not valid"
+
+
+class DeviceAuthError(CloudApiError):
+    """404: wrong device id or device key."""
+
+    code = 404
+    default_message = "wrong device id or device key (scan the box's QR code again)"
+
+
+class NoPrinterError(CloudApiError):
+    """497: no printer detected on the box."""
+
+    code = 497
+    default_message = "no printer detected; plug the printer in and refresh"
+
+
+class DeviceConnectionError(CloudApiError):
+    """500/503: the cloud could not talk to the box."""
+
+    code = 503
+    default_message = "the cloud could not reach the box (device connection error)"
+
+
+class DeviceNotNetworkedError(CloudApiError):
+    """5001: the box has never been put on a network."""
+
+    code = 5001
+    default_message = "the box has not been set up on a network yet"
+
+
+class DeviceOfflineError(CloudApiError):
+    """5002: the box is offline (check its cloud light)."""
+
+    code = 5002
+    default_message = "the box is offline; check its power and network (cloud light)"
+
+
+class PortEmptyError(CloudApiError):
+    """5011: nothing is plugged into that USB port."""
+
+    code = 5011
+    default_message = "no printer is plugged into that USB port"
+
+
+class TooFrequentError(CloudApiError):
+    """10009: too many requests, or a second concurrent request for one box."""
+
+    code = 10009
+    default_message = "too many requests for this box; slowing down"
+
+
+class ResetLimitReachedError(CloudApiError):
+    """11200: the error limit was already reset 10 times today."""
+
+    code = 11200
+    default_message = "the error limit was already reset 10 times today; try again tomorrow"
+
+
+class NothingToResetError(CloudApiError):
+    """11201: there are no print failures to reset."""
+
+    code = 11201
+    default_message = "there are no print failures to reset"
+
+
+class ErrorLimitReachedError(CloudApiError):
+    """11203: too many consecutive failed jobs; the box is paused until reset."""
+
+    code = 11203
+    default_message = (
+        "too many consecutive failed jobs: the cloud paused this box; "
+        "fix the printer, then reset the error limit"
+    )
+
+
+class UnknownApiError(CloudApiError):
+    """A code the reference does not document."""
+
+    default_message = "the cloud answered with an undocumented error code"
