@@ -1,0 +1,364 @@
+"""Polling one box: device_info, printer_list, printer_status, today's tasks.
+
+Politeness rules live here: an offline box is only asked device_info until it is back; only
+printers with ``support_status`` get printer_status, one at a time; every interval has jitter;
+10009 backs the box off. State is published when it changes (and on reconnect, by the service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lianke_bridge import errors
+from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.state import (
+    PROBLEM_KEYS,
+    BoxState,
+    PrinterState,
+    PrinterStatusWord,
+    utc_now,
+)
+from lianke_bridge.bridge.topics import Topics
+from lianke_bridge.cloud import codes
+from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.models import Credentials, DeviceTask, Printer
+from lianke_bridge.config import DeviceConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+ACTIVE_TASK_STATES = frozenset(
+    {
+        codes.TaskState.READY,
+        codes.TaskState.PARSING,
+        codes.TaskState.SENDING,
+        codes.TaskState.SET_REVOKE,
+    }
+)
+MAX_BACKOFF = 8.0
+JITTER = 0.1
+
+EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
+"""(device name or None for the bridge, event JSON) -> publish it."""
+
+
+def error_json(err: errors.LiankeError) -> dict[str, Any]:
+    """The ``error`` field of a box state: code, English message, the cloud's own msg."""
+    if isinstance(err, errors.CloudApiError):
+        return {"code": err.code, "message": err.message, "api_message": err.api_message}
+    if isinstance(err, errors.CloudTimeoutError):
+        return {"code": "timeout", "message": str(err)}
+    if isinstance(err, errors.CloudConnectionError):
+        return {"code": "api_unreachable", "message": str(err)}
+    return {"code": "api_error", "message": str(err)}
+
+
+@dataclass
+class Box:
+    """Everything the bridge knows about one configured box."""
+
+    config: DeviceConfig
+    state: BoxState = field(default_factory=BoxState)
+    printers: dict[int, PrinterState] = field(default_factory=dict)
+    rows: dict[int, Printer] = field(default_factory=dict)
+    cloud_tasks: tuple[DeviceTask, ...] = ()
+    error_limit_ports: set[int] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    due: dict[str, float] = field(default_factory=dict)
+    backoff: float = 1.0
+    last_poll: str | None = None
+    known: bool = False
+    """Whether device_info answered at least once (events fire on changes after that)."""
+
+    @property
+    def name(self) -> str:
+        """The ``<dev>`` slug."""
+        return self.config.name
+
+    @property
+    def credentials(self) -> Credentials:
+        """The box's cloud credentials."""
+        return Credentials(self.config.device_id, self.config.device_key)
+
+    def printer_for(self, port: int | None) -> Printer | None:
+        """The printer_list row for a port (the default port when None)."""
+        wanted = self.config.default_port if port is None else port
+        if wanted in self.rows:
+            return self.rows[wanted]
+        for row in self.rows.values():
+            if row.device_port == wanted:
+                return row
+        return None
+
+
+class BoxPoller:
+    """Keeps one box's state fresh and published."""
+
+    def __init__(
+        self,
+        box: Box,
+        *,
+        client: LiankeClient,
+        publisher: Publisher,
+        topics: Topics,
+        emit: EventSink,
+        active_jobs: Callable[[str], int],
+        on_printers_changed: Callable[[Box], Awaitable[None]],
+    ) -> None:
+        self.box = box
+        self._client = client
+        self._publisher = publisher
+        self._topics = topics
+        self._emit = emit
+        self._active_jobs = active_jobs
+        self._on_printers_changed = on_printers_changed
+
+    # ---- scheduling ---------------------------------------------------------------------
+    def _interval(self, kind: str) -> float:
+        base = float(getattr(self.box.config.poll, kind))
+        return base * self.box.backoff * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
+
+    def _is_due(self, kind: str, now: float) -> bool:
+        return self.box.due.get(kind, 0.0) <= now
+
+    def _schedule(self, kind: str, now: float) -> None:
+        self.box.due[kind] = now + self._interval(kind)
+
+    async def run(self) -> None:
+        """Poll forever; a refresh request wakes it early. Cloud errors never end it."""
+        loop = asyncio.get_running_loop()
+        while True:
+            async with self.box.lock:
+                await self._poll_due(loop.time())
+            wanted = ["device_info"]
+            if self.box.state.online:
+                wanted += ["printer_list", "printer_status", "tasks"]
+            next_due = min(self.box.due.get(kind, 0.0) for kind in wanted)
+            delay = max(0.05, next_due - loop.time())
+            self.box.wake.clear()
+            try:
+                async with asyncio.timeout(delay):
+                    await self.box.wake.wait()
+            except TimeoutError:
+                pass
+
+    async def poll_now(self) -> BoxState:
+        """Poll everything at once (the ``refresh`` command); returns the fresh box state."""
+        async with self.box.lock:
+            self.box.due.clear()
+            await self._poll_due(asyncio.get_running_loop().time())
+        return self.box.state
+
+    async def _poll_due(self, now: float) -> None:
+        box = self.box
+        if self._is_due("device_info", now):
+            self._schedule("device_info", now)
+            await self._guard(self._poll_device_info())
+        if not box.state.online:
+            return
+        if self._is_due("printer_list", now):
+            self._schedule("printer_list", now)
+            await self._guard(self._poll_printer_list())
+        if self._is_due("printer_status", now):
+            self._schedule("printer_status", now)
+            await self._poll_printer_statuses()
+        if self._is_due("tasks", now):
+            self._schedule("tasks", now)
+            await self._guard(self._poll_tasks())
+        box.last_poll = utc_now().isoformat(timespec="seconds")
+
+    async def _guard(self, step: Awaitable[None]) -> bool:
+        """Run one poll step; a cloud error is recorded on the box, never raised."""
+        try:
+            await step
+        except errors.TooFrequentError as err:
+            await self._rate_limited(err)
+            return False
+        except errors.CloudError as err:
+            _LOGGER.debug("%s: %s", self.box.name, err)
+            await self._set_box(self.box.state.with_changes(error=error_json(err)))
+            return False
+        if self.box.backoff > 1.0:
+            self.box.backoff = max(1.0, self.box.backoff / 2)
+        return True
+
+    async def _rate_limited(self, err: errors.TooFrequentError) -> None:
+        box = self.box
+        box.backoff = min(MAX_BACKOFF, box.backoff * 2)
+        _LOGGER.warning(
+            "%s: the cloud says too many requests; polling %.0fx slower", box.name, box.backoff
+        )
+        await self._set_box(box.state.with_changes(error=error_json(err)))
+        await self._emit(
+            None, {"event": "rate_limited", "device": box.name, "backoff": box.backoff}
+        )
+
+    # ---- steps --------------------------------------------------------------------------
+    async def _poll_device_info(self) -> None:
+        box = self.box
+        info = await self._client.device_info(box.credentials)
+        was_online, was_known = box.state.online, box.known
+        box.known = True
+        await self._set_box(box.state.with_info(info).with_changes(error=None))
+        await self._publisher.publish(
+            self._topics.availability(box.name),
+            "online" if info.is_online else "offline",
+            retain=True,
+        )
+        if was_known and was_online != info.is_online:
+            event = "device_online" if info.is_online else "device_offline"
+            _LOGGER.info("%s is %s", box.name, "back online" if info.is_online else "offline")
+            await self._emit(box.name, {"event": event, "device": box.name})
+            await self._emit(None, {"event": event, "device": box.name})
+        if info.is_online and not was_online:
+            box.due["printer_list"] = box.due["printer_status"] = box.due["tasks"] = 0.0
+        if not info.is_online:
+            await self._mark_printers_offline()
+
+    async def _poll_printer_list(self) -> None:
+        box = self.box
+        printers = await self._client.printer_list(
+            box.credentials, codes.PrinterType(box.config.printer_type)
+        )
+        rows = {p.port: p for p in printers}
+        added = sorted(set(rows) - set(box.rows))
+        removed = sorted(set(box.rows) - set(rows))
+        first = not box.rows and not box.printers
+        box.rows = rows
+        for port in removed:
+            box.printers.pop(port, None)
+            await self._publisher.clear(self._topics.printer_state(box.name, port))
+            _LOGGER.info("%s: printer on port %s removed", box.name, port)
+            await self._emit(None, {"event": "printer_removed", "device": box.name, "port": port})
+        for port in added:
+            row = rows[port]
+            previous = box.printers.get(port)
+            state = PrinterState.from_cloud(row, None)
+            if previous is not None and previous.live_status:
+                state = state.with_changes(
+                    status=previous.status, problems=previous.problems, live_status=True
+                )
+            await self._set_printer(
+                state.with_changes(error_limit_reached=port in box.error_limit_ports)
+            )
+            if not first:
+                _LOGGER.info("%s: found %s on port %s", box.name, row.name, port)
+            await self._emit(
+                None, {"event": "printer_added", "device": box.name, "port": port, "name": row.name}
+            )
+        for port in sorted(set(rows) & (set(box.printers) - set(added))):
+            current = box.printers[port]
+            if not rows[port].support_status:
+                fresh = PrinterState.from_cloud(rows[port], None)
+                await self._set_printer(
+                    fresh.with_changes(error_limit_reached=current.error_limit_reached)
+                )
+        await self._set_box(box.state.with_changes(printers=tuple(sorted(rows))))
+        if added or removed:
+            if first:
+                _LOGGER.info("found %d printers on %s", len(rows), box.name)
+            await self._on_printers_changed(box)
+
+    async def _poll_printer_statuses(self) -> None:
+        box = self.box
+        for port, row in sorted(box.rows.items()):
+            if not row.support_status:
+                continue
+            try:
+                status = await self._client.printer_status(box.credentials, row.device_port)
+            except (errors.NoPrinterError, errors.PortEmptyError):
+                current = box.printers.get(port)
+                if current is not None:
+                    await self._set_printer(current.with_changes(status=PrinterStatusWord.OFFLINE))
+                continue
+            except errors.TooFrequentError as err:
+                await self._rate_limited(err)
+                return
+            except errors.CloudError as err:
+                _LOGGER.debug("%s port %s: %s", box.name, port, err)
+                continue
+            state = PrinterState.from_cloud(row, status).with_changes(
+                error_limit_reached=port in box.error_limit_ports
+            )
+            await self._set_printer(state)
+
+    async def _poll_tasks(self) -> None:
+        box = self.box
+        box.cloud_tasks = tuple(await self._client.device_tasks(box.credentials))
+        await self.publish_queue()
+
+    # ---- publishing ---------------------------------------------------------------------
+    def queue_count(self) -> int:
+        """Cloud tasks waiting or in progress, merged with the bridge's own active jobs."""
+        cloud_active = {
+            t.task_id for t in self.box.cloud_tasks if t.task_state in ACTIVE_TASK_STATES
+        }
+        return max(len(cloud_active), self._active_jobs(self.box.name))
+
+    async def publish_queue(self) -> None:
+        """Publish the queue count (topic and box state) if it moved."""
+        count = self.queue_count()
+        await self._publisher.publish(self._topics.queue(self.box.name), count, retain=True)
+        if count != self.box.state.queue:
+            await self._set_box(self.box.state.with_changes(queue=count))
+
+    async def _set_box(self, state: BoxState) -> None:
+        box = self.box
+        changed = state != box.state
+        box.state = state
+        if changed or self._publisher.retained(self._topics.state(box.name)) is None:
+            await self._publisher.publish(
+                self._topics.state(box.name), state.to_json(), retain=True
+            )
+
+    async def _set_printer(self, state: PrinterState) -> None:
+        box = self.box
+        previous = box.printers.get(state.port)
+        box.printers[state.port] = state
+        topic = self._topics.printer_state(box.name, state.port)
+        if previous == state and self._publisher.retained(topic) is not None:
+            return
+        await self._publisher.publish(topic, state.to_json(), retain=True)
+        if previous is None:
+            return
+        had = previous.status in _PROBLEM_WORDS
+        has = state.status in _PROBLEM_WORDS
+        if has and (not had or previous.status != state.status):
+            await self._emit(
+                box.name,
+                {
+                    "event": "printer_problem",
+                    "device": box.name,
+                    "port": state.port,
+                    "status": str(state.status),
+                    "message": state.message,
+                },
+            )
+        elif had and not has and state.status is not PrinterStatusWord.OFFLINE:
+            await self._emit(
+                box.name, {"event": "printer_ok", "device": box.name, "port": state.port}
+            )
+
+    async def _mark_printers_offline(self) -> None:
+        for state in list(self.box.printers.values()):
+            if state.status is not PrinterStatusWord.OFFLINE:
+                await self._set_printer(state.with_changes(status=PrinterStatusWord.OFFLINE))
+
+    async def set_error_limit(self, port: int, reached: bool) -> None:
+        """Mark a printer paused by the cloud's error limit (11203), or cleared by a reset."""
+        box = self.box
+        if reached:
+            box.error_limit_ports.add(port)
+        else:
+            box.error_limit_ports.discard(port)
+        current = box.printers.get(port)
+        if current is not None and current.error_limit_reached != reached:
+            await self._set_printer(current.with_changes(error_limit_reached=reached))
+
+
+_PROBLEM_WORDS = frozenset({PrinterStatusWord(k) for k in PROBLEM_KEYS} | {PrinterStatusWord.ERROR})

@@ -1,0 +1,97 @@
+"""The one way out to MQTT: encodes payloads, remembers retained state for re-publishing.
+
+The service attaches the live aiomqtt client on each connection and detaches it on loss; state
+published while disconnected is kept and goes out with the next ``republish_all``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import aiomqtt
+from paho.mqtt.properties import Properties
+
+from lianke_bridge.bridge.topics import check_publish_topic
+
+_LOGGER = logging.getLogger(__name__)
+
+Payload = str | bytes | int | float | dict[str, Any] | list[Any] | None
+
+
+def encode(payload: Payload) -> bytes:
+    """JSON for objects and lists, text for scalars, empty for None (clears a retained topic)."""
+    if payload is None:
+        return b""
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, dict | list):
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    if isinstance(payload, bool):
+        return b"true" if payload else b"false"
+    return str(payload).encode()
+
+
+class Publisher:
+    """Publishes, counts and remembers retained payloads."""
+
+    def __init__(self) -> None:
+        self._client: aiomqtt.Client | None = None
+        self._retained: dict[str, bytes] = {}
+        self.messages_out = 0
+
+    def attach(self, client: aiomqtt.Client) -> None:
+        """Use this connection from now on."""
+        self._client = client
+
+    def detach(self) -> None:
+        """The connection is gone; keep state for the next one."""
+        self._client = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is attached."""
+        return self._client is not None
+
+    def retained(self, topic: str) -> bytes | None:
+        """The last retained payload sent (or queued) for a topic."""
+        return self._retained.get(topic)
+
+    async def publish(
+        self,
+        topic: str,
+        payload: Payload,
+        *,
+        retain: bool = False,
+        qos: int = 1,
+        properties: Properties | None = None,
+        force: bool = False,
+    ) -> None:
+        """Publish; a retained payload equal to the last one is skipped unless ``force``."""
+        check_publish_topic(topic)
+        data = encode(payload)
+        if retain:
+            if not force and self._retained.get(topic) == data:
+                return
+            if data:
+                self._retained[topic] = data
+            else:
+                self._retained.pop(topic, None)
+        if self._client is None:
+            return
+        await self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
+        self.messages_out += 1
+
+    async def clear(self, topic: str) -> None:
+        """Delete a retained message (empty retained payload)."""
+        self._retained.pop(topic, None)
+        if self._client is not None:
+            await self._client.publish(topic, b"", qos=1, retain=True)
+            self.messages_out += 1
+
+    async def republish_all(self, *, prefix: str | None = None) -> None:
+        """Send every remembered retained payload again (after a reconnect or an HA restart)."""
+        for topic, data in list(self._retained.items()):
+            if prefix is None or topic.startswith(prefix):
+                await self.publish(topic, data, retain=True, force=True)

@@ -1,0 +1,87 @@
+"""What the bridge remembers across restarts: discovery it published, jobs it follows.
+
+One small JSON file under ``state_dir``, written atomically (temp file + rename) so a crash
+leaves either the old or the new file, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lianke_bridge.bridge.state import JobRecord
+
+_LOGGER = logging.getLogger(__name__)
+
+STATE_FILE = "bridge-state.json"
+
+
+class Store:
+    """Persisted bridge state; every mutation is saved at once (the file stays small)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._path = directory / STATE_FILE
+        self.discovery_topics: set[str] = set()
+        self.jobs: dict[str, JobRecord] = {}
+        self._load()
+
+    @property
+    def path(self) -> Path:
+        """Where the state lives."""
+        return self._path
+
+    def _load(self) -> None:
+        try:
+            raw = json.loads(self._path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as err:
+            _LOGGER.warning("ignoring unreadable state file %s: %s", self._path, err)
+            return
+        if not isinstance(raw, dict):
+            return
+        self.discovery_topics = {str(t) for t in raw.get("discovery_topics", [])}
+        for item in raw.get("jobs", []):
+            try:
+                job = JobRecord.from_json(item)
+            except (KeyError, TypeError, ValueError) as err:
+                _LOGGER.warning("ignoring a stored job that cannot be read: %s", err)
+                continue
+            self.jobs[job.task_id] = job
+
+    def save(self) -> None:
+        """Write the state atomically; a failure is logged, never fatal."""
+        data: dict[str, Any] = {
+            "discovery_topics": sorted(self.discovery_topics),
+            "jobs": [job.to_json() for job in self.jobs.values()],
+        }
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".state-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=1)
+                handle.flush()
+                os.fsync(handle.fileno())
+            Path(tmp).replace(self._path)
+        except OSError as err:
+            _LOGGER.warning("could not save bridge state to %s: %s", self._path, err)
+
+    def put_job(self, job: JobRecord) -> None:
+        """Remember a job (new or changed)."""
+        self.jobs[job.task_id] = job
+        self.save()
+
+    def drop_job(self, task_id: str) -> None:
+        """Forget a job whose retained topic was cleared."""
+        if self.jobs.pop(task_id, None) is not None:
+            self.save()
+
+    def set_discovery_topics(self, topics: set[str]) -> None:
+        """Remember exactly which discovery configs are published now."""
+        if topics != self.discovery_topics:
+            self.discovery_topics = set(topics)
+            self.save()

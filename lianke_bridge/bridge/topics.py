@@ -1,0 +1,134 @@
+"""Every MQTT topic of the contract, built in one place. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+BRIDGE = "bridge"
+"""The reserved ``<dev>`` of bridge-level topics."""
+
+
+class TopicError(ValueError):
+    """A topic that must never be published to (holds a wildcard or is empty)."""
+
+
+def check_publish_topic(topic: str) -> str:
+    """Refuse wildcards at the edge: nothing is ever published to ``+`` or ``#``."""
+    if not topic or "+" in topic or "#" in topic or "\0" in topic:
+        raise TopicError(f"refusing to publish to {topic!r}")
+    return topic
+
+
+@dataclass(frozen=True)
+class RequestTopic:
+    """A parsed ``…/request/<command>`` topic."""
+
+    scope: Literal["bridge", "device"]
+    device: str | None
+    command: str
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The contract's topics under ``base``."""
+
+    base: str
+
+    # bridge
+    @property
+    def bridge_state(self) -> str:
+        """``online``/``offline``; the MQTT will."""
+        return f"{self.base}/{BRIDGE}/state"
+
+    @property
+    def bridge_info(self) -> str:
+        """Retained JSON: version, devices and more."""
+        return f"{self.base}/{BRIDGE}/info"
+
+    @property
+    def bridge_health(self) -> str:
+        """Retained JSON refreshed every minute."""
+        return f"{self.base}/{BRIDGE}/health"
+
+    @property
+    def bridge_event(self) -> str:
+        """Bridge-level events."""
+        return f"{self.base}/{BRIDGE}/event"
+
+    @property
+    def bridge_log(self) -> str:
+        """Warnings and errors as JSON."""
+        return f"{self.base}/{BRIDGE}/log"
+
+    def bridge_response(self, command: str) -> str:
+        """Where a bridge request is answered."""
+        return check_publish_topic(f"{self.base}/{BRIDGE}/response/{command}")
+
+    # devices
+    def availability(self, device: str) -> str:
+        """``online``/``offline``: the box's cloud connection."""
+        return f"{self.base}/{device}/availability"
+
+    def state(self, device: str) -> str:
+        """The box snapshot."""
+        return f"{self.base}/{device}/state"
+
+    def printer_state(self, device: str, port: int) -> str:
+        """One printer's snapshot."""
+        return f"{self.base}/{device}/printer/{port}/state"
+
+    def queue(self, device: str) -> str:
+        """Jobs waiting or in progress (integer)."""
+        return f"{self.base}/{device}/queue"
+
+    def job(self, device: str, task_id: str) -> str:
+        """A job's JSON, retained until 24 h after it ends."""
+        return check_publish_topic(f"{self.base}/{device}/job/{task_id}")
+
+    def last_job(self, device: str) -> str:
+        """The box's most recent job (retained): Home Assistant's ``last_job`` sensor."""
+        return f"{self.base}/{device}/last_job"
+
+    def job_event(self, device: str) -> str:
+        """``{"event_type": succeeded|failed|cancelled}`` for Home Assistant's event entity."""
+        return f"{self.base}/{device}/job_event"
+
+    def print_url_state(self, device: str) -> str:
+        """The last URL typed into Home Assistant's ``print_url`` text entity."""
+        return f"{self.base}/{device}/print_url/state"
+
+    def event(self, device: str) -> str:
+        """Device events."""
+        return f"{self.base}/{device}/event"
+
+    def response(self, device: str, command: str) -> str:
+        """Where a device request is answered."""
+        return check_publish_topic(f"{self.base}/{device}/response/{command}")
+
+    def request(self, device: str, command: str) -> str:
+        """Where a device request is sent (used by discovery and tests)."""
+        return f"{self.base}/{device}/request/{command}"
+
+    def bridge_request(self, command: str) -> str:
+        """Where a bridge request is sent."""
+        return f"{self.base}/{BRIDGE}/request/{command}"
+
+    # subscriptions
+    @property
+    def request_filters(self) -> tuple[str, str]:
+        """The two filters the bridge subscribes to."""
+        return (f"{self.base}/{BRIDGE}/request/+", f"{self.base}/+/request/+")
+
+    def parse_request(self, topic: str) -> RequestTopic | None:
+        """``<base>/<dev>/request/<command>`` -> its parts; None for anything else."""
+        prefix = f"{self.base}/"
+        if not topic.startswith(prefix):
+            return None
+        parts = topic[len(prefix) :].split("/")
+        if len(parts) != 3 or parts[1] != "request" or not parts[0] or not parts[2]:  # noqa: PLR2004
+            return None
+        device, _, command = parts
+        if device == BRIDGE:
+            return RequestTopic("bridge", None, command)
+        return RequestTopic("device", device, command)
