@@ -1,0 +1,38 @@
+"""A faithful fake of the Lianke cloud API, for tests, demos and client development.
+
+``Simulator`` serves the 18 calls of the v3 reference over aiohttp with a fleet of boxes
+(``demo_fleet()`` or ``load_fleet(path)``), stateful jobs on ``Timing`` durations, injectable
+faults (``sim.faults``) and a log of every request (``sim.requests``).
+"""
+
+from lianke_bridge.simulator.app import (
+    DEFAULT_PORT,
+    RecordedRequest,
+    Simulator,
+    fleet_json,
+    serve,
+)
+from lianke_bridge.simulator.fleet import (
+    BoxSpec,
+    Fleet,
+    Marker,
+    PrinterSpec,
+    demo_fleet,
+    load_fleet,
+)
+from lianke_bridge.simulator.state import Timing
+
+__all__ = [
+    "DEFAULT_PORT",
+    "BoxSpec",
+    "Fleet",
+    "Marker",
+    "PrinterSpec",
+    "RecordedRequest",
+    "Simulator",
+    "Timing",
+    "demo_fleet",
+    "fleet_json",
+    "load_fleet",
+    "serve",
+]

@@ -1,0 +1,181 @@
+"""Faults to inject into the simulated cloud: from tests directly, or over ``POST /_sim/faults``.
+
+Box and printer faults change the live state (a box goes offline, paper runs out); request
+faults change how the next matching HTTP calls are answered (10009, slow, HTTP 5xx, dropped).
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from lianke_bridge.cloud.codes import TaskState
+from lianke_bridge.simulator.state import BoxRuntime, PrinterRuntime, SimState
+
+
+@dataclass
+class RequestFault:
+    """One request-level fault; ``count`` None means until cleared."""
+
+    kind: str
+    """``rate_limit``, ``slow``, ``http_error`` or ``drop``."""
+    path: str | None = None
+    count: int | None = 1
+    seconds: float = 0.0
+    status: int = 502
+    html: bool = True
+
+    def matches(self, path: str) -> bool:
+        """No path: every call; ``printer_status`` matches ``/api/device/printer_status``."""
+        if self.path is None:
+            return True
+        if self.path.startswith("/"):
+            return path == self.path
+        return path.endswith("/" + self.path)
+
+
+class Faults:
+    """The fault controls of one simulator."""
+
+    def __init__(self, state: SimState) -> None:
+        self._state = state
+        self.request_faults: list[RequestFault] = []
+
+    # ---- boxes and printers ----------------------------------------------------------------
+
+    def _box(self, device_id: str) -> BoxRuntime:
+        try:
+            return self._state.boxes[device_id]
+        except KeyError:
+            raise ValueError(f"no box {device_id!r} in the fleet") from None
+
+    def _printer(self, device_id: str, port: int) -> PrinterRuntime:
+        try:
+            return self._box(device_id).printers[int(port)]
+        except KeyError:
+            raise ValueError(f"no printer on port {port} of box {device_id!r}") from None
+
+    def box_offline(self, device_id: str, offline: bool = True) -> None:
+        """The box loses (or regains) its cloud connection: device_info online 0, jobs 5002."""
+        box = self._box(device_id)
+        box.offline = offline
+        if not offline:
+            box.never_booted = False
+
+    def box_never_booted(self, device_id: str, never_booted: bool = True) -> None:
+        """The box has never been switched on: device_info online null, jobs 5001."""
+        self._box(device_id).never_booted = never_booted
+
+    def unplug_printer(self, device_id: str, port: int) -> None:
+        """Pull the printer's cable: it leaves printer_list; printer_status 497; jobs 5011."""
+        self._printer(device_id, port).plugged = False
+
+    def plug_printer(self, device_id: str, port: int) -> None:
+        """Plug the printer back in."""
+        self._printer(device_id, port).plugged = True
+
+    def printer_problem(
+        self,
+        device_id: str,
+        port: int,
+        *,
+        paper_out: bool = False,
+        paper_jam: bool = False,
+        cover_open: bool = False,
+        out_of_ink: bool = False,
+        out_of_ribbon: bool = False,
+        paused: bool = False,
+    ) -> None:
+        """Set the printer's sensors (all given at once; no arguments clears them)."""
+        printer = self._printer(device_id, port)
+        printer.paper_out = paper_out
+        printer.paper_jam = paper_jam
+        printer.cover_open = cover_open
+        printer.out_of_ink = out_of_ink
+        printer.out_of_ribbon = out_of_ribbon
+        printer.paused = paused
+
+    def jobs_fail(self, device_id: str, fail: bool = True, *, task_state: str = "SUCCESS") -> None:
+        """Jobs of the box end badly: SUCCESS with task_result code 502, or FAILURE."""
+        state = TaskState(task_state)
+        if state not in (TaskState.SUCCESS, TaskState.FAILURE):
+            raise ValueError("task_state must be SUCCESS or FAILURE")
+        self._box(device_id).fail_jobs = state if fail else None
+
+    # ---- requests --------------------------------------------------------------------------
+
+    def rate_limit(self, path: str | None = None, count: int = 1) -> None:
+        """The next ``count`` matching calls answer code 10009."""
+        self.request_faults.append(RequestFault("rate_limit", path, count))
+
+    def slow(self, seconds: float, path: str | None = None) -> None:
+        """Matching calls answer ``seconds`` late, until cleared (``slow(0)`` clears)."""
+        self.request_faults = [
+            f for f in self.request_faults if not (f.kind == "slow" and f.path == path)
+        ]
+        if seconds > 0:
+            self.request_faults.append(RequestFault("slow", path, None, seconds=seconds))
+
+    def http_error(
+        self, status: int = 502, html: bool = True, path: str | None = None, count: int = 1
+    ) -> None:
+        """The next ``count`` matching calls get HTTP ``status`` with an HTML (or text) page."""
+        self.request_faults.append(
+            RequestFault("http_error", path, count, status=status, html=html)
+        )
+
+    def drop_connection(self, path: str | None = None, count: int = 1) -> None:
+        """The next ``count`` matching calls have their connection closed without an answer."""
+        self.request_faults.append(RequestFault("drop", path, count))
+
+    def clear(self) -> None:
+        """Remove every fault: request faults, and boxes and printers back to the fleet's state."""
+        self.request_faults.clear()
+        for box in self._state.boxes.values():
+            box.offline = box.spec.boot_state == "offline"
+            box.never_booted = box.spec.boot_state == "never_booted"
+            box.fail_jobs = None
+            for printer in box.printers.values():
+                printer.plugged = True
+                self.printer_problem(box.spec.device_id, printer.spec.port)
+
+    def take(self, kind: str, path: str) -> RequestFault | None:
+        """The first fault of ``kind`` matching ``path``, using up one of its count."""
+        for fault in self.request_faults:
+            if fault.kind == kind and fault.matches(path):
+                if fault.count is not None:
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.request_faults.remove(fault)
+                return fault
+        return None
+
+    # ---- admin endpoint --------------------------------------------------------------------
+
+    NAMES = (
+        "box_offline",
+        "box_never_booted",
+        "unplug_printer",
+        "plug_printer",
+        "printer_problem",
+        "jobs_fail",
+        "rate_limit",
+        "slow",
+        "http_error",
+        "drop_connection",
+        "clear",
+    )
+
+    def apply(self, body: dict[str, Any]) -> None:
+        """``{"fault": "box_offline", "device_id": "...", ...}``: call the named control."""
+        name = body.get("fault")
+        if name not in self.NAMES:
+            raise ValueError(f"unknown fault {name!r}; one of: {', '.join(self.NAMES)}")
+        method = getattr(self, name)
+        params = {k: v for k, v in body.items() if k != "fault"}
+        try:
+            inspect.signature(method).bind(**params)
+        except TypeError as err:
+            raise ValueError(f"{name}: {err}") from None
+        method(**params)

@@ -1,0 +1,20 @@
+"""Shared fixtures: a running simulator of the Lianke cloud with fast timings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from lianke_bridge.simulator import Simulator, Timing, demo_fleet
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[Simulator]:
+    """A started simulator on a free loopback port: the demo fleet, jobs done in ~50 ms."""
+    sim = Simulator(fleet=demo_fleet(), timing=Timing.fast())
+    await sim.start(host="127.0.0.1", port=0)
+    try:
+        yield sim
+    finally:
+        await sim.stop()
