@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
+from sim_api import SimApi
 
 from lianke_bridge.simulator import Simulator, Timing, demo_fleet
 
@@ -18,3 +20,10 @@ async def simulator() -> AsyncIterator[Simulator]:
         yield sim
     finally:
         await sim.stop()
+
+
+@pytest.fixture
+async def sim_api(simulator: Simulator) -> AsyncIterator[SimApi]:
+    """Raw HTTP calls to the ``simulator`` (its ApiKey, its first box by default)."""
+    async with aiohttp.ClientSession() as session:
+        yield SimApi(simulator, session)

@@ -72,9 +72,12 @@ class ApiRefusalError(Exception):
         self.msg = msg
 
 
-def ok(data: Any = None) -> web.Response:
-    """``{"code": 200, "msg": "success", "data": ...}`` (no ``data`` when None)."""
-    body: dict[str, Any] = {"code": 200, "msg": "success"}
+def ok(data: Any = None, *, msg: bool = True) -> web.Response:
+    """``{"code": 200, "msg": "success", "data": ...}`` (no ``data`` when None).
+
+    ``msg=False`` leaves ``msg`` out, as the reference's printer_list example does.
+    """
+    body: dict[str, Any] = {"code": 200, "msg": "success"} if msg else {"code": 200}
     if data is not None:
         body["data"] = data
     return web.json_response(body, dumps=_dumps)
@@ -96,14 +99,33 @@ def _query(request: web.Request) -> Mapping[str, str]:
     return request.query
 
 
+@dataclass(frozen=True)
+class Body:
+    """A request's parsed body: form fields or a JSON object, and uploaded files aside."""
+
+    kind: str | None
+    """``form``, ``json`` or None (no body, or not a JSON object)."""
+    fields: dict[str, Any]
+    files: dict[str, tuple[str, bytes]]
+    """Field name -> (filename, content)."""
+
+
+BODY = web.RequestKey("lianke_sim_body", Body)
+
+
 def _form(request: web.Request) -> Mapping[str, Any]:
-    fields: Mapping[str, Any] = request["fields"]
-    return fields if request["body_kind"] == "form" else {}
+    body = request[BODY]
+    return body.fields if body.kind == "form" else {}
 
 
 def _json(request: web.Request) -> Mapping[str, Any]:
-    fields: Mapping[str, Any] = request["fields"]
-    return fields if request["body_kind"] == "json" else {}
+    body = request[BODY]
+    return body.fields if body.kind == "json" else {}
+
+
+def _file(request: web.Request) -> tuple[str, bytes] | None:
+    """The uploaded ``jobFile`` of a form."""
+    return request[BODY].files.get("jobFile")
 
 
 def _text(params: Mapping[str, Any], name: str) -> str:
@@ -207,7 +229,7 @@ class Api:
                 row["ip_addr"] = spec.ip_addr
                 row["markers"] = [m.to_api() for m in spec.markers]
             rows.append(row)
-        return ok({"row": rows, "total": len(rows)})
+        return ok({"row": rows, "total": len(rows)}, msg=False)
 
     def _model(self, request: web.Request) -> tuple[str, codes.PrinterKind | None]:
         model = _text(_query(request), "printerModel")
@@ -252,7 +274,7 @@ class Api:
         box = self.box(form)
         port = self.port(box, form, "devicePort")
         ticket = _text(form, "taskTicket")
-        file = request["files"].get("jobFile")
+        file = _file(request)
         urls = [u.strip() for u in _text(form, "jobFile").split("\n") if u.strip()]
         if not (ticket or file or urls):
             raise ApiRefusalError(BAD_PARAMETER, "jobFile参数不能为空")
@@ -319,7 +341,7 @@ class Api:
         """POST file_pages: count a document's pages as a task (see GET /api/print/job)."""
         form = _form(request)
         box = self.box(form)
-        file = request["files"].get("jobFile")
+        file = _file(request)
         urls = [u.strip() for u in _text(form, "jobFile").split("\n") if u.strip()]
         if file is not None:
             if len(file[1]) > MAX_FILE_BYTES:
@@ -477,7 +499,7 @@ async def _read_body(request: web.Request) -> None:
             parsed = None
         if isinstance(parsed, dict):
             kind, fields = "json", parsed
-    request["fields"], request["files"], request["body_kind"] = fields, files, kind
+    request[BODY] = Body(kind, fields, files)
 
 
 def _html_error(status: int, html: bool) -> web.Response:
@@ -513,7 +535,7 @@ class _Cloud:
                 method=request.method,
                 path=request.path,
                 query=dict(request.query),
-                fields=dict(request["fields"]),
+                fields=dict(request[BODY].fields),
                 api_key=request.headers.get("ApiKey"),
             )
         )
