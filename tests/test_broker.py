@@ -14,6 +14,7 @@ from lianke_bridge.broker import (
     ENV_BROKER_KINDS,
     BrokerError,
     RunningBroker,
+    _start_embedded,
     ensure_broker,
     mqtt_protocol_at,
 )
@@ -155,3 +156,31 @@ async def test_broker_refusing_anonymous_is_not_used(
     """A broker that refuses the demo's (anonymous) login is not reported as usable."""
     locked = mosquitto_factory(extra_config=["allow_anonymous false"])
     assert await mqtt_protocol_at(locked.host, locked.port) is None
+
+
+async def test_only_existing_and_nothing_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LIANKE_DEMO_BROKER=existing with nothing on the port fails instead of starting one."""
+    monkeypatch.setenv(ENV_BROKER_KINDS, "existing")
+    port = free_port()
+    with pytest.raises(BrokerError, match=rf"no MQTT broker answered at 127\.0\.0\.1:{port}"):
+        await ensure_broker("127.0.0.1", port)
+
+
+async def test_port_zero_starts_a_broker_on_a_free_port() -> None:
+    """``port=0`` skips the existing-broker check and starts one on a port the OS picks."""
+    async with await ensure_broker("127.0.0.1", 0, kinds=["existing", "embedded"]) as broker:
+        assert broker.kind == "embedded"
+        assert broker.port > 0
+        assert await mqtt_protocol_at(broker.host, broker.port) == "3.1.1"
+
+
+async def test_unknown_kind_argument_is_rejected() -> None:
+    """A kind that does not exist is an error, not silently skipped."""
+    with pytest.raises(BrokerError, match="unknown broker kind 'docker'"):
+        await ensure_broker("127.0.0.1", free_port(), kinds=["docker"])  # type: ignore[list-item]
+
+
+async def test_embedded_start_failure_is_a_broker_error(mosquitto: MosquittoBroker) -> None:
+    """The embedded broker failing to bind (port taken) is reported as a BrokerError."""
+    with pytest.raises(BrokerError, match="embedded broker could not start"):
+        await _start_embedded(mosquitto.host, mosquitto.port)
