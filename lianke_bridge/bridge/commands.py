@@ -270,6 +270,7 @@ _TASK_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 _API_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _PAGE_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
 _PERCENT = re.compile(r"^(\d{1,3})%$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 _FILE_EXT = re.compile(r"^\.[a-z0-9]{1,10}$")
 _CUSTOM_PAPER = re.compile(r"^(\d+(?:\.\d+)?)\s*[x\u00d7*]\s*(\d+(?:\.\d+)?)\s*mm$", re.IGNORECASE)
 _TRANSACTION_SNIFF = re.compile(rb'"transaction"\s*:\s*("(?:[^"\\]|\\.){0,1000}"|-?\d+(?:\.\d+)?)')
@@ -1201,12 +1202,13 @@ def _file(data: Mapping[str, Any], limits: _Limits, file_ext: str | None) -> Job
             f"file is {_size(estimate)}, more than the limit of {_size(limits.max_file_bytes)}; "
             "send large documents as a URL"
         )
+    bad_base64 = "file is not valid base64 (standard alphabet A-Z a-z 0-9 + /, '=' padding)"
+    if len(compact) % 4 or not _BASE64.match(compact):  # b64decode forgives stray padding
+        raise _Invalid(bad_base64)
     try:
         content = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
-        raise _Invalid(
-            "file is not valid base64 (standard alphabet A-Z a-z 0-9 + /, '=' padding)"
-        ) from None
+        raise _Invalid(bad_base64) from None
     if not content:
         raise _Invalid("file is empty")
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
