@@ -361,12 +361,17 @@ async def test_count_pages_of_a_file(client: LiankeClient, simulator: Simulator)
     started = await client.file_pages(office, file=JobFile("a.pdf", PDF_3_PAGES))
     assert started.task_id
     pages = await client.count_pages(
-        office, file=JobFile("a.pdf", PDF_3_PAGES), paper_size=9, poll_interval=0.01
+        office,
+        file=JobFile("a.pdf", PDF_3_PAGES),
+        printer_model="Kyocera MA2000w GX",
+        paper_size=9,
+        poll_interval=0.01,
     )
     assert pages == 3
     sent = [r for r in simulator.requests if r.path == "/api/print/file_pages"]
     assert len(sent) == 2
     assert sent[1].fields["dmPaperSize"] == "9"
+    assert sent[1].fields["printerModel"] == "Kyocera MA2000w GX"
     assert sent[1].fields["jobFile"] == {"filename": "a.pdf", "size": len(PDF_3_PAGES)}
 
 
@@ -893,6 +898,15 @@ async def test_borrowed_session_stays_open(simulator: Simulator) -> None:
     await own.device_info(box(simulator, OFFICE))
     await own.close()
     assert own._session is None
+
+
+async def test_closed_borrowed_session_is_a_clear_error(simulator: Simulator) -> None:
+    """Using a client whose borrowed session was closed says so instead of crashing."""
+    async with aiohttp.ClientSession() as session:
+        client = LiankeClient(simulator.fleet.api_key, base_url=simulator.url, session=session)
+    with pytest.raises(errors.CloudConnectionError, match="session is closed"):
+        await client.device_info(box(simulator, OFFICE))
+    assert simulator.requests == []
 
 
 def test_an_api_key_is_required() -> None:

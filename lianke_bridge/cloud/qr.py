@@ -68,7 +68,7 @@ def _credentials_from_token(token: str) -> Credentials:
     normal += "=" * (-len(normal) % 4)
     try:
         raw = base64.b64decode(normal, validate=True)
-    except (binascii.Error, ValueError) as err:
+    except (binascii.Error, ValueError) as err:  # pragma: no cover - the checks above catch it
         raise CredentialsError("the token is not valid base64") from err
     try:
         decoded = raw.decode("utf-8")
