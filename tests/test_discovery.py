@@ -901,12 +901,13 @@ def test_last_job_reads_the_job_and_survives_a_clear() -> None:
 def test_api_problem_reads_the_health_report() -> None:
     """The API problem sensor turns on when the health report says the API is failing."""
     api = component(bridge_discovery(CTX), "api_problem")
-    failing = json.dumps({"api": {"problem": True, "calls": 10, "errors": 4}})
+    failing = json.dumps({"api": {"calls": 10, "errors": 4}, "api_problem": True})
     assert render_value(api["value_template"], failing) == "ON"
-    assert render_value(api["value_template"], json.dumps({"api": {"calls": 3}})) == "OFF"
+    fine = json.dumps({"api": {"calls": 3}, "api_problem": False})
+    assert render_value(api["value_template"], fine) == "OFF"
     assert render_value(api["value_template"], json.dumps({"uptime_s": 5})) == "OFF"
     attributes = json.loads(render_value(api["json_attributes_template"], failing))
-    assert attributes == {"problem": True, "calls": 10, "errors": 4}
+    assert attributes == {"calls": 10, "errors": 4}
 
 
 # ---- lifecycle helpers --------------------------------------------------------------------------

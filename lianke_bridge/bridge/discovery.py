@@ -302,7 +302,7 @@ def bridge_device(ctx: DiscoveryContext) -> HaDevice:
             "Cloud API problem",
             bridge_only,
             topics.bridge_health,
-            _on_off("(value_json.get('api') or {}).get('problem')"),
+            _on_off(_get("api_problem")),
             device_class="problem",
             entity_category="diagnostic",
             json_attributes_topic=topics.bridge_health,
