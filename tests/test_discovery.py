@@ -41,7 +41,14 @@ from lianke_bridge.bridge.discovery import (
 from lianke_bridge.bridge.state import BoxState, JobRecord, PrinterState, PrinterStatusWord
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.models import InkMarker
-from lianke_bridge.config import DeviceConfig, PollConfig
+from lianke_bridge.config import (
+    Config,
+    DeviceConfig,
+    HomeAssistantConfig,
+    LiankeConfig,
+    MqttConfig,
+    PollConfig,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "home-assistant.md"
@@ -867,6 +874,14 @@ def test_ink_marker_names_are_quoted_safely() -> None:
     assert render_value(component(messages, "ink_toner")["value_template"], gone) == "None"
 
 
+def test_ink_keys_never_collide() -> None:
+    """Cartridges whose names differ only in case or punctuation still get separate sensors."""
+    printer = replace(INKJET, markers=(InkMarker("Black", 1), InkMarker("BLACK", 2)))
+    assert [key for key, _ in discovery.ink_keys(printer)] == ["ink_black", "ink_2"]
+    for message in printer_discovery(CTX, OFFICE, printer):
+        check_message(CTX, message)
+
+
 def test_box_templates_read_the_box_state() -> None:
     """Firmware, IP, expiry date, expired flag and connection attributes read the box state."""
     messages = box_discovery(CTX, OFFICE, OFFICE_BOX)
@@ -969,6 +984,34 @@ def test_switching_back_to_entity_discovery_rolls_back() -> None:
     assert [m.topic for m in plan.migrate] == [old[0].topic]
     assert [m.topic for m in plan.clear] == [old[0].topic]
     assert len(plan.publish) == len(new) == 14
+
+
+def test_foreign_or_odd_topics_are_only_cleared() -> None:
+    """Remembered topics of an unexpected shape are cleared, never migrated."""
+    odd = {"other/device/x/config", "homeassistant/sensor/lonely/config", "homeassistant/x"}
+    wanted = box_discovery(CTX, OFFICE, OFFICE_BOX)
+    plan = plan_discovery(CTX, odd, [*wanted, DiscoveryMessage("elsewhere/config", {"a": 1})])
+    assert plan.migrate == ()
+    assert {m.topic for m in plan.clear} == odd
+
+
+def test_context_from_the_configuration() -> None:
+    """The prefix, base topic and mode come from the bridge's configuration."""
+    config = Config(
+        lianke=LiankeConfig(api_key="k"),
+        devices=(OFFICE,),
+        mqtt=MqttConfig(base_topic="printers"),
+        homeassistant=HomeAssistantConfig(prefix="ha", discovery="entity"),
+    )
+    ctx = DiscoveryContext.from_config(config, sw_version="9.9")
+    assert (ctx.prefix, ctx.base_topic, ctx.mode, ctx.sw_version) == (
+        "ha",
+        "printers",
+        "entity",
+        "9.9",
+    )
+    topic = box_discovery(ctx, OFFICE, OFFICE_BOX)[0].topic
+    assert topic == "ha/binary_sensor/lianke_lc01demo000001/connectivity/config"
 
 
 def test_published_index_is_json_and_skips_removals() -> None:
