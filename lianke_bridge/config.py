@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import voluptuous as vol
 import yaml
 
+from lianke_bridge.bridge.commands import CommandError, check_print_defaults
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.cloud.qr import parse_qr
 from lianke_bridge.errors import ConfigError, CredentialsError
@@ -180,20 +181,6 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 PRINTER_TYPES: Mapping[str, int] = {"usb": 1, "network": 2, "all": 3, "both": 3}
-SCALE_WORDS = ("fit", "fitw", "fith", "fill", "cover", "none")
-ALIGN_WORDS: Mapping[str, str] = {
-    "top_left": "z1",
-    "top": "z2",
-    "top_right": "z3",
-    "left": "z4",
-    "center": "z5",
-    "right": "z6",
-    "bottom_left": "z7",
-    "bottom": "z8",
-    "bottom_right": "z9",
-}
-"""``align`` words and the API's ``jpAutoAlign`` codes they mean (z1-z9 are accepted too)."""
-
 TLS_PORT = 8883
 """mqtt.port when TLS is on and no port is given."""
 
@@ -529,60 +516,40 @@ def directory(value: Any) -> Path:
     return path
 
 
-# ---- print options (the contract's `print` command words) -------------------------------------
-def paper(value: Any) -> int | str:
-    """A paper name as the printer lists it (``A4``, ``Letter``…) or the API's ``dmPaperSize``."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+# ---- print options: the words of the contract's `print` command, checked by its own parser -----
+PRINT_OPTIONS = (
+    "copies",
+    "paper",
+    "color",
+    "duplex",
+    "orientation",
+    "scale",
+    "align",
+    "pages",
+    "reverse",
+    "auto_rotate",
+    "file_ext",
+    "options",
+)
+"""The keys of a port's ``print_defaults``: the print command's options."""
+
+
+def print_option(key: str) -> Callable[[Any], Any]:
+    """One print option, checked by the MQTT ``print`` command's own parser.
+
+    One parser means a default is accepted exactly when the same word in a request would be. The
+    value is kept as written: the command parser reads it again when it merges the defaults.
+    """
+
+    def validate(value: Any) -> Any:
+        try:
+            check_print_defaults({key: value})
+        except CommandError as err:
+            message = err.message.removeprefix("print defaults: ")
+            raise vol.Invalid(message.removeprefix(f"{key} ").removeprefix(f"{key}: ")) from None
         return value
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise vol.Invalid("must be a paper name like A4 or Letter, or the API's paper number")
 
-
-def duplex(value: Any) -> str:
-    """off, long or short (YAML reads a bare ``off`` as false: that means off)."""
-    if value is False:
-        return "off"
-    return one_of("off", "long", "short")(value)
-
-
-def scale(value: Any) -> str:
-    """``jpScale``: fit, fitw, fith, fill, cover, none, or a percentage like ``80%``."""
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in SCALE_WORDS:
-            return word
-        match = re.fullmatch(r"(\d{1,4})\s*%", word)
-        if match and 1 <= int(match[1]) <= 1000:  # noqa: PLR2004 - a sane upper bound
-            return f"{int(match[1])}%"
-    raise vol.Invalid("must be fit, fitw, fith, fill, cover, none, or a percentage like 80%")
-
-
-def align(value: Any) -> str:
-    """Where the page sits on the paper: a word (``center``, ``top_left``…) or z1-z9."""
-    if isinstance(value, str):
-        word = value.strip().lower().replace("-", "_").replace(" ", "_")
-        word = "center" if word in ("centre", "middle") else word
-        if word in ALIGN_WORDS:
-            return word
-        if re.fullmatch(r"z[1-9]", word):
-            return word
-    raise vol.Invalid(
-        "must be top_left, top, top_right, left, center, right, bottom_left, bottom, "
-        "bottom_right, or the API's z1 to z9"
-    )
-
-
-def _raw_options(value: Any) -> dict[str, str]:
-    """Raw API form fields passed through as they are (the contract's ``options``)."""
-    if not isinstance(value, Mapping):
-        raise vol.Invalid("must be a mapping of API field names to values")
-    out: dict[str, str] = {}
-    for key, item in value.items():
-        if not isinstance(key, str) or not key or isinstance(item, Mapping | list):
-            raise vol.Invalid(f"{key}: must be an API field name with a plain value")
-        out[key] = str(int(item)) if isinstance(item, bool) else str(item)
-    return out
+    return validate
 
 
 # ---- combinators that keep every problem ------------------------------------------------------
@@ -846,20 +813,7 @@ POLL_SCHEMA = vol.Schema(
     }
 )
 
-PRINT_OPTIONS_SCHEMA = vol.Schema(
-    {
-        vol.Optional("paper"): paper,
-        vol.Optional("color"): one_of("mono", "color", aliases={"colour": "color"}),
-        vol.Optional("duplex"): duplex,
-        vol.Optional("orientation"): one_of("portrait", "landscape"),
-        vol.Optional("scale"): scale,
-        vol.Optional("copies"): integer(1, 999),
-        vol.Optional("align"): align,
-        vol.Optional("auto_rotate"): boolean,
-        vol.Optional("reverse"): boolean,
-        vol.Optional("options"): _raw_options,
-    }
-)
+PRINT_OPTIONS_SCHEMA = vol.Schema({vol.Optional(key): print_option(key) for key in PRINT_OPTIONS})
 """Per-port defaults: the options of the ``print`` command, applied unless a request says."""
 
 DEVICE_BASE_SCHEMA = vol.Schema(
@@ -1333,8 +1287,18 @@ def _describe(err: vol.Invalid) -> str:
     return message
 
 
-def _build(data: Mapping[str, Any]) -> Config:
+def _plain(value: Any) -> Any:
+    """Plain dicts and lists again (the loader's line-remembering ones stay at the edge)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _build(validated: Mapping[str, Any]) -> Config:
     """Validated data (every key present, every value the right type) to dataclasses."""
+    data = _plain(validated)
     mqtt = dict(data["mqtt"])
     tls = mqtt.pop("tls")
     devices = tuple(
@@ -1364,7 +1328,7 @@ def _validate(
     if not isinstance(raw, Mapping):
         raise ConfigError(
             "the file must hold a mapping of options (lianke:, devices:, mqtt: …), "
-            f"not a {type(raw).__name__}"
+            f"not {'a list' if isinstance(raw, list) else 'a single value'}"
         )
     data = copy.deepcopy(dict(raw)) if not isinstance(raw, _LineDict) else copy.deepcopy(raw)
     token = _BASE_DIR.set(base_dir)
@@ -1400,8 +1364,8 @@ def _validate(
 
 
 def _report(problems: list[_Problem]) -> str:
-    """Every problem on its own line, in the order of the file."""
-    ordered = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+    """Every problem on its own line, in the order of the file (then alphabetical: stable)."""
+    ordered = sorted(problems, key=lambda p: (p.line is None, p.line or 0, str(p)))
     return "\n".join(str(problem) for problem in ordered)
 
 
