@@ -7,6 +7,7 @@ so they speak raw HTTP.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -113,7 +114,7 @@ class SimApi:
         form = aiohttp.FormData()
         for name, value in fields.items():
             form.add_field(name, str(value))
-        form.add_field("jobFile", file[1], filename=file[0])
+        form.add_field("jobFile", io.BytesIO(file[1]), filename=file[0])
         return await self.request("POST", path, data=form)
 
     async def submit(
@@ -140,6 +141,17 @@ class SimApi:
     async def job(self, task_id: str, box: BoxSpec | None = None, port: int = 1) -> dict[str, Any]:
         """GET /api/print/job's answer."""
         return await self.get("/api/print/job", **self.creds(box), devicePort=port, task_id=task_id)
+
+    async def wait_state(
+        self, task_id: str, state: str, box: BoxSpec | None = None, timeout: float = 3.0
+    ) -> dict[str, Any]:
+        """Poll (as a client would) until the task is in ``state``; its ``data``."""
+        async with asyncio.timeout(timeout):
+            while True:
+                data: dict[str, Any] = (await self.job(task_id, box))["data"]
+                if data["task_state"] == state:
+                    return data
+                await asyncio.sleep(0.005)
 
     async def wait_final(
         self, task_id: str, box: BoxSpec | None = None, timeout: float = 3.0

@@ -59,6 +59,8 @@ class Faults:
     def box_offline(self, device_id: str, offline: bool = True) -> None:
         """The box loses (or regains) its cloud connection: device_info online 0, jobs 5002."""
         box = self._box(device_id)
+        if offline and not box.offline:
+            box.disconnects += 1
         box.offline = offline
         if not offline:
             box.never_booted = False

@@ -248,6 +248,8 @@ class BoxRuntime:
         """One-at-a-time calls in progress (printer_status, reset, refresh)."""
         self.failures = 0
         """Consecutive failed jobs."""
+        self.disconnects = 0
+        """How often the box went offline: a job being sent across one fails."""
         self.resets: dict[date, int] = {}
         self.fail_jobs: TaskState | None = None
         """Fault: jobs end with this state and a failed result (SUCCESS) or FAILURE."""
@@ -322,6 +324,11 @@ class SimState:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def wait_idle(self) -> None:
+        """Wait until every job, timer and callback has finished (tests use it)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def close(self) -> None:
         """Stop every timer, runner and callback."""
         tasks = list(self._tasks)
@@ -375,6 +382,7 @@ class SimState:
             await asyncio.sleep(timing.parsing)
             self._move(job, TaskState.SENDING)
             printer = box.printers.get(job.printer_port or -1)
+            disconnects = box.disconnects if box.online == 1 else -1  # offline: fails
             if printer is not None:
                 printer.printing += 1
             try:
@@ -382,15 +390,17 @@ class SimState:
             finally:
                 if printer is not None:
                     printer.printing -= 1
-            state, code, msg = self._outcome(box, printer)
+            state, code, msg = self._outcome(box, printer, disconnects)
             if code == 200:  # noqa: PLR2004 - success
                 job.send_total = job.file_total
             self._finish(box, job, state, code, msg)
 
     @staticmethod
-    def _outcome(box: BoxRuntime, printer: PrinterRuntime | None) -> tuple[TaskState, int, str]:
-        """How a job ends, from the box's and printer's condition when it is sent."""
-        if box.online != 1:
+    def _outcome(
+        box: BoxRuntime, printer: PrinterRuntime | None, disconnects: int
+    ) -> tuple[TaskState, int, str]:
+        """How a job ends, from the box's and printer's condition while it was sent."""
+        if box.online != 1 or box.disconnects != disconnects:
             return TaskState.SUCCESS, 503, "设备连接异常，请检查设备网络"
         if printer is None or not printer.plugged:
             return TaskState.SUCCESS, 497, "未检测到打印机，请插好打印机并刷新再试"
@@ -473,6 +483,7 @@ class SimState:
     def reboot(self, box: BoxRuntime) -> None:
         """The box goes offline for ``Timing.reboot`` seconds, then comes back."""
         box.rebooting = True
+        box.disconnects += 1
 
         async def back() -> None:
             try:
