@@ -8,6 +8,7 @@ line. Secrets are ``field(repr=False)``: ``repr()`` leaves them out and ``redact
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import dataclasses
@@ -202,8 +203,13 @@ def _plural(number: float, unit: str) -> str:
     return f"{number:g} {unit}" if number == 1 else f"{number:g} {unit}s"
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)[a-z]*", re.IGNORECASE)
-_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)", re.IGNORECASE)
+_DURATION_UNITS = {
+    **dict.fromkeys(("", "s", "sec", "secs", "second", "seconds"), 1),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hour", "hours"), 3600),
+    **dict.fromkeys(("d", "day", "days"), 86400),
+}
 
 
 def seconds(minimum: float, maximum: float, why: str = "") -> Callable[[Any], float]:
@@ -214,11 +220,8 @@ def seconds(minimum: float, maximum: float, why: str = "") -> Callable[[Any], fl
         if isinstance(value, int | float) and not isinstance(value, bool):
             number = float(value)
         elif isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())):
-            suffix = value.strip()[match.end(1) :].strip().lower()
-            if suffix in ("", "s", "sec", "secs", "second", "seconds", "m", "min", "mins") or (
-                suffix in ("minute", "minutes", "h", "hour", "hours", "d", "day", "days")
-            ):
-                number = float(match[1]) * _DURATION_UNITS[match[2].lower()]
+            unit = _DURATION_UNITS.get(match[2].lower())
+            number = None if unit is None else float(match[1]) * unit
         if number is None or not math.isfinite(number):
             raise vol.Invalid("must be a number of seconds, or a duration like 90s, 5m or 1h")
         if number < minimum:
@@ -255,12 +258,10 @@ def positive_number(maximum: float, unit: str) -> Callable[[Any], float]:
     """A number above zero, at most ``maximum``."""
 
     def validate(value: Any) -> float:
-        try:
-            number = float(value) if not isinstance(value, bool) else math.nan
-        except (TypeError, ValueError):
-            number = math.nan
-        if math.isnan(number):
-            raise vol.Invalid(f"must be a number of {unit}")
+        number = math.nan
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            with contextlib.suppress(ValueError):
+                number = float(value)
         if not math.isfinite(number) or number <= 0:
             raise vol.Invalid(f"must be a number of {unit} above 0")
         if number > maximum:
@@ -275,6 +276,13 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024}
 _SIZE_UNITS |= {"m": 1024**2, "mb": 1024**2, "mib": 1024**2}
 
 
+def _size(size: int) -> str:
+    for unit, name in ((1024**2, "MB"), (1024, "KB")):
+        if size % unit == 0:
+            return f"{size // unit} {name}"
+    return f"{size} bytes"
+
+
 def byte_size(minimum: int, maximum: int) -> Callable[[Any], int]:
     """A size in bytes: a number, or text like ``512KB`` or ``20MB`` (MB = 1024 * 1024 bytes)."""
 
@@ -287,7 +295,7 @@ def byte_size(minimum: int, maximum: int) -> Callable[[Any], int]:
         if size is None or not math.isfinite(size):
             raise vol.Invalid("must be a size in bytes, or like 512KB or 20MB")
         if not minimum <= size <= maximum:
-            raise vol.Invalid(f"must be from {minimum} bytes to {maximum // 1024**2} MB")
+            raise vol.Invalid(f"must be from {_size(minimum)} to {_size(maximum)}")
         return int(size)
 
     return validate
@@ -310,6 +318,8 @@ def text(value: Any) -> str:
     """Non-empty text; numbers are taken as text (quote them to keep leading zeros)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
+    if value is None:
+        raise vol.Invalid("must not be empty")
     if not isinstance(value, str):
         raise vol.Invalid("must be text")
     stripped = value.strip()
@@ -498,9 +508,9 @@ def printer_type(value: Any) -> int:
 
 def existing_file(value: Any) -> Path:
     """A file that exists (relative paths are relative to the configuration file)."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str | Path) or not str(value).strip():
         raise vol.Invalid("must be the path of a file")
-    path = _resolve(Path(value.strip()))
+    path = _resolve(Path(str(value).strip()))
     if not path.is_file():
         raise vol.Invalid(f"there is no file {path}")
     return path
@@ -689,7 +699,8 @@ def _present(raw: Mapping[str, Any], key: str) -> bool:
 
 def _check_credentials(raw: Mapping[str, Any]) -> None:
     """A box needs device_id + device_key, or its QR link: one form, not both."""
-    has_qr, has_id, has_key = (_present(raw, k) for k in ("qr", "device_id", "device_key"))
+    # Presence, not value: an empty `device_key:` is the schema's "must not be empty".
+    has_qr, has_id, has_key = (k in raw for k in ("qr", "device_id", "device_key"))
     if has_qr and (has_id or has_key):
         raise vol.Invalid("give either qr or device_id + device_key, not both", path=["qr"])
     if has_qr:
@@ -842,7 +853,7 @@ TLS_SCHEMA = vol.Schema(
 )
 
 
-TLS = vol.All(every(TLS_SCHEMA, _check_tls))
+TLS = every(TLS_SCHEMA, _check_tls)
 
 
 def tls(value: Any) -> dict[str, Any] | None:
@@ -850,7 +861,7 @@ def tls(value: Any) -> dict[str, Any] | None:
     if value is None or value is False:
         return None
     if value is True:
-        return cast("dict[str, Any]", TLS({}))
+        return cast("dict[str, Any]", TLS({}))  # voluptuous is untyped at this point
     if not isinstance(value, Mapping):
         raise vol.Invalid("must be true, false, or a mapping with ca_certs, certfile, keyfile")
     return cast("dict[str, Any]", TLS(value))
@@ -1211,8 +1222,10 @@ def _apply_secret_files(data: dict[Any, Any], problems: list[_Problem]) -> None:
                     _Problem((*path, file_key), f"give {key} or {file_key}, not both", line)
                 )
                 continue
-            if isinstance(value, _Unresolved):
-                resolved: Any = value
+            if isinstance(value, _Unresolved):  # a !secret or !env naming the file failed
+                if value.message:
+                    problems.append(_Problem((*path, file_key), value.message, line))
+                resolved: Any = _Unresolved(None, line)
             else:
                 try:
                     resolved = _read_secret_file(value)

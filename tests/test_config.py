@@ -868,3 +868,125 @@ def test_validate_config_does_not_change_its_input() -> None:
     before = json.dumps(raw, sort_keys=True)
     assert validate_config(raw, environ={"MQTT_HOST": "h"}).mqtt.port == 1884
     assert json.dumps(raw, sort_keys=True) == before
+
+
+def test_empty_values_are_reported_once(tmp_path: Path) -> None:
+    """An empty ``device_key:`` or ``qr:`` is one problem, not also "missing credentials"."""
+    text = "lianke: {api_key: k}\ndevices:\n  - device_id: A\n    device_key:\n  - qr:\n"
+    assert problems(tmp_path, text) == [
+        "line 4: devices[0].device_key: must not be empty",
+        "line 5: devices[1].qr: must be the link from the box's QR code, or the token inside it",
+    ]
+
+
+def test_reserved_default_name_asks_for_a_name(tmp_path: Path) -> None:
+    """A box whose id is literally "bridge" must be given another name."""
+    lines = problems(
+        tmp_path, "lianke: {api_key: k}\ndevices:\n  - {device_id: Bridge, device_key: k}\n"
+    )
+    assert len(lines) == 1
+    assert lines[0].startswith("line 3: devices[0]: needs a name: the default one is reserved")
+
+
+def test_secret_file_named_by_a_failing_tag(tmp_path: Path) -> None:
+    """``api_key_file: !env VAR`` with VAR unset is reported once, at api_key_file."""
+    text = MINIMAL.replace("api_key: test-api-key-123", "api_key_file: !env KEY_PATH")
+    assert problems(tmp_path, text) == [
+        "line 2: lianke.api_key_file: !env KEY_PATH: the environment variable is not set"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("secrets_yaml", "message"),
+    [
+        ("", "is empty"),
+        ("- a\n- b\n", "must be a mapping of 'name: value' lines"),
+    ],
+)
+def test_unusable_secrets_yaml(tmp_path: Path, secrets_yaml: str, message: str) -> None:
+    """An empty or list-shaped secrets.yaml is named as the reason."""
+    write(tmp_path, secrets_yaml, "secrets.yaml")
+    (line,) = problems(tmp_path, MINIMAL.replace("test-api-key-123", "!secret api"))
+    assert line == f"line 2: lianke.api_key: !secret api: {tmp_path / 'secrets.yaml'} {message}"
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("!secret ''", "!secret needs the name of an entry in secrets.yaml"),
+        ("!env ''", "!env needs the name of an environment variable"),
+    ],
+)
+def test_tags_need_a_name(tmp_path: Path, tag: str, message: str) -> None:
+    """``!secret`` and ``!env`` without a name say so."""
+    assert problems(tmp_path, MINIMAL.replace("test-api-key-123", tag)) == [
+        f"line 2: lianke.api_key: {message}"
+    ]
+
+
+def test_secret_tag_needs_a_file() -> None:
+    """Parsed data has no file beside which secrets.yaml could be: validate_config says so."""
+    loader = cfg._Loader("api_key: !secret api", path=None, environ={})
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    assert "!secret needs a configuration file" in data["api_key"].message
+
+
+def test_unhashable_key_is_a_yaml_error(tmp_path: Path) -> None:
+    """A list used as a key is a ConfigError with its position."""
+    with pytest.raises(ConfigError, match=r"line 1, column 3: found a key that is not text"):
+        load(tmp_path, "? [a, b]\n: x\n")
+
+
+@pytest.mark.parametrize(
+    ("validator", "value", "message"),
+    [
+        (cfg.seconds(1, 10), 11, "must be at most 10 seconds"),
+        (cfg.integer(1, 3), True, "must be a whole number from 1 to 3"),
+        (cfg.integer(1, 3), "2", None),
+        (
+            cfg.positive_number(10, "calls per second"),
+            0,
+            "must be a number of calls per second above 0",
+        ),
+        (cfg.positive_number(10, "calls per second"), 11, "must be at most 10 calls per second"),
+        (cfg.byte_size(1024, 2048), 100, "must be from 1 KB to 2 KB"),
+        (cfg.boolean, "yes", None),
+        (cfg.boolean, "maybe", "must be true or false"),
+        (cfg.text, 1234, None),
+        (cfg.text, "  ", "must not be empty"),
+        (cfg.text, ["x"], "must be text"),
+        (cfg.valid_topic, 5, "must be an MQTT topic (text)"),
+        (cfg.valid_topic, "x" * 70000, "is longer than MQTT allows (65535 bytes)"),
+        (cfg.host, "my broker", "must be a host name or IP address"),
+        (cfg.http_url, "http://host:99999", "must be an http:// or https:// URL"),
+        (cfg.http_url, 42, "must be an http:// or https:// URL"),
+        (cfg.http_url, "https://x.example/api/", None),
+        (cfg.existing_file, "", "must be the path of a file"),
+        (cfg.directory, 3, "must be the path of a folder"),
+        (
+            cfg.tls,
+            "yes please",
+            "must be true, false, or a mapping with ca_certs, certfile, keyfile",
+        ),
+        (cfg.port_map(cfg.section(cfg.PRINT_OPTIONS_SCHEMA)), [1], "must map port numbers"),
+    ],
+)
+def test_small_validators(validator: Any, value: object, message: str | None) -> None:
+    """Each validator accepts what it should and explains what it refuses."""
+    if message is None:
+        validator(value)
+        return
+    with pytest.raises(vol.Invalid) as caught:
+        validator(value)
+    assert str(caught.value.msg).startswith(message)
+
+
+def test_key_without_certificate(tmp_path: Path) -> None:
+    """A TLS key without its certificate is reported at certfile."""
+    (tmp_path / "client.key").write_text("x", encoding="utf-8")
+    assert problems(tmp_path, MINIMAL + "mqtt: {tls: {keyfile: client.key, insecure: true}}\n") == [
+        "line 6: mqtt.tls.certfile: is required with keyfile"
+    ]
