@@ -191,3 +191,13 @@ async def test_url_needs_a_started_simulator() -> None:
     sim = Simulator()
     with pytest.raises(RuntimeError, match="not started"):
         _ = sim.url
+
+
+async def test_start_twice_on_the_same_host_is_harmless() -> None:
+    """``async with`` starts the simulator; a second start() there keeps the same server."""
+    async with Simulator(timing=Timing.fast()) as sim:
+        url = sim.url
+        await sim.start(host="127.0.0.1", port=0)
+        assert sim.url == url
+        with pytest.raises(RuntimeError, match="already runs"):
+            await sim.start(host="0.0.0.0", port=0)  # noqa: S104 - only to show the refusal

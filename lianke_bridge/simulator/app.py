@@ -40,7 +40,7 @@ from lianke_bridge.simulator.state import (
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8780
+DEFAULT_PORT = 8080
 """Where ``lianke-bridge simulate`` listens unless told otherwise."""
 ADMIN_PREFIX = "/_sim/"
 PHONE = re.compile(r"1[3-9]\d{9}")
@@ -637,6 +637,7 @@ class Simulator:
         self.app = build_app(self)
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
+        self._host, self._port = "", 0
 
     @property
     def url(self) -> str:
@@ -646,7 +647,15 @@ class Simulator:
         return self._url
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Listen on ``host:port`` (port 0: a free one; see ``url``)."""
+        """Listen on ``host:port`` (port 0: a free one; see ``url``).
+
+        Starting a running simulator again on the same host (port 0 or its port) does nothing,
+        so ``async with Simulator() as sim: await sim.start()`` is harmless.
+        """
+        if self._runner is not None:
+            if (host, port) in ((self._host, 0), (self._host, self._port)):
+                return
+            raise RuntimeError(f"the simulator already runs at {self.url}")
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -655,6 +664,7 @@ class Simulator:
         bound = runner.addresses[0]
         shown = f"[{bound[0]}]" if ":" in str(bound[0]) else bound[0]
         self._url = f"http://{shown}:{bound[1]}"
+        self._host, self._port = host, int(bound[1])
 
     async def stop(self) -> None:
         """Stop background work and the server."""
@@ -662,6 +672,7 @@ class Simulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            self._url = None
 
     async def __aenter__(self) -> Self:
         await self.start()
