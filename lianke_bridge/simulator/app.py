@@ -30,6 +30,7 @@ from lianke_bridge.simulator.state import (
     MAX_FILE_BYTES,
     RESETS_PER_DAY,
     BoxRuntime,
+    Job,
     SimState,
     Timing,
     count_pages,
@@ -123,9 +124,10 @@ def _json(request: web.Request) -> Mapping[str, Any]:
     return body.fields if body.kind == "json" else {}
 
 
-def _file(request: web.Request) -> tuple[str, bytes] | None:
-    """The uploaded ``jobFile`` of a form."""
-    return request[BODY].files.get("jobFile")
+def _document(request: web.Request) -> tuple[tuple[str, bytes] | None, list[str]]:
+    """``jobFile``: an uploaded (filename, content), or the URLs of a text field."""
+    urls = [u.strip() for u in _text(_form(request), "jobFile").split("\n") if u.strip()]
+    return request[BODY].files.get("jobFile"), urls
 
 
 def _text(params: Mapping[str, Any], name: str) -> str:
@@ -161,13 +163,13 @@ class Api:
 
     def port(self, box: BoxRuntime, params: Mapping[str, Any], name: str) -> int:
         """A USB port number of the box (or 631, the network printers' port)."""
-        port = _int(params, name, 1)
-        assert port is not None  # noqa: S101 - a default was given
+        given = _int(params, name)
+        port = 1 if given is None else given
         if port != codes.NETWORK_PRINTER_PORT and not 1 <= port <= box.spec.usb_port_num:
             raise ApiRefusalError(BAD_PARAMETER, f"{name}参数错误")
         return port
 
-    def job(self, box: BoxRuntime, params: Mapping[str, Any]) -> Any:
+    def job(self, box: BoxRuntime, params: Mapping[str, Any]) -> Job:
         """The task named by task_id, if it belongs to the box."""
         job = self.state.jobs.get(_text(params, "task_id"))
         if job is None or job.device_id != box.spec.device_id:
@@ -274,8 +276,7 @@ class Api:
         box = self.box(form)
         port = self.port(box, form, "devicePort")
         ticket = _text(form, "taskTicket")
-        file = _file(request)
-        urls = [u.strip() for u in _text(form, "jobFile").split("\n") if u.strip()]
+        file, urls = _document(request)
         if not (ticket or file or urls):
             raise ApiRefusalError(BAD_PARAMETER, "jobFile参数不能为空")
         if not ticket and _int(form, "dmPaperSize") is None:
@@ -341,8 +342,7 @@ class Api:
         """POST file_pages: count a document's pages as a task (see GET /api/print/job)."""
         form = _form(request)
         box = self.box(form)
-        file = _file(request)
-        urls = [u.strip() for u in _text(form, "jobFile").split("\n") if u.strip()]
+        file, urls = _document(request)
         if file is not None:
             if len(file[1]) > MAX_FILE_BYTES:
                 raise ApiRefusalError(BAD_PARAMETER, "传入文件不得大于20M")
@@ -373,8 +373,8 @@ class Api:
 
     async def device_info(self, request: web.Request) -> web.Response:
         """GET device_info: online state, subscription, network, versions."""
-        spec = self.box(_query(request)).spec
-        box = self.state.boxes[spec.device_id]
+        box = self.box(_query(request))
+        spec = box.spec
         expire = parse_cloud_date(spec.expire_date)
         return ok(
             {
