@@ -821,9 +821,19 @@ def test_words_become_api_numbers() -> None:
     }
 
 
-def test_nothing_asked_leaves_printer_defaults() -> None:
-    """Options not asked for are left out so the cloud applies the printer's defaults."""
-    assert build({"url": URL}) == {"devicePort": "2", "jobFile": URL, "printerModel": HP}
+def test_nothing_asked_sends_only_the_required_fields() -> None:
+    """Options not asked for are left out, but the API's required paper and scale are filled.
+
+    dmPaperSize comes from the printer's own default (DevMode, A4 = 9 for the HP) and jpScale
+    is "fit", so the cloud never refuses a plain URL for a missing required field.
+    """
+    assert build({"url": URL}) == {
+        "devicePort": "2",
+        "jobFile": URL,
+        "printerModel": HP,
+        "dmPaperSize": "9",
+        "jpScale": "fit",
+    }
 
 
 def test_network_printer_goes_to_port_1_with_its_ip() -> None:
@@ -837,7 +847,7 @@ def test_network_printer_goes_to_port_1_with_its_ip() -> None:
 def test_unknown_printer_uses_the_given_port() -> None:
     """Without a printer row the requested port is used and no model is sent."""
     form = build({"url": URL}, port=3, printer=None, params=None)
-    assert form == {"devicePort": "3", "jobFile": URL}
+    assert form == {"devicePort": "3", "jobFile": URL, "dmPaperSize": "9", "jpScale": "fit"}
 
 
 @pytest.mark.parametrize(

@@ -168,6 +168,10 @@ DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PAYLOAD_BYTES = DEFAULT_MAX_FILE_BYTES * 4 // 3 + 64 * 1024
 """A base64 file of the maximum size plus room for the other fields."""
 MAX_URLS = 20
+DEFAULT_PAPER_SIZE = 9
+"""A4: dmPaperSize when neither the request nor the printer's defaults name a paper."""
+DEFAULT_SCALE = "fit"
+"""jpScale when the request does not say: the reference's recommended scaling."""
 MAX_COPIES = 999
 MAX_SCALE_PERCENT = 400
 MAX_CUSTOM_PAPER_MM = 10_000
@@ -1306,13 +1310,16 @@ def _build(
     target_ip = None
     if printer is not None and printer.is_network and printer.ip_addr:
         target_ip = printer.ip_addr
+    # dmPaperSize and the scale are required by the API (必填): the printer's own default
+    # paper (DevMode) or A4, and "fit", the reference's recommended scaling.
+    default_paper = params.default_paper if params is not None else None
     return PrintRequest(
         port=printer.device_port if printer is not None else port,
         urls=cmd.urls,
         file=file,
         url_file_ext=opts.get("file_ext") if cmd.urls else None,
         printer_model=(printer.model or None) if printer is not None else None,
-        paper_size=paper[0] if paper else None,
+        paper_size=paper[0] if paper else (default_paper or DEFAULT_PAPER_SIZE),
         paper_width=paper[1] if paper else None,
         paper_length=paper[2] if paper else None,
         orientation=_capability(
@@ -1329,7 +1336,7 @@ def _build(
         duplex=_capability(
             opts.get("duplex"), "duplex", DUPLEX, params.duplex if params else None, who
         ),
-        scale=opts.get("scale"),
+        scale=opts.get("scale") or DEFAULT_SCALE,
         auto_align=opts.get("align"),
         page_range=opts.get("pages"),
         auto_rotate=opts.get("auto_rotate"),
