@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from lianke_bridge import errors
+from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.state import JobRecord, utc_now
 from lianke_bridge.bridge.store import Store
@@ -95,6 +96,7 @@ class JobTracker:
     async def run(self) -> None:
         """Poll active jobs every ``poll_interval``; expire finished ones."""
         while True:
+            checkpoint()
             await self.poll_once()
             await self.expire()
             self._wake.clear()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lianke_bridge import errors
+from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.state import (
     PROBLEM_KEYS,
@@ -40,6 +41,8 @@ ACTIVE_TASK_STATES = frozenset(
     }
 )
 MAX_BACKOFF = 8.0
+REFRESH_FACTOR = 1.5
+"""Unchanged state is re-sent after 1.5 poll periods, within Home Assistant's expire_after (3)."""
 JITTER = 0.1
 
 EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
@@ -133,6 +136,7 @@ class BoxPoller:
         """Poll forever; a refresh request wakes it early. Cloud errors never end it."""
         loop = asyncio.get_running_loop()
         while True:
+            checkpoint()
             async with self.box.lock:
                 await self._poll_due(loop.time())
             wanted = ["device_info"]
@@ -303,7 +307,12 @@ class BoxPoller:
     async def publish_queue(self) -> None:
         """Publish the queue count (topic and box state) if it moved."""
         count = self.queue_count()
-        await self._publisher.publish(self._topics.queue(self.box.name), count, retain=True)
+        await self._publisher.publish(
+            self._topics.queue(self.box.name),
+            count,
+            retain=True,
+            refresh_after=self.box.config.poll.tasks * REFRESH_FACTOR,
+        )
         if count != self.box.state.queue:
             await self._set_box(self.box.state.with_changes(queue=count))
 
@@ -321,9 +330,11 @@ class BoxPoller:
         previous = box.printers.get(state.port)
         box.printers[state.port] = state
         topic = self._topics.printer_state(box.name, state.port)
-        if previous == state and self._publisher.retained(topic) is not None:
+        poll = box.config.poll
+        refresh_after = max(poll.printer_status, poll.printer_list) * REFRESH_FACTOR
+        if previous == state and not self._publisher.is_stale(topic, refresh_after):
             return
-        await self._publisher.publish(topic, state.to_json(), retain=True)
+        await self._publisher.publish(topic, state.to_json(), retain=True, force=True)
         if previous is None:
             return
         had = previous.status in _PROBLEM_WORDS

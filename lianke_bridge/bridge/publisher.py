@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import aiomqtt
@@ -39,6 +40,7 @@ class Publisher:
     def __init__(self) -> None:
         self._client: aiomqtt.Client | None = None
         self._retained: dict[str, bytes] = {}
+        self._sent_at: dict[str, float] = {}
         self.messages_out = 0
 
     def attach(self, client: aiomqtt.Client) -> None:
@@ -54,6 +56,11 @@ class Publisher:
         """Whether a connection is attached."""
         return self._client is not None
 
+    def is_stale(self, topic: str, refresh_after: float) -> bool:
+        """Whether a retained topic was never sent, or not within ``refresh_after`` seconds."""
+        sent = self._sent_at.get(topic)
+        return sent is None or time.monotonic() - sent >= refresh_after
+
     def retained(self, topic: str) -> bytes | None:
         """The last retained payload sent (or queued) for a topic."""
         return self._retained.get(topic)
@@ -67,12 +74,22 @@ class Publisher:
         qos: int = 1,
         properties: Properties | None = None,
         force: bool = False,
+        refresh_after: float | None = None,
     ) -> None:
-        """Publish; a retained payload equal to the last one is skipped unless ``force``."""
+        """Publish; a retained payload equal to the last one is skipped unless ``force``.
+
+        ``refresh_after`` sends an unchanged payload again once that many seconds passed since
+        it last went out: Home Assistant's ``expire_after`` needs a sign of life, and this
+        keeps it alive without publishing on every poll.
+        """
         check_publish_topic(topic)
         data = encode(payload)
         if retain:
-            if not force and self._retained.get(topic) == data:
+            if (
+                not force
+                and self._retained.get(topic) == data
+                and (refresh_after is None or not self.is_stale(topic, refresh_after))
+            ):
                 return
             if data:
                 self._retained[topic] = data
@@ -82,6 +99,8 @@ class Publisher:
             return
         await self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
         self.messages_out += 1
+        if retain:
+            self._sent_at[topic] = time.monotonic()
 
     async def clear(self, topic: str) -> None:
         """Delete a retained message (empty retained payload)."""

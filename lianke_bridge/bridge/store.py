@@ -25,7 +25,8 @@ class Store:
 
     def __init__(self, directory: Path) -> None:
         self._path = directory / STATE_FILE
-        self.discovery_topics: set[str] = set()
+        self.discovery: dict[str, list[str]] = {}
+        """Discovery topic -> the component keys published in it (what to remove later)."""
         self.jobs: dict[str, JobRecord] = {}
         self._load()
 
@@ -44,7 +45,13 @@ class Store:
             return
         if not isinstance(raw, dict):
             return
-        self.discovery_topics = {str(t) for t in raw.get("discovery_topics", [])}
+        index = raw.get("discovery", {})
+        if isinstance(index, dict):
+            self.discovery = {
+                str(topic): [str(ref) for ref in refs]
+                for topic, refs in index.items()
+                if isinstance(refs, list)
+            }
         for item in raw.get("jobs", []):
             try:
                 job = JobRecord.from_json(item)
@@ -56,7 +63,7 @@ class Store:
     def save(self) -> None:
         """Write the state atomically; a failure is logged, never fatal."""
         data: dict[str, Any] = {
-            "discovery_topics": sorted(self.discovery_topics),
+            "discovery": dict(sorted(self.discovery.items())),
             "jobs": [job.to_json() for job in self.jobs.values()],
         }
         try:
@@ -80,8 +87,8 @@ class Store:
         if self.jobs.pop(task_id, None) is not None:
             self.save()
 
-    def set_discovery_topics(self, topics: set[str]) -> None:
-        """Remember exactly which discovery configs are published now."""
-        if topics != self.discovery_topics:
-            self.discovery_topics = set(topics)
+    def set_discovery(self, index: dict[str, list[str]]) -> None:
+        """Remember exactly which discovery configs (and components) are published now."""
+        if index != self.discovery:
+            self.discovery = dict(index)
             self.save()

@@ -1,0 +1,241 @@
+"""The ``lianke-bridge`` command: run, check-config, decode-qr, simulate, demo.
+
+Only this module configures logging handlers, and only here is there a last-resort handler for
+unexpected errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lianke_bridge import __version__, errors
+
+_LOGGER = logging.getLogger("lianke_bridge")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render the record as JSON."""
+        data: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+class MqttLogHandler(logging.Handler):
+    """Forwards warnings and errors to ``<base>/bridge/log`` through the running service."""
+
+    def __init__(self, sink: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__(level=logging.WARNING)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Hand the record to the service's queue (never blocks, never raises)."""
+        try:
+            entry: dict[str, Any] = {
+                "level": record.levelname.lower(),
+                "message": record.getMessage(),
+            }
+            device = getattr(record, "device", None)
+            if device:
+                entry["device"] = device
+            self._sink(entry)
+        except Exception:  # noqa: BLE001 - logging must never break the caller
+            self.handleError(record)
+
+
+def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Configure the root logger once."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aiohttp's access log and aiomqtt's chatter are not the user's business at INFO
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def run_until_stopped(main: Callable[[], Awaitable[Any]]) -> int:
+    """Run a coroutine; SIGTERM and Ctrl-C cancel it so cleanup runs in ``finally`` blocks."""
+
+    async def runner() -> None:
+        task = asyncio.ensure_future(main())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(runner())
+    except errors.LiankeError as err:
+        _LOGGER.error("%s", err)  # noqa: TRY400 - a known error needs no traceback
+        return 1
+    except Exception:
+        _LOGGER.exception("lianke-bridge stopped on an unexpected error")
+        return 1
+    return 0
+
+
+# ---- commands -----------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    """The service."""
+    from lianke_bridge.bridge.service import BridgeService  # noqa: PLC0415 - keep CLI start fast
+    from lianke_bridge.config import load_config, redacted  # noqa: PLC0415
+
+    try:
+        config = load_config(Path(args.config))
+    except errors.ConfigError as err:
+        print(f"configuration error in {args.config}:\n{err}", file=sys.stderr)  # noqa: T201
+        return 2
+    setup_logging(args.log_level or config.logging.level, config.logging.format)
+    _LOGGER.info("lianke-bridge %s starting", __version__)
+    _LOGGER.debug("configuration: %s", redacted(config))
+    service = BridgeService(config)
+    logging.getLogger().addHandler(MqttLogHandler(service.forward_log))
+    return run_until_stopped(service.run)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate a configuration file without connecting anywhere."""
+    from lianke_bridge.config import check_config  # noqa: PLC0415
+
+    ok, report = check_config(Path(args.config))
+    print(report, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 2
+
+
+def cmd_decode_qr(args: argparse.Namespace) -> int:
+    """Print the device id (and, on request, the key) inside a QR link or token."""
+    from lianke_bridge.cloud.qr import parse_qr  # noqa: PLC0415
+
+    try:
+        credentials = parse_qr(args.qr)
+    except errors.CredentialsError as err:
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201
+        return 2
+    data = {"device_id": credentials.device_id}
+    if args.show_key:
+        data["device_key"] = credentials.device_key
+    print(json.dumps(data, indent=2))  # noqa: T201
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Serve the simulated Lianke cloud."""
+    from lianke_bridge.simulator import fleet_json, serve  # noqa: PLC0415
+
+    fleet = Path(args.fleet) if args.fleet else None
+    if args.print_fleet:
+        print(fleet_json(fleet))  # noqa: T201
+        return 0
+    setup_logging(args.log_level or "INFO")
+    return run_until_stopped(lambda: serve(args.host, args.port, fleet))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Simulator + broker + bridge in one process, with instructions."""
+    setup_logging(args.log_level or "INFO")
+    return run_until_stopped(lambda: run_demo(args.broker_host, args.broker_port))
+
+
+async def run_demo(broker_host: str, broker_port: int) -> None:
+    """Start the demo fleet's simulator, find or start a broker, run the bridge."""
+    from lianke_bridge.bridge.service import BridgeService  # noqa: PLC0415
+    from lianke_bridge.broker import ensure_broker  # noqa: PLC0415
+    from lianke_bridge.demo import demo_config, instructions  # noqa: PLC0415
+    from lianke_bridge.simulator import Simulator, demo_fleet  # noqa: PLC0415
+
+    fleet = demo_fleet()
+    simulator = Simulator(fleet=fleet)
+    await simulator.start(host="127.0.0.1", port=0)
+    try:
+        broker = await ensure_broker(broker_host, broker_port)
+        try:
+            with tempfile.TemporaryDirectory(prefix="lianke-demo-") as state_dir:
+                config = demo_config(
+                    fleet,
+                    api_url=simulator.url,
+                    broker_host=broker.host,
+                    broker_port=broker.port,
+                    protocol=broker.protocol,
+                    state_dir=Path(state_dir),
+                )
+                print(instructions(config, broker.kind), flush=True)  # noqa: T201
+                service = BridgeService(config)
+                logging.getLogger().addHandler(MqttLogHandler(service.forward_log))
+                await service.run()
+        finally:
+            await broker.stop()
+    finally:
+        await simulator.stop()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="lianke-bridge", description="Lianke cloud printer boxes on MQTT."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the bridge")
+    run.add_argument("-c", "--config", default="config.yaml", help="configuration file")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a configuration file and exit")
+    check.add_argument("-c", "--config", default="config.yaml", help="configuration file")
+    check.set_defaults(func=cmd_check_config)
+
+    qr = sub.add_parser("decode-qr", help="show the device id inside a box's QR link or token")
+    qr.add_argument("qr", help="the QR link (https://…?token=…) or the bare token")
+    qr.add_argument("--show-key", action="store_true", help="also print the device key")
+    qr.set_defaults(func=cmd_decode_qr)
+
+    sim = sub.add_parser("simulate", help="serve a simulated Lianke cloud")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8080)
+    sim.add_argument("--fleet", help="fleet file (JSON or YAML); the demo fleet by default")
+    sim.add_argument("--print-fleet", action="store_true", help="print the fleet as JSON and exit")
+    sim.set_defaults(func=cmd_simulate)
+
+    demo = sub.add_parser("demo", help="simulator + broker + bridge, to try it out")
+    demo.add_argument("--broker-host", default="127.0.0.1")
+    demo.add_argument("--broker-port", type=int, default=1883)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lianke-bridge`` script."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,509 @@
+"""The bridge service: one reconnect loop around one MQTT session, and the tasks inside it.
+
+Inside each session an ``asyncio.TaskGroup`` runs named tasks: the request listener, one poller per
+box, the job tracker, the health publisher and the log forwarder. Only MQTT errors end a session
+(and trigger a reconnect with capped backoff); cloud errors are published and polling goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import resource
+import ssl
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from lianke_bridge import __version__, errors
+from lianke_bridge.asyncutil import checkpoint
+from lianke_bridge.bridge import commands as cmd
+from lianke_bridge.bridge import discovery
+from lianke_bridge.bridge.handlers import RequestHandlers
+from lianke_bridge.bridge.jobs import JobTracker
+from lianke_bridge.bridge.poller import Box, BoxPoller
+from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.state import iso, utc_now
+from lianke_bridge.bridge.store import Store
+from lianke_bridge.bridge.topics import RequestTopic, TopicError, Topics
+from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.models import Credentials
+from lianke_bridge.config import Config
+
+_LOGGER = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW = 600.0
+"""Seconds a request's transaction is remembered (QoS 1 may deliver twice)."""
+HEALTH_INTERVAL = 60.0
+MAX_RECONNECT_DELAY = 60.0
+MAX_CONCURRENT_REQUESTS = 8
+UNKNOWN_DEVICE = "unknown_device"
+"""Error code for a request to a ``<dev>`` that is not configured."""
+MIGRATE_PAUSE = 1.0
+"""Seconds between Home Assistant's migrate messages and the new configs."""
+HA_ANNOUNCE_DELAY = (5.0, 15.0)
+"""Random delay before re-announcing after Home Assistant's birth message (the HA advice)."""
+
+
+class BridgeService:
+    """Puts every configured box on MQTT, as the contract says."""
+
+    def __init__(self, config: Config, *, client: LiankeClient | None = None) -> None:
+        self.config = config
+        self.topics = Topics(config.mqtt.base_topic)
+        self.publisher = Publisher()
+        self.store = Store(config.state_dir)
+        self.boxes = {device.name: Box(device) for device in config.devices}
+        self.started_at = utc_now()
+        self.reconnects = 0
+        self.messages_in = 0
+        self.connected = asyncio.Event()
+        self._client = client
+        self._seen: dict[tuple[str, str], float] = {}
+        self._requests = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
+        self._ha_announce: asyncio.Task[None] | None = None
+        self._jobs: JobTracker | None = None
+        self.pollers: dict[str, BoxPoller] = {}
+        self._handlers = RequestHandlers(self)
+        self._log_queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
+
+    # ---- wiring -------------------------------------------------------------------------
+    @property
+    def client(self) -> LiankeClient:
+        """The cloud client (available while ``run`` is running)."""
+        if self._client is None:
+            raise RuntimeError("the service is not running")
+        return self._client
+
+    @property
+    def jobs(self) -> JobTracker:
+        """The job tracker (available while ``run`` is running)."""
+        if self._jobs is None:
+            raise RuntimeError("the service is not running")
+        return self._jobs
+
+    def _credentials(self, device: str) -> Credentials | None:
+        box = self.boxes.get(device)
+        return box.credentials if box else None
+
+    def _setup(self, client: LiankeClient) -> None:
+        self._client = client
+        self._jobs = JobTracker(
+            client=client,
+            publisher=self.publisher,
+            topics=self.topics,
+            store=self.store,
+            config=self.config.jobs,
+            credentials=self._credentials,
+            emit=self.emit,
+            on_change=self._job_changed,
+        )
+        self.pollers = {
+            name: BoxPoller(
+                box,
+                client=client,
+                publisher=self.publisher,
+                topics=self.topics,
+                emit=self.emit,
+                active_jobs=self._jobs.active_count,
+                on_printers_changed=self._printers_changed,
+            )
+            for name, box in self.boxes.items()
+        }
+
+    @contextlib.asynccontextmanager
+    async def _cloud_client(self) -> AsyncIterator[LiankeClient]:
+        if self._client is not None:
+            yield self._client
+            return
+        lianke = self.config.lianke
+        async with LiankeClient(
+            lianke.api_key,
+            base_url=lianke.base_url,
+            timeout=lianke.timeout,
+            rate_limit=lianke.rate_limit,
+            max_retries=lianke.max_retries,
+        ) as client:
+            yield client
+
+    def _mqtt_client(self) -> aiomqtt.Client:
+        mqtt = self.config.mqtt
+        tls_params = None
+        if mqtt.tls is not None:
+            tls_params = aiomqtt.TLSParameters(
+                ca_certs=str(mqtt.tls.ca_certs) if mqtt.tls.ca_certs else None,
+                certfile=str(mqtt.tls.certfile) if mqtt.tls.certfile else None,
+                keyfile=str(mqtt.tls.keyfile) if mqtt.tls.keyfile else None,
+                cert_reqs=ssl.CERT_NONE if mqtt.tls.insecure else ssl.CERT_REQUIRED,
+            )
+        protocol = (
+            aiomqtt.ProtocolVersion.V5 if mqtt.protocol == "5" else aiomqtt.ProtocolVersion.V311
+        )
+        return aiomqtt.Client(
+            mqtt.host,
+            mqtt.port,
+            username=mqtt.username,
+            password=mqtt.password,
+            identifier=mqtt.client_id,
+            protocol=protocol,
+            keepalive=mqtt.keepalive,
+            will=aiomqtt.Will(self.topics.bridge_state, "offline", qos=1, retain=True),
+            tls_params=tls_params,
+            tls_insecure=True if mqtt.tls is not None and mqtt.tls.insecure else None,
+        )
+
+    # ---- the loop -----------------------------------------------------------------------
+    async def run(self) -> None:
+        """Run until cancelled: reconnect to the broker forever, with capped backoff."""
+        async with self._cloud_client() as client:
+            self._setup(client)
+            delay = 1.0
+            outage_since: float | None = None
+            where = f"{self.config.mqtt.host}:{self.config.mqtt.port}"
+            while True:
+                checkpoint()
+                try:
+                    async with self._mqtt_client() as mqtt:
+                        if outage_since is None:
+                            _LOGGER.info("connected to broker %s", where)
+                        else:
+                            _LOGGER.info(
+                                "reconnected to broker %s after %.0f s",
+                                where,
+                                time.monotonic() - outage_since,
+                            )
+                        outage_since, delay = None, 1.0
+                        await self._session(mqtt)
+                except* aiomqtt.MqttError as group:
+                    reason = group.exceptions[0]
+                    if outage_since is None:
+                        outage_since = time.monotonic()
+                        _LOGGER.warning("broker %s unreachable (%s); retrying", where, reason)
+                    else:
+                        _LOGGER.debug("broker %s still unreachable (%s)", where, reason)
+                    self.reconnects += 1
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311
+                delay = min(MAX_RECONNECT_DELAY, delay * 2)
+
+    async def _session(self, mqtt: aiomqtt.Client) -> None:
+        """One connected session; on a clean stop, say ``offline`` before leaving."""
+        self.publisher.attach(mqtt)
+        try:
+            await self._on_connected(mqtt)
+            self.connected.set()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._listen(mqtt, group), name="requests")
+                group.create_task(self.jobs.run(), name="jobs")
+                group.create_task(self._health_loop(), name="health")
+                group.create_task(self._log_loop(), name="log-forwarder")
+                for name, poller in self.pollers.items():
+                    group.create_task(poller.run(), name=f"poll-{name}")
+                # Wait inside the body until a task fails or we are cancelled: on Python 3.11 a
+                # task failing while the group is already exiting leaves this task with a
+                # cancellation request that is never withdrawn (fixed in 3.12).
+                await asyncio.get_running_loop().create_future()
+        except asyncio.CancelledError:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self.publisher.publish(self.topics.bridge_state, "offline", retain=True)
+            raise
+        finally:
+            self.connected.clear()
+            self.publisher.detach()
+            if self._ha_announce is not None:
+                self._ha_announce.cancel()
+
+    async def _on_connected(self, mqtt: aiomqtt.Client) -> None:
+        """Re-subscribe and re-publish everything retained."""
+        await self.publisher.publish(self.topics.bridge_state, "online", retain=True, force=True)
+        await self.publisher.publish(self.topics.bridge_info, self.info(), retain=True, force=True)
+        await self._announce_discovery()
+        await self.publisher.republish_all()
+        await self.jobs.republish()
+        for topic_filter in self.topics.request_filters:
+            await self._subscribe(mqtt, topic_filter)
+        if self.config.homeassistant.enabled:
+            await mqtt.subscribe(self.config.homeassistant.status_topic, qos=1)
+
+    async def _subscribe(self, mqtt: aiomqtt.Client, topic_filter: str) -> None:
+        """Subscribe to requests; with MQTT 5, see the retain flag even on live messages.
+
+        Retain-as-published lets the bridge ignore a request that someone published retained
+        while it was running, not only the ones the broker replays at subscribe time.
+        """
+        if self.config.mqtt.protocol == "5":
+            options = SubscribeOptions(qos=1, retainAsPublished=True)
+            await mqtt.subscribe(topic_filter, options=options)
+        else:
+            await mqtt.subscribe(topic_filter, qos=1)
+
+    async def _listen(self, mqtt: aiomqtt.Client, group: asyncio.TaskGroup) -> None:
+        ha_status = self.config.homeassistant.status_topic
+        async for message in mqtt.messages:
+            checkpoint()
+            self.messages_in += 1
+            topic = message.topic.value
+            if self.config.homeassistant.enabled and topic == ha_status:
+                self._ha_birth(message.payload)
+                continue
+            parsed = self.topics.parse_request(topic)
+            if parsed is None:
+                continue
+            if message.retain:
+                _LOGGER.info(
+                    "ignoring a retained request on %s (it would repeat at every start)", topic
+                )
+                continue
+            group.create_task(self._answer(parsed, message), name=f"request-{parsed.command}")
+
+    # ---- info, health, events, log ------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """``<base>/bridge/info``: never secrets."""
+        return {
+            "version": __version__,
+            "base_topic": self.config.mqtt.base_topic,
+            "devices": list(self.boxes),
+            "homeassistant": self.config.homeassistant.enabled,
+            "started_at": iso(self.started_at),
+        }
+
+    def health(self) -> dict[str, Any]:
+        """``<base>/bridge/health``."""
+        api = self.client.stats.to_json()
+        return {
+            "uptime_s": int((utc_now() - self.started_at).total_seconds()),
+            "rss_bytes": _rss_bytes(),
+            "mqtt": {
+                "connected": self.connected.is_set(),
+                "messages_in": self.messages_in,
+                "messages_out": self.publisher.messages_out,
+                "reconnects": self.reconnects,
+            },
+            "api": api,
+            "api_problem": self._api_problem(),
+            "jobs_active": sum(1 for j in self.jobs.jobs.values() if not j.state.is_final),
+        }
+
+    def _api_problem(self) -> bool:
+        """The cloud is failing or rate-limiting: any box's last poll ended in such an error."""
+        for box in self.boxes.values():
+            error = box.state.error
+            if error and error.get("code") in ("api_unreachable", "timeout", "api_error", 10009):
+                return True
+        return False
+
+    async def _health_loop(self) -> None:
+        while True:
+            checkpoint()
+            await self.publisher.publish(self.topics.bridge_health, self.health(), retain=True)
+            await asyncio.sleep(HEALTH_INTERVAL)
+
+    async def emit(self, device: str | None, event: dict[str, Any]) -> None:
+        """Publish an event on the device's or the bridge's event topic."""
+        topic = self.topics.bridge_event if device is None else self.topics.event(device)
+        await self.publisher.publish(topic, {**event, "time": iso(utc_now())})
+
+    def forward_log(self, record: dict[str, Any]) -> None:
+        """Queue a warning or error for ``<base>/bridge/log`` (called by the log handler)."""
+        with contextlib.suppress(asyncio.QueueFull):
+            self._log_queue.put_nowait(record)
+
+    async def _log_loop(self) -> None:
+        last: tuple[Any, ...] | None = None
+        while True:
+            checkpoint()
+            record = await self._log_queue.get()
+            key = (record.get("level"), record.get("message"), record.get("device"))
+            if key == last:
+                continue
+            last = key
+            await self.publisher.publish(self.topics.bridge_log, record)
+
+    async def _job_changed(self, device: str) -> None:
+        poller = self.pollers.get(device)
+        if poller is not None:
+            await poller.publish_queue()
+
+    # ---- Home Assistant -----------------------------------------------------------------
+    def _discovery_messages(self) -> list[discovery.DiscoveryMessage]:
+        return discovery.full_discovery(
+            self.discovery_context(),
+            [(box.config, box.state, box.printers.values()) for box in self.boxes.values()],
+        )
+
+    def discovery_context(self) -> discovery.DiscoveryContext:
+        """What the discovery builders need to know of this bridge."""
+        return discovery.DiscoveryContext.from_config(self.config, sw_version=__version__)
+
+    async def _announce_discovery(self) -> None:
+        """Publish every discovery config; clear the ones published before and no longer wanted.
+
+        What was published is remembered in the store, so a box removed from the configuration
+        while the bridge was stopped is still cleared at the next start. When the discovery
+        mode changed, Home Assistant is first told to migrate the entities (names and areas
+        are kept), then given the new configs, then the old topics are cleared.
+        """
+        if not self.config.homeassistant.enabled:
+            return
+        plan = discovery.plan_discovery(
+            self.discovery_context(), self.store.discovery, self._discovery_messages()
+        )
+        for message in plan.migrate:
+            await self.publisher.publish(message.topic, message.payload)
+        if plan.migrate:
+            await asyncio.sleep(MIGRATE_PAUSE)
+        for message in plan.publish:
+            await self.publisher.publish(message.topic, message.payload, retain=True, force=True)
+        for message in plan.clear:
+            await self.publisher.clear(message.topic)
+        self.store.set_discovery(plan.published)
+
+    async def _printers_changed(self, _box: Box) -> None:
+        if self.publisher.connected:
+            await self._announce_discovery()
+
+    def _ha_birth(self, payload: Any) -> None:
+        text = payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
+        if text.strip().lower() != "online":
+            return
+        if self._ha_announce is not None and not self._ha_announce.done():
+            return
+        delay = random.uniform(*HA_ANNOUNCE_DELAY)  # noqa: S311
+        _LOGGER.info("Home Assistant is online: re-announcing in %.0f s", delay)
+        self._ha_announce = asyncio.get_running_loop().create_task(
+            self._announce_later(delay), name="ha-announce"
+        )
+
+    async def _announce_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        with contextlib.suppress(aiomqtt.MqttError):
+            await self.republish()
+
+    async def republish(self) -> None:
+        """Re-announce discovery and re-publish every retained state."""
+        await self.publisher.publish(self.topics.bridge_info, self.info(), retain=True, force=True)
+        await self._announce_discovery()
+        await self.publisher.republish_all()
+        await self.jobs.republish()
+
+    # ---- requests -----------------------------------------------------------------------
+    async def _answer(self, where: RequestTopic, message: aiomqtt.Message) -> None:
+        """Parse, execute and answer one request. A bad request never ends the bridge."""
+        async with self._requests:
+            payload = _payload_bytes(message.payload)
+            transaction: str | None = cmd.peek_transaction(payload)
+            try:
+                self._check_device(where)
+                request = cmd.parse_request(
+                    where.command,
+                    payload,
+                    scope=where.scope,
+                    max_bytes=_max_payload(self.config.jobs.max_file_bytes),
+                    max_file_bytes=self.config.jobs.max_file_bytes,
+                )
+                transaction = request.transaction
+                self._check_duplicate(message.topic.value, transaction)
+                data = await self._execute(where, request)
+                envelope = cmd.ok_envelope(data, transaction)
+            except cmd.CommandError as err:
+                envelope = cmd.error_envelope(err, transaction)
+            except errors.LiankeError as err:
+                envelope = cmd.error_envelope(err, transaction)
+            except Exception as err:  # the boundary for user input: log, answer, go on
+                _LOGGER.exception("unexpected error handling %s", message.topic.value)
+                envelope = cmd.error_envelope(
+                    cmd.CommandError("internal_error", f"internal error: {type(err).__name__}"),
+                    transaction,
+                )
+            await self._respond(where, message, envelope)
+
+    async def _respond(
+        self, where: RequestTopic, message: aiomqtt.Message, envelope: dict[str, Any]
+    ) -> None:
+        if where.scope == "bridge" or where.device is None:
+            topic = self.topics.bridge_response(where.command)
+        else:
+            topic = self.topics.response(where.device, where.command)
+        await self.publisher.publish(topic, envelope)
+        properties = message.properties
+        response_topic = getattr(properties, "ResponseTopic", None) if properties else None
+        if not response_topic:
+            return
+        reply = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        correlation = getattr(properties, "CorrelationData", None)
+        if correlation is not None:
+            reply.CorrelationData = correlation
+        try:
+            await self.publisher.publish(str(response_topic), envelope, properties=reply)
+        except TopicError:
+            _LOGGER.warning(
+                "not answering on response topic %r: it holds a wildcard", response_topic
+            )
+
+    def _check_device(self, where: RequestTopic) -> None:
+        if where.scope == "device" and where.device not in self.boxes:
+            raise cmd.CommandError(
+                UNKNOWN_DEVICE,
+                f"no device named {where.device!r}; configured: {', '.join(self.boxes)}",
+            )
+
+    def _check_duplicate(self, topic: str, transaction: str | None) -> None:
+        if transaction is None:
+            return
+        now = time.monotonic()
+        for key, seen in list(self._seen.items()):
+            if now - seen > DUPLICATE_WINDOW:
+                del self._seen[key]
+        key = (topic, transaction)
+        if key in self._seen:
+            raise cmd.duplicate_error(transaction)
+        self._seen[key] = now
+
+    async def _execute(self, where: RequestTopic, request: cmd.Request) -> Any:
+        if where.scope == "bridge" or where.device is None:
+            return await self._handlers.bridge(request)
+        return await self._handlers.device(self.boxes[where.device], request)
+
+    def health_check(self) -> dict[str, Any]:
+        """The ``health_check`` answer."""
+        devices = {
+            name: {"online": box.state.online, "last_poll": box.last_poll, "error": box.state.error}
+            for name, box in self.boxes.items()
+        }
+        mqtt_ok = self.connected.is_set()
+        api_ok = not self._api_problem()
+        return {
+            "healthy": mqtt_ok and api_ok,
+            "mqtt": {"connected": mqtt_ok, "reconnects": self.reconnects},
+            "api": {"ok": api_ok, **self.client.stats.to_json()},
+            "devices": devices,
+        }
+
+
+def _payload_bytes(payload: Any) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if payload is None:
+        return b""
+    return str(payload).encode()
+
+
+def _max_payload(max_file_bytes: int) -> int:
+    """A base64 file is 4/3 of its size, plus room for the JSON around it."""
+    return max_file_bytes * 4 // 3 + 64 * 1024
+
+
+def _rss_bytes() -> int:
+    """Resident memory: /proc on Linux (the Pi), ru_maxrss elsewhere."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:  # noqa: PTH123
+            pages = int(handle.read().split()[1])
+        return pages * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

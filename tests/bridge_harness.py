@@ -1,0 +1,144 @@
+"""Fixtures that run the real bridge between the simulator and a real Mosquitto.
+
+``bridge_config`` builds a configuration for the demo fleet (fast polling, a unique base topic and
+a fresh state directory); ``running_bridge`` starts a ``BridgeService`` with it and stops it after
+the test, so every end-to-end test sees simulator -> bridge -> broker -> probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mqtt_broker import MosquittoBroker, MqttProbe
+
+from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.config import (
+    Config,
+    DeviceConfig,
+    HomeAssistantConfig,
+    JobsConfig,
+    LiankeConfig,
+    MqttConfig,
+    PollConfig,
+)
+from lianke_bridge.simulator import Simulator
+
+FAST_POLL = PollConfig(device_info=0.3, printer_list=0.6, printer_status=0.3, tasks=0.3)
+SLOW_POLL = PollConfig(device_info=60, printer_list=60, printer_status=60, tasks=60)
+DEVICE_NAMES = ("office", "warehouse", "spare")
+
+
+def make_config(
+    simulator: Simulator,
+    broker: MosquittoBroker,
+    base_topic: str,
+    state_dir: Path,
+    *,
+    poll: PollConfig = FAST_POLL,
+    homeassistant: bool = False,
+    **changes: Any,
+) -> Config:
+    """A bridge configuration for the simulator's fleet and the test's broker."""
+    devices = tuple(
+        DeviceConfig(
+            name=DEVICE_NAMES[i],
+            device_id=box.device_id,
+            device_key=box.device_key,
+            poll=poll,
+        )
+        for i, box in enumerate(simulator.fleet.boxes)
+    )
+    config = Config(
+        lianke=LiankeConfig(
+            api_key=simulator.fleet.api_key,
+            base_url=simulator.url,
+            timeout=5.0,
+            rate_limit=200.0,
+            max_retries=1,
+        ),
+        devices=devices,
+        mqtt=MqttConfig(
+            host=broker.host, port=broker.port, base_topic=base_topic, client_id=base_topic
+        ),
+        homeassistant=HomeAssistantConfig(enabled=homeassistant, prefix=f"{base_topic}_ha"),
+        jobs=JobsConfig(poll_interval=0.1),
+        state_dir=state_dir,
+    )
+    return replace(config, **changes)
+
+
+class RunningBridge:
+    """A BridgeService running in a task, with helpers to talk to it."""
+
+    def __init__(self, service: BridgeService, probe: MqttProbe) -> None:
+        self.service = service
+        self.probe = probe
+        self.base = service.config.mqtt.base_topic
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Run the service and wait until it is connected."""
+        self.task = asyncio.create_task(self.service.run(), name="bridge-under-test")
+        async with asyncio.timeout(10):
+            while not self.service.connected.is_set():
+                if self.task.done():
+                    self.task.result()
+                await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Cancel the service as SIGTERM would."""
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def request(
+        self, device: str, command: str, payload: Any = None, timeout: float = 8.0
+    ) -> Any:
+        """Send a request and return the decoded response envelope."""
+        topic = f"{self.base}/{device}/request/{command}"
+        message = await self.probe.request(topic, payload, timeout=timeout)
+        return message.json()
+
+    async def wait_json(
+        self,
+        topic: str,
+        predicate: Callable[[Any], bool] = lambda _data: True,
+        timeout: float = 8.0,
+    ) -> Any:
+        """Wait for a JSON message on ``<base>/<topic>`` matching a predicate."""
+        message = await self.probe.wait_for(
+            f"{self.base}/{topic}",
+            lambda m: bool(m.payload) and predicate(m.json()),
+            timeout,
+        )
+        return message.json()
+
+
+@pytest.fixture
+def bridge_config(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> Config:
+    """Fast-polling configuration for the demo fleet on the test's broker."""
+    return make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+
+
+@pytest.fixture
+async def running_bridge(
+    bridge_config: Config, mosquitto: MosquittoBroker
+) -> AsyncIterator[RunningBridge]:
+    """The bridge, connected, with a probe subscribed to its whole topic tree."""
+    base = bridge_config.mqtt.base_topic
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base}/#"]) as probe:
+        bridge = RunningBridge(BridgeService(bridge_config), probe)
+        await bridge.start()
+        try:
+            yield bridge
+        finally:
+            await bridge.stop()
