@@ -28,6 +28,14 @@ async def test_rate_limit_without_path_hits_any_call(sim_api: SimApi) -> None:
     assert (await sim_api.get(ENUM))["code"] == 200
 
 
+async def test_api_error_answers_any_code_with_its_message(sim_api: SimApi) -> None:
+    """api_error(code, msg, path): that answer once on that path, HTTP 200 like the cloud."""
+    sim_api.sim.faults.api_error(503, "设备连接异常", path=INFO)
+    answer = await sim_api.get(INFO, **sim_api.creds())
+    assert answer == {"code": 503, "msg": "设备连接异常"}
+    assert (await sim_api.get(INFO, **sim_api.creds()))["code"] == 200
+
+
 async def test_slow_delays_answers_until_cleared(sim_api: SimApi) -> None:
     """slow(seconds, path) delays every matching answer; slow(0) ends it."""
     sim_api.sim.faults.slow(0.2, path=INFO)
@@ -126,7 +134,9 @@ async def test_admin_endpoint_injects_box_and_printer_faults(sim_api: SimApi) ->
 async def test_admin_endpoint_injects_request_faults(sim_api: SimApi) -> None:
     """Request faults over HTTP: rate limiting of the next call."""
     await _admin(sim_api, "POST", "/_sim/faults", {"fault": "rate_limit", "count": 1})
+    await _admin(sim_api, "POST", "/_sim/faults", {"fault": "api_error", "code": 5001})
     assert (await sim_api.get(ENUM))["code"] == 10009
+    assert (await sim_api.get(ENUM))["code"] == 5001
 
 
 @pytest.mark.parametrize(

@@ -550,7 +550,7 @@ class _Cloud:
             return refusal(err.code, err.msg)
 
     async def request_faults(self, request: web.Request) -> web.Response | None:
-        """Drop, HTTP error, slow, rate limit: in that order; an answer ends the request."""
+        """Drop, HTTP error, slow, API error: in that order; an answer ends the request."""
         faults = self.sim.faults
         if faults.take("drop", request.path):
             if request.transport is not None:
@@ -562,8 +562,9 @@ class _Cloud:
         slow = faults.take("slow", request.path)
         if slow:
             await asyncio.sleep(slow.seconds)
-        if faults.take("rate_limit", request.path):
-            return refusal(10009, "请求频繁")
+        api_error = faults.take("api_error", request.path)
+        if api_error:
+            return refusal(api_error.code, api_error.msg)
         return None
 
     async def add_fault(self, request: web.Request) -> web.Response:
@@ -656,7 +657,15 @@ class Simulator:
             if (host, port) in ((self._host, 0), (self._host, self._port)):
                 return
             raise RuntimeError(f"the simulator already runs at {self.url}")
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        # handler_cancellation: a client that hangs up ends its handler (as a real server does),
+        # so stopping never waits for a request whose caller is gone.
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+            shutdown_timeout=1.0,
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()

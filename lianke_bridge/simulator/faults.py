@@ -19,12 +19,14 @@ class RequestFault:
     """One request-level fault; ``count`` None means until cleared."""
 
     kind: str
-    """``rate_limit``, ``slow``, ``http_error`` or ``drop``."""
+    """``api_error``, ``slow``, ``http_error`` or ``drop``."""
     path: str | None = None
     count: int | None = 1
     seconds: float = 0.0
     status: int = 502
     html: bool = True
+    code: int = 10009
+    msg: str = "请求频繁"
 
     def matches(self, path: str) -> bool:
         """No path: every call; ``printer_status`` matches ``/api/device/printer_status``."""
@@ -109,7 +111,11 @@ class Faults:
 
     def rate_limit(self, path: str | None = None, count: int = 1) -> None:
         """The next ``count`` matching calls answer code 10009."""
-        self.request_faults.append(RequestFault("rate_limit", path, count))
+        self.api_error(10009, "请求频繁", path=path, count=count)
+
+    def api_error(self, code: int, msg: str = "", path: str | None = None, count: int = 1) -> None:
+        """The next ``count`` matching calls answer ``{"code": code, "msg": msg}`` (HTTP 200)."""
+        self.request_faults.append(RequestFault("api_error", path, count, code=code, msg=msg))
 
     def slow(self, seconds: float, path: str | None = None) -> None:
         """Matching calls answer ``seconds`` late, until cleared (``slow(0)`` clears)."""
@@ -163,6 +169,7 @@ class Faults:
         "printer_problem",
         "jobs_fail",
         "rate_limit",
+        "api_error",
         "slow",
         "http_error",
         "drop_connection",
