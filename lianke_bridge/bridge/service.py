@@ -55,8 +55,17 @@ HA_ANNOUNCE_DELAY = (5.0, 15.0)
 class BridgeService:
     """Puts every configured box on MQTT, as the contract says."""
 
-    def __init__(self, config: Config, *, client: LiankeClient | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        client: LiankeClient | None = None,
+        ha_announce_delay: tuple[float, float] = HA_ANNOUNCE_DELAY,
+        health_interval: float = HEALTH_INTERVAL,
+    ) -> None:
         self.config = config
+        self.ha_announce_delay = ha_announce_delay
+        self.health_interval = health_interval
         self.topics = Topics(config.mqtt.base_topic)
         self.publisher = Publisher()
         self.store = Store(config.state_dir)
@@ -302,7 +311,7 @@ class BridgeService:
         while True:
             checkpoint()
             await self.publisher.publish(self.topics.bridge_health, self.health(), retain=True)
-            await asyncio.sleep(HEALTH_INTERVAL)
+            await asyncio.sleep(self.health_interval)
 
     async def emit(self, device: str | None, event: dict[str, Any]) -> None:
         """Publish an event on the device's or the bridge's event topic."""
@@ -374,7 +383,7 @@ class BridgeService:
             return
         if self._ha_announce is not None and not self._ha_announce.done():
             return
-        delay = random.uniform(*HA_ANNOUNCE_DELAY)  # noqa: S311
+        delay = random.uniform(*self.ha_announce_delay)  # noqa: S311
         _LOGGER.info("Home Assistant is online: re-announcing in %.0f s", delay)
         self._ha_announce = asyncio.get_running_loop().create_task(
             self._announce_later(delay), name="ha-announce"
