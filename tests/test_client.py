@@ -557,14 +557,23 @@ async def test_injected_codes(
     error_class: type[errors.CloudApiError],
 ) -> None:
     """Codes the healthy simulator rarely gives map to their named errors, msg kept, unretried."""
-    if not hasattr(simulator.faults, "api_error"):
-        pytest.skip("the simulator has no api_error fault yet")
     simulator.faults.api_error(code, "云端原文", path=DEVICE_INFO)
     with pytest.raises(error_class) as caught:
         await client.device_info(box(simulator, OFFICE))
     assert caught.value.code == code
     assert caught.value.api_message == "云端原文"
     assert simulator.count(DEVICE_INFO) == 1
+
+
+async def test_api_errors_on_writes_are_not_retried(
+    client: LiankeClient, simulator: Simulator
+) -> None:
+    """A write refused with any code but 10009 (here 503) was sent once and is raised."""
+    reboot = "/api/device/async_device_reboot"
+    simulator.faults.api_error(503, "设备连接异常，请检查设备网络", path=reboot)  # noqa: RUF001
+    with pytest.raises(errors.DeviceConnectionError):
+        await client.reboot(box(simulator, OFFICE))
+    assert simulator.count(reboot) == 1
 
 
 # ---------------------------------------------------------------------------- transport errors
