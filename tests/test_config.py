@@ -32,7 +32,7 @@ from lianke_bridge.simulator import demo_fleet
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config.example.yaml"
-DOCS = REPO / "docs" / "configuration.md"
+DOCS = REPO / "README.md"
 
 MINIMAL = """\
 lianke:
