@@ -13,7 +13,7 @@ from bridge_harness import RunningBridge, make_config
 from mqtt_broker import MosquittoBroker, MqttProbe
 
 from lianke_bridge.bridge.service import BridgeService
-from lianke_bridge.bridge.store import STATE_FILE, Store
+from lianke_bridge.bridge.store import STATE_FILE, Store, read_heartbeat
 from lianke_bridge.config import Config, JobsConfig
 from lianke_bridge.simulator import Simulator
 
@@ -29,7 +29,7 @@ def ok(envelope: dict[str, Any]) -> Any:
 async def test_health_topic_counts_api_calls_and_mqtt(
     bridge_config: Config, mosquitto: MosquittoBroker
 ) -> None:
-    """bridge/health is retained JSON with uptime, memory, MQTT counters and API calls."""
+    """bridge/health has uptime, memory, MQTT and API counters; a heartbeat file mirrors it."""
     base = bridge_config.mqtt.base_topic
     async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base}/#"]) as probe:
         bridge = RunningBridge(BridgeService(bridge_config, health_interval=0.2), probe)
@@ -40,6 +40,11 @@ async def test_health_topic_counts_api_calls_and_mqtt(
             )
         finally:
             await bridge.stop()
+    heartbeat = read_heartbeat(bridge_config.state_dir)
+    assert heartbeat is not None
+    age, written = heartbeat
+    assert age < 5
+    assert written["mqtt"]["connected"] is True
     assert health["rss_bytes"] > 1_000_000
     assert health["mqtt"]["messages_out"] > 0
     assert health["api_problem"] is False

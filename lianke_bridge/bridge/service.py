@@ -310,7 +310,9 @@ class BridgeService:
     async def _health_loop(self) -> None:
         while True:
             checkpoint()
-            await self.publisher.publish(self.topics.bridge_health, self.health(), retain=True)
+            health = self.health()
+            await self.publisher.publish(self.topics.bridge_health, health, retain=True)
+            self.store.write_heartbeat(health)
             await asyncio.sleep(self.health_interval)
 
     async def emit(self, device: str | None, event: dict[str, Any]) -> None:

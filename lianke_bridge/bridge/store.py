@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from lianke_bridge.bridge.state import JobRecord
 _LOGGER = logging.getLogger(__name__)
 
 STATE_FILE = "bridge-state.json"
+HEARTBEAT_FILE = "health.json"
+"""Rewritten every health interval while connected: the container health check reads it."""
 
 
 class Store:
@@ -60,22 +63,17 @@ class Store:
                 continue
             self.jobs[job.task_id] = job
 
+    def write_heartbeat(self, health: dict[str, Any]) -> None:
+        """Leave the latest health snapshot where ``lianke-bridge health`` finds it."""
+        _write_atomically(self._path.parent / HEARTBEAT_FILE, health)
+
     def save(self) -> None:
         """Write the state atomically; a failure is logged, never fatal."""
         data: dict[str, Any] = {
             "discovery": dict(sorted(self.discovery.items())),
             "jobs": [job.to_json() for job in self.jobs.values()],
         }
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".state-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(tmp).replace(self._path)
-        except OSError as err:
-            _LOGGER.warning("could not save bridge state to %s: %s", self._path, err)
+        _write_atomically(self._path, data)
 
     def put_job(self, job: JobRecord) -> None:
         """Remember a job (new or changed)."""
@@ -92,3 +90,28 @@ class Store:
         if index != self.discovery:
             self.discovery = dict(index)
             self.save()
+
+
+def _write_atomically(path: Path, data: dict[str, Any]) -> None:
+    """Temp file, fsync, rename: a crash leaves the old file or the new one, never half."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except OSError as err:
+        _LOGGER.warning("could not save %s: %s", path, err)
+
+
+def read_heartbeat(directory: Path) -> tuple[float, dict[str, Any]] | None:
+    """The last health snapshot and its age in seconds, or None if there is none."""
+    path = directory / HEARTBEAT_FILE
+    try:
+        age = time.time() - path.stat().st_mtime
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return (age, data) if isinstance(data, dict) else None
