@@ -56,11 +56,13 @@ async def test_cloud_outage_is_published_and_polling_goes_on(
 ) -> None:
     """HTML 502 pages from the cloud mark the box's error; the next good poll clears it."""
     await running_bridge.wait_json("office/state", lambda s: s["online"])
-    simulator.faults.http_error(status=502, html=True, path="/api/device/device_info", count=6)
+    simulator.faults.http_error(status=502, html=True, path="/api/device/device_info", count=1000)
     state = await running_bridge.wait_json("office/state", lambda s: s["error"] is not None)
     assert state["error"]["code"] == "api_error"
     health = ok(await running_bridge.request("bridge", "health_check"))
     assert health["devices"]["office"]["error"] is not None
+    assert health["healthy"] is False
+    simulator.faults.clear()
     await running_bridge.wait_json("office/state", lambda s: s["error"] is None, timeout=15)
 
 
@@ -156,6 +158,9 @@ async def test_finished_jobs_are_cleared_after_retention(
             cleared = await probe.wait_for(
                 f"{base_topic}/office/job/{task_id}", lambda m: m.payload == b"", timeout=5
             )
+            async with asyncio.timeout(2):  # the store forgets it right after the clear
+                while task_id in bridge.service.store.jobs:
+                    await asyncio.sleep(0.01)
         finally:
             await bridge.stop()
     assert cleared.retain
