@@ -16,6 +16,7 @@ from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint
+from lianke_bridge.bridge.commands import to_command_error
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.state import (
     PROBLEM_KEYS,
@@ -50,14 +51,8 @@ EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
 
 
 def error_json(err: errors.LiankeError) -> dict[str, Any]:
-    """The ``error`` field of a box state: code, English message, the cloud's own msg."""
-    if isinstance(err, errors.CloudApiError):
-        return {"code": err.code, "message": err.message, "api_message": err.api_message}
-    if isinstance(err, errors.CloudTimeoutError):
-        return {"code": "timeout", "message": str(err)}
-    if isinstance(err, errors.CloudConnectionError):
-        return {"code": "api_unreachable", "message": str(err)}
-    return {"code": "api_error", "message": str(err)}
+    """The ``error`` field of a box state: the same code and words a command's answer uses."""
+    return to_command_error(err).to_json()
 
 
 @dataclass

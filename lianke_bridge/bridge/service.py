@@ -36,6 +36,7 @@ from lianke_bridge.bridge.topics import RequestTopic, TopicError, Topics
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.config import Config
+from lianke_bridge.errors import TooFrequentError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,6 +47,15 @@ MAX_RECONNECT_DELAY = 60.0
 MAX_CONCURRENT_REQUESTS = 8
 UNKNOWN_DEVICE = "unknown_device"
 """Error code for a request to a ``<dev>`` that is not configured."""
+_API_PROBLEM_CODES = frozenset(
+    {
+        cmd.ErrorCode.API_UNREACHABLE.value,
+        cmd.ErrorCode.TIMEOUT.value,
+        cmd.ErrorCode.API_ERROR.value,
+        TooFrequentError.code,
+    }
+)
+"""Box errors that mean the cloud API itself is failing or rate-limiting (``api_problem``)."""
 MIGRATE_PAUSE = 1.0
 """Seconds between Home Assistant's migrate messages and the new configs."""
 HA_ANNOUNCE_DELAY = (5.0, 15.0)
@@ -303,7 +313,7 @@ class BridgeService:
         """The cloud is failing or rate-limiting: any box's last poll ended in such an error."""
         for box in self.boxes.values():
             error = box.state.error
-            if error and error.get("code") in ("api_unreachable", "timeout", "api_error", 10009):
+            if error and error.get("code") in _API_PROBLEM_CODES:
                 return True
         return False
 
