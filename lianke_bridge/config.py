@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import voluptuous as vol
 import yaml
 
-from lianke_bridge.bridge.commands import CommandError, check_print_defaults
+from lianke_bridge.bridge.commands import PRINT_OPTIONS, CommandError, check_print_defaults
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.cloud.qr import parse_qr
 from lianke_bridge.errors import ConfigError, CredentialsError
@@ -527,21 +527,6 @@ def directory(value: Any) -> Path:
 
 
 # ---- print options: the words of the contract's `print` command, checked by its own parser -----
-PRINT_OPTIONS = (
-    "copies",
-    "paper",
-    "color",
-    "duplex",
-    "orientation",
-    "scale",
-    "align",
-    "pages",
-    "reverse",
-    "auto_rotate",
-    "file_ext",
-    "options",
-)
-"""The keys of a port's ``print_defaults``: the print command's options."""
 
 
 def print_option(key: str) -> Callable[[Any], Any]:

@@ -657,7 +657,7 @@ def _parse_task(command: str, body: _Body, transaction: str | None, _: _Limits) 
 
 
 _PRINT_SOURCES = ("url", "file", "text", "html")
-_PRINT_OPTIONS = (
+PRINT_OPTIONS = (
     "copies",
     "paper",
     "color",
@@ -671,7 +671,8 @@ _PRINT_OPTIONS = (
     "file_ext",
     "options",
 )
-_PRINT_FIELDS = (*_PRINT_SOURCES, "filename", "title", "port", *_PRINT_OPTIONS)
+"""The print command's options (also the keys of a port's ``print_defaults``)."""
+_PRINT_FIELDS = (*_PRINT_SOURCES, "filename", "title", "port", *PRINT_OPTIONS)
 
 
 def _parse_print(command: str, body: _Body, transaction: str | None, limits: _Limits) -> Request:
@@ -1127,7 +1128,7 @@ def check_print_defaults(defaults: Mapping[str, Any]) -> dict[str, Any]:
     Raises :class:`CommandError` (``invalid_payload``) with the same wording as a request.
     """
     try:
-        data = _check_fields("print_defaults", defaults, _PRINT_OPTIONS)
+        data = _check_fields("print_defaults", defaults, PRINT_OPTIONS)
         return _parse_print_options(data)
     except _Invalid as err:
         raise CommandError(ErrorCode.INVALID_PAYLOAD, f"print defaults: {err}") from None
@@ -1275,11 +1276,11 @@ def build_print_request(
 
 def _merge_defaults(cmd: PrintCommand, defaults: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        base = _parse_print_options(_check_fields("print defaults", defaults, _PRINT_OPTIONS))
+        base = _parse_print_options(_check_fields("print defaults", defaults, PRINT_OPTIONS))
     except _Invalid as err:
         raise _Invalid(f"the configured print defaults of this port are invalid: {err}") from None
     merged: dict[str, Any] = dict(base)
-    for name in _PRINT_OPTIONS:
+    for name in PRINT_OPTIONS:
         value = getattr(cmd, name)
         if name == "options":
             merged["options"] = {**base.get("options", {}), **value}
