@@ -99,6 +99,11 @@ class RequestHandlers:
     def _port(self, box: Box, port: int | None) -> int:
         return box.config.default_port if port is None else port
 
+    def _device_port(self, box: Box, port: int) -> int:
+        """The API's ``devicePort`` for a port: a network printer (631) is sent as 1."""
+        printer = box.printer_for(port)
+        return printer.device_port if printer is not None else port
+
     def _job_port(self, box: Box, task_id: str, port: int | None) -> int:
         if port is not None:
             return port
@@ -162,7 +167,7 @@ class RequestHandlers:
         """Drop queued jobs of one port, or of every port of the box."""
         command = expect(request, cmd.FlushCommand)
         if command.port is not None:
-            ports = [command.port]
+            ports = [self._device_port(box, command.port)]
         else:
             ports = sorted({row.device_port for row in box.rows.values()}) or [
                 box.config.default_port
@@ -184,7 +189,7 @@ class RequestHandlers:
         """Lift the cloud's pause after 30 consecutive failures (11203)."""
         command = expect(request, cmd.ResetErrorLimitCommand)
         port = self._port(box, command.port)
-        await self._service.client.reset_error_limit(box.credentials, port)
+        await self._service.client.reset_error_limit(box.credentials, self._device_port(box, port))
         await self._poller(box).set_error_limit(port, reached=False)
         return {"port": port, "reset": True}
 
