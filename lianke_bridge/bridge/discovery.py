@@ -798,17 +798,37 @@ class DiscoveryPlan:
         return [*self.migrate, *self.publish, *self.clear]
 
 
+def is_printer_of(node_id: str, device_id: str) -> bool:
+    """Whether a node id is one of a box's printers (``lianke_<device_id>_p<port>``)."""
+    head = f"{box_node_id(device_id)}_p"
+    return node_id.startswith(head) and node_id[len(head) :].isdigit()
+
+
 def plan_discovery(
     ctx: DiscoveryContext,
     previous: Mapping[str, Sequence[str]] | Iterable[str],
     wanted: Sequence[DiscoveryMessage],
+    *,
+    unknown_printers: Iterable[str] = (),
 ) -> DiscoveryPlan:
-    """Compare what was published before (index or bare topics) with what is wanted now."""
+    """Compare what was published before (index or bare topics) with what is wanted now.
+
+    ``unknown_printers`` names boxes (device ids) whose printer list has not been read yet, at
+    start-up or while the box is offline: their printers published before are left alone
+    (neither cleared nor forgotten), since clearing makes Home Assistant delete the entities
+    with their names, areas and history. The next plan, once the list is known, decides.
+    """
     before: dict[str, list[str]] = (
         {topic: list(refs) for topic, refs in previous.items()}
         if isinstance(previous, Mapping)
         else {topic: [] for topic in previous}
     )
+    pending = tuple(unknown_printers)
+    kept: dict[str, list[str]] = {}
+    for topic in set(before) - {m.topic for m in wanted}:
+        parsed = _parse_topic(ctx.prefix, topic)
+        if parsed is not None and any(is_printer_of(parsed.node_id, box) for box in pending):
+            kept[topic] = before.pop(topic)
     wanted_topics = {m.topic for m in wanted}
     device_keys: dict[str, set[str]] = {}
     entity_nodes: set[str] = set()
@@ -834,7 +854,8 @@ def plan_discovery(
         clear.append(DiscoveryMessage(topic, None))
 
     publish = [_with_removed_components(m, before.get(m.topic, [])) for m in wanted]
-    return DiscoveryPlan(tuple(migrate), tuple(publish), tuple(clear), published_index(wanted))
+    published = {**kept, **published_index(wanted)}
+    return DiscoveryPlan(tuple(migrate), tuple(publish), tuple(clear), published)
 
 
 def _with_removed_components(message: DiscoveryMessage, refs: Sequence[str]) -> DiscoveryMessage:

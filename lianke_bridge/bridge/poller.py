@@ -72,6 +72,8 @@ class Box:
     last_poll: str | None = None
     known: bool = False
     """Whether device_info answered at least once (events fire on changes after that)."""
+    printers_listed: bool = False
+    """Whether printer_list answered at least once (until then the printers are unknown)."""
 
     @property
     def name(self) -> str:
@@ -228,10 +230,10 @@ class BoxPoller:
         added = sorted(set(rows) - set(box.rows))
         removed = sorted(set(box.rows) - set(rows))
         first = not box.rows and not box.printers
+        first_answer = not box.printers_listed
         box.rows = rows
         for port in removed:
             box.printers.pop(port, None)
-            await self._publisher.clear(self._topics.printer_state(box.name, port))
             _LOGGER.info("%s: printer on port %s removed", box.name, port)
             await self._emit(None, {"event": "printer_removed", "device": box.name, "port": port})
         for port in added:
@@ -258,10 +260,14 @@ class BoxPoller:
                     fresh.with_changes(error_limit_reached=current.error_limit_reached)
                 )
         await self._set_box(box.state.with_changes(printers=tuple(sorted(rows))))
-        if added or removed:
-            if first:
+        box.printers_listed = True  # only now: the printers are all in box.printers
+        if added or removed or first_answer:
+            if first and added:
                 _LOGGER.info("found %d printers on %s", len(rows), box.name)
             await self._on_printers_changed(box)
+        # After Home Assistant forgot the printer, so its templates never see an empty state.
+        for port in removed:
+            await self._publisher.clear(self._topics.printer_state(box.name, port))
 
     async def _poll_printer_statuses(self) -> None:
         box = self.box

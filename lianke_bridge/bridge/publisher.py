@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Container
 from typing import Any
 
 import aiomqtt
@@ -109,8 +110,11 @@ class Publisher:
             await self._client.publish(topic, b"", qos=1, retain=True)
             self.messages_out += 1
 
-    async def republish_all(self, *, prefix: str | None = None) -> None:
-        """Send every remembered retained payload again (after a reconnect or an HA restart)."""
+    async def republish_all(self, *, prefix: str | None = None, skip: Container[str] = ()) -> None:
+        """Send every remembered retained payload again (after a reconnect or an HA restart).
+
+        ``skip`` names topics just sent by someone else (discovery configs), not to send twice.
+        """
         for topic, data in list(self._retained.items()):
-            if prefix is None or topic.startswith(prefix):
+            if (prefix is None or topic.startswith(prefix)) and topic not in skip:
                 await self.publish(topic, data, retain=True, force=True)

@@ -88,6 +88,7 @@ class BridgeService:
         self._seen: dict[tuple[str, str], float] = {}
         self._requests = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
         self._ha_announce: asyncio.Task[None] | None = None
+        self._discovery_lock = asyncio.Lock()
         self._jobs: JobTracker | None = None
         self.pollers: dict[str, BoxPoller] = {}
         self._handlers = RequestHandlers(self)
@@ -241,10 +242,7 @@ class BridgeService:
     async def _on_connected(self, mqtt: aiomqtt.Client) -> None:
         """Re-subscribe and re-publish everything retained."""
         await self.publisher.publish(self.topics.bridge_state, "online", retain=True, force=True)
-        await self.publisher.publish(self.topics.bridge_info, self.info(), retain=True, force=True)
-        await self._announce_discovery()
-        await self.publisher.republish_all()
-        await self.jobs.republish()
+        await self.republish()
         for topic_filter in self.topics.request_filters:
             await self._subscribe(mqtt, topic_filter)
         if self.config.homeassistant.enabled:
@@ -362,32 +360,43 @@ class BridgeService:
         """What the discovery builders need to know of this bridge."""
         return discovery.DiscoveryContext.from_config(self.config, sw_version=__version__)
 
-    async def _announce_discovery(self) -> None:
+    async def _announce_discovery(self, *, force: bool = True) -> None:
         """Publish every discovery config; clear the ones published before and no longer wanted.
 
         What was published is remembered in the store, so a box removed from the configuration
-        while the bridge was stopped is still cleared at the next start. When the discovery
-        mode changed, Home Assistant is first told to migrate the entities (names and areas
-        are kept), then given the new configs, then the old topics are cleared.
+        while the bridge was stopped is still cleared at the next start; printers published
+        before are kept until their box's printer list was read (a restart, or a box that is
+        offline, never removes them). When the discovery mode changed, Home Assistant is first
+        told to migrate the entities (names and areas are kept), then given the new configs,
+        then the old topics are cleared. Without ``force`` only changed configs go out.
+        One announce at a time, so a late one never resurrects a config another cleared.
         """
         if not self.config.homeassistant.enabled:
             return
-        plan = discovery.plan_discovery(
-            self.discovery_context(), self.store.discovery, self._discovery_messages()
-        )
-        for message in plan.migrate:
-            await self.publisher.publish(message.topic, message.payload)
-        if plan.migrate:
-            await asyncio.sleep(MIGRATE_PAUSE)
-        for message in plan.publish:
-            await self.publisher.publish(message.topic, message.payload, retain=True, force=True)
-        for message in plan.clear:
-            await self.publisher.clear(message.topic)
-        self.store.set_discovery(plan.published)
+        async with self._discovery_lock:
+            plan = discovery.plan_discovery(
+                self.discovery_context(),
+                self.store.discovery,
+                self._discovery_messages(),
+                unknown_printers=[
+                    box.config.device_id for box in self.boxes.values() if not box.printers_listed
+                ],
+            )
+            for message in plan.migrate:
+                await self.publisher.publish(message.topic, message.payload)
+            if plan.migrate:
+                await asyncio.sleep(MIGRATE_PAUSE)
+            for message in plan.publish:
+                await self.publisher.publish(
+                    message.topic, message.payload, retain=True, force=force
+                )
+            for message in plan.clear:
+                await self.publisher.clear(message.topic)
+            self.store.set_discovery(plan.published)
 
     async def _printers_changed(self, _box: Box) -> None:
         if self.publisher.connected:
-            await self._announce_discovery()
+            await self._announce_discovery(force=False)
 
     def _ha_birth(self, payload: Any) -> None:
         text = payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
@@ -407,10 +416,10 @@ class BridgeService:
             await self.republish()
 
     async def republish(self) -> None:
-        """Re-announce discovery and re-publish every retained state."""
+        """Re-announce discovery, then re-publish every retained state (configs only once)."""
         await self.publisher.publish(self.topics.bridge_info, self.info(), retain=True, force=True)
         await self._announce_discovery()
-        await self.publisher.republish_all()
+        await self.publisher.republish_all(skip=self.store.discovery.keys())
         await self.jobs.republish()
 
     # ---- requests -----------------------------------------------------------------------
