@@ -771,3 +771,19 @@ def test_plan_keeps_printers_of_boxes_whose_list_is_unknown() -> None:
     later = discovery.plan_discovery(ctx, plan.published, wanted)
     assert {m.topic for m in later.clear} == {p1}
     assert p1 not in later.published
+
+
+async def test_broker_restart_brings_back_every_config_and_state(
+    ha: RunningBridge, config: Config, mosquitto: MosquittoBroker
+) -> None:
+    """A broker that lost its retained messages gets every config and state again, once each."""
+    configs = await discovered(ha.probe, config, every_node(config))
+    mosquitto.restart()
+    await mosquitto.wait_ready()
+    async with probe_for(mosquitto, config) as fresh:
+        await discovered(fresh, config, every_node(config))
+        for topic in ("bridge/state", "office/state", "office/printer/631/state", "spare/state"):
+            await fresh.wait_for(f"{ha.base}/{topic}", lambda m: m.retain and bool(m.payload))
+    assert config_payloads(fresh, config.homeassistant.prefix) == configs
+    for topic in configs:
+        assert len(fresh.messages(topic)) == 1, topic
