@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -436,6 +436,21 @@ async def test_every_button_reaches_its_cloud_call(
         assert not_pressed == {(spare, k) for k in ("reboot", "flush_queue", "rescan_printers")}
 
 
+async def test_network_printer_flush_drops_its_waiting_job(
+    ha: RunningBridge, config: Config, simulator: Simulator
+) -> None:
+    """Flush queue on the network printer's device cancels the job waiting for that printer."""
+    configs = await discovered(ha.probe, config, every_node(config))
+    node = discovery.printer_node_id(OFFICE_ID, 631)
+    flush = find(entities(configs, config.homeassistant.prefix), node, "flush_queue")
+    simulator.state.timing = replace(simulator.state.timing, ready=5.0)
+    job = {"url": "https://x.test/photo.jpg", "port": 631}
+    data = ok(await send(ha.probe, f"{ha.base}/office/request/print", json.dumps(job)))
+    flushed = ok(await send(ha.probe, flush.config["command_topic"], flush.config["payload_press"]))
+    assert flushed["flushed"] == 1
+    await ha.wait_json(f"office/job/{data['task_id']}", lambda j: j["state"] == "cancelled")
+
+
 async def test_print_url_text_prints_what_is_typed(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
@@ -576,6 +591,34 @@ async def test_printer_states_render_valid_problem_states(
     assert render_value(status.config["value_template"], message.text) == "paper_jam"
     assert render_value(jam.config["value_template"], message.text) == "ON"
     assert render_value(out.config["value_template"], message.text) == "OFF"
+
+
+async def test_error_limit_sensor_turns_on_and_the_reset_button_clears_it(
+    ha: RunningBridge, config: Config, simulator: Simulator
+) -> None:
+    """The cloud pausing a printer (11203) turns its sensor ON; the reset button turns it OFF."""
+    configs = await discovered(ha.probe, config, every_node(config))
+    found = entities(configs, config.homeassistant.prefix)
+    node = discovery.printer_node_id(OFFICE_ID, 1)
+    sensor, reset = find(found, node, "error_limit_reached"), find(found, node, "reset_error_limit")
+    state_topic = sensor.config["state_topic"]
+
+    def limit_is(expected: str) -> Callable[[ProbeMessage], bool]:
+        return lambda m: render_value(sensor.config["value_template"], m.text) == expected
+
+    simulator.faults.jobs_fail(OFFICE_ID)
+    failed = ok(
+        await send(ha.probe, f"{ha.base}/office/request/print", '{"url": "https://x.test/a"}')
+    )
+    await ha.wait_json(f"office/job/{failed['task_id']}", lambda j: j["state"] == "failed")
+    # errLimitNum 1: the cloud's pause after one failure instead of thirty.
+    paused = {"url": "https://x.test/b", "options": {"errLimitNum": "1"}}
+    answer = await send(ha.probe, f"{ha.base}/office/request/print", json.dumps(paused))
+    assert answer.json()["error"]["code"] == 11203
+    await ha.probe.wait_for(state_topic, limit_is("ON"))
+    start = ha.probe.mark()
+    ok(await send(ha.probe, reset.config["command_topic"], reset.config["payload_press"]))
+    await ha.probe.wait_for(state_topic, limit_is("OFF"), since=start)
 
 
 # ---- lifecycle --------------------------------------------------------------------------------
