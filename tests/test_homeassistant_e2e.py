@@ -830,3 +830,34 @@ async def test_broker_restart_brings_back_every_config_and_state(
     assert config_payloads(fresh, config.homeassistant.prefix) == configs
     for topic in configs:
         assert len(fresh.messages(topic)) == 1, topic
+
+
+async def test_firmware_update_is_announced(
+    ha: RunningBridge, config: Config, simulator: Simulator
+) -> None:
+    """A box whose firmware changes is re-announced, so Home Assistant shows the new version."""
+    await discovered(ha.probe, config, every_node(config))
+    topic = device_topic(config, discovery.box_node_id(OFFICE_ID))
+    start = ha.probe.mark()
+    box = simulator.state.boxes[OFFICE_ID]
+    box.spec = replace(box.spec, software="2.1.120")
+    updated = await ha.probe.wait_for(
+        topic, lambda m: bool(m.payload) and '"2.1.120"' in m.text, since=start
+    )
+    assert updated.retain
+    assert updated.json()["device"]["sw_version"] == "2.1.120"
+
+
+async def test_another_printer_on_the_same_port_is_announced(
+    ha: RunningBridge, config: Config, simulator: Simulator
+) -> None:
+    """Swapping the printer on a port updates its Home Assistant device (name and model)."""
+    await discovered(ha.probe, config, every_node(config))
+    topic = device_topic(config, discovery.printer_node_id(OFFICE_ID, 2))
+    start = ha.probe.mark()
+    printer = simulator.state.boxes[OFFICE_ID].printers[2]
+    printer.spec = replace(printer.spec, driver_name="XP-80", printer_name="XP-80")
+    updated = await ha.probe.wait_for(
+        topic, lambda m: bool(m.payload) and "XP-80" in m.text, since=start
+    )
+    assert "XP-80" in updated.json()["device"]["model"]

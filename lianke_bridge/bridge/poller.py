@@ -108,7 +108,7 @@ class BoxPoller:
         topics: Topics,
         emit: EventSink,
         active_jobs: Callable[[str], int],
-        on_printers_changed: Callable[[Box], Awaitable[None]],
+        on_identity_changed: Callable[[Box], Awaitable[None]],
     ) -> None:
         self.box = box
         self._client = client
@@ -116,7 +116,7 @@ class BoxPoller:
         self._topics = topics
         self._emit = emit
         self._active_jobs = active_jobs
-        self._on_printers_changed = on_printers_changed
+        self._on_identity_changed = on_identity_changed
 
     # ---- scheduling ---------------------------------------------------------------------
     def _interval(self, kind: str) -> float:
@@ -204,8 +204,11 @@ class BoxPoller:
         box = self.box
         info = await self._client.device_info(box.credentials)
         was_online, was_known = box.state.online, box.known
+        identity = (box.state.model, box.state.firmware)
         box.known = True
         await self._set_box(box.state.with_info(info).with_changes(error=None))
+        if was_known and (box.state.model, box.state.firmware) != identity:
+            await self._on_identity_changed(box)  # Home Assistant shows model and firmware
         await self._publisher.publish(
             self._topics.availability(box.name),
             "online" if info.is_online else "offline",
@@ -229,6 +232,11 @@ class BoxPoller:
         rows = {p.port: p for p in printers}
         added = sorted(set(rows) - set(box.rows))
         removed = sorted(set(box.rows) - set(rows))
+        renamed = [
+            port
+            for port in set(rows) & set(box.rows)
+            if _identity(rows[port]) != _identity(box.rows[port])
+        ]
         first = not box.rows and not box.printers
         first_answer = not box.printers_listed
         box.rows = rows
@@ -261,10 +269,10 @@ class BoxPoller:
                 )
         await self._set_box(box.state.with_changes(printers=tuple(sorted(rows))))
         box.printers_listed = True  # only now: the printers are all in box.printers
-        if added or removed or first_answer:
+        if added or removed or renamed or first_answer:
             if first and added:
                 _LOGGER.info("found %d printers on %s", len(rows), box.name)
-            await self._on_printers_changed(box)
+            await self._on_identity_changed(box)
         # After Home Assistant forgot the printer, so its templates never see an empty state.
         for port in removed:
             await self._publisher.clear(self._topics.printer_state(box.name, port))
@@ -371,6 +379,11 @@ class BoxPoller:
         current = box.printers.get(port)
         if current is not None and current.error_limit_reached != reached:
             await self._set_printer(current.with_changes(error_limit_reached=reached))
+
+
+def _identity(printer: Printer) -> tuple[object, ...]:
+    """What Home Assistant shows of a printer: another printer on the same port changes it."""
+    return (printer.name, printer.model, printer.kind, tuple(m.name for m in printer.markers))
 
 
 _PROBLEM_WORDS = frozenset({PrinterStatusWord(k) for k in PROBLEM_KEYS} | {PrinterStatusWord.ERROR})

@@ -133,7 +133,7 @@ class BridgeService:
                 topics=self.topics,
                 emit=self.emit,
                 active_jobs=self._jobs.active_count,
-                on_printers_changed=self._printers_changed,
+                on_identity_changed=self._identity_changed,
             )
             for name, box in self.boxes.items()
         }
@@ -394,7 +394,8 @@ class BridgeService:
                 await self.publisher.clear(message.topic)
             self.store.set_discovery(plan.published)
 
-    async def _printers_changed(self, _box: Box) -> None:
+    async def _identity_changed(self, _box: Box) -> None:
+        """Printers came or went, or a name, model or firmware Home Assistant shows changed."""
         if self.publisher.connected:
             await self._announce_discovery(force=False)
 
