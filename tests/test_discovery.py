@@ -51,7 +51,7 @@ from lianke_bridge.config import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "home-assistant.md"
+DOCS = Path(__file__).resolve().parents[1] / "README.md"
 REGENERATE = os.environ.get("LIANKE_REGENERATE_FIXTURES") == "1"
 
 # ---- samples ------------------------------------------------------------------------------------
