@@ -110,11 +110,11 @@ class Publisher:
             await self._client.publish(topic, b"", qos=1, retain=True)
             self.messages_out += 1
 
-    async def republish_all(self, *, prefix: str | None = None, skip: Container[str] = ()) -> None:
+    async def republish_all(self, *, skip: Container[str] = ()) -> None:
         """Send every remembered retained payload again (after a reconnect or an HA restart).
 
         ``skip`` names topics just sent by someone else (discovery configs), not to send twice.
         """
         for topic, data in list(self._retained.items()):
-            if (prefix is None or topic.startswith(prefix)) and topic not in skip:
+            if topic not in skip:
                 await self.publish(topic, data, retain=True, force=True)
