@@ -283,6 +283,7 @@ async def _start_mosquitto(binary: str, host: str, port: int) -> RunningBroker:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the demo only; it stops mosquitto last
         )
 
     async def stop() -> None:
