@@ -22,6 +22,20 @@ from lianke_bridge import __version__, errors
 
 _LOGGER = logging.getLogger("lianke_bridge")
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+QUIET_LOGGERS = {
+    "aiohttp.access": logging.WARNING,
+    # The demo's embedded broker logs every connection at INFO (through `transitions`, its
+    # state machine) and its own packet bookkeeping ("PUBACK waiter already done") at WARNING.
+    "amqtt": logging.ERROR,
+    "transitions": logging.WARNING,
+}
+"""Libraries whose chatter is not the user's business, and the least level shown for each."""
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+"""Signals that stop the process cleanly: a service manager, Ctrl-C, a closed terminal."""
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log collectors."""
@@ -73,17 +87,21 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # aiohttp's access log and aiomqtt's chatter are not the user's business at INFO
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for name, least in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(least)
 
 
 def run_until_stopped(main: Callable[[], Awaitable[Any]]) -> int:
-    """Run a coroutine; SIGTERM and Ctrl-C cancel it so cleanup runs in ``finally`` blocks."""
+    """Run a coroutine; SIGTERM, Ctrl-C and SIGHUP cancel it so ``finally`` blocks run.
+
+    Returns the exit code: 0 after a signal or a normal end, 1 after an error (logged in one
+    line when it is a known one or the system's, e.g. a port in use).
+    """
 
     async def runner() -> None:
         task = asyncio.ensure_future(main())
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
@@ -93,6 +111,10 @@ def run_until_stopped(main: Callable[[], Awaitable[Any]]) -> int:
         asyncio.run(runner())
     except errors.LiankeError as err:
         _LOGGER.error("%s", err)  # noqa: TRY400 - a known error needs no traceback
+        return 1
+    except OSError as err:  # the system said no (port in use, permission denied…)
+        _LOGGER.error("%s", err)  # noqa: TRY400 - the reason is the message
+        _LOGGER.debug("where it happened", exc_info=True)
         return 1
     except Exception:
         _LOGGER.exception("lianke-bridge stopped on an unexpected error")
@@ -194,16 +216,27 @@ async def run_demo(broker_host: str, broker_port: int) -> None:
         await simulator.stop()
 
 
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"use one of {', '.join(LOG_LEVELS)}, not {text!r}")
+    return level
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(
         prog="lianke-bridge", description="Lianke cloud printer boxes on MQTT."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    log_help = "DEBUG, INFO, WARNING or ERROR (run: overrides logging.level)"
+    parser.add_argument("--log-level", type=_log_level, help=log_help)
+    # also accepted after the command (`lianke-bridge run --log-level debug`)
+    logs = argparse.ArgumentParser(add_help=False)
+    logs.add_argument("--log-level", type=_log_level, default=argparse.SUPPRESS, help=log_help)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the bridge")
+    run = sub.add_parser("run", help="run the bridge", parents=[logs])
     run.add_argument("-c", "--config", default="config.yaml", help="configuration file")
     run.set_defaults(func=cmd_run)
 
@@ -216,14 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--show-key", action="store_true", help="also print the device key")
     qr.set_defaults(func=cmd_decode_qr)
 
-    sim = sub.add_parser("simulate", help="serve a simulated Lianke cloud")
+    sim = sub.add_parser("simulate", help="serve a simulated Lianke cloud", parents=[logs])
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8080)
     sim.add_argument("--fleet", help="fleet file (JSON or YAML); the demo fleet by default")
     sim.add_argument("--print-fleet", action="store_true", help="print the fleet as JSON and exit")
     sim.set_defaults(func=cmd_simulate)
 
-    demo = sub.add_parser("demo", help="simulator + broker + bridge, to try it out")
+    demo = sub.add_parser("demo", help="simulator + broker + bridge, to try it out", parents=[logs])
     demo.add_argument("--broker-host", default="127.0.0.1")
     demo.add_argument("--broker-port", type=int, default=1883)
     demo.set_defaults(func=cmd_demo)
