@@ -74,11 +74,13 @@ Watch everything (in another terminal):
   mosquitto_sub {where} -t '{base}/#' -v
 
 Print a document on {first}'s laser printer (USB port 1):
-  mosquitto_pub {where} -t '{base}/{first}/request/print' \\
-    -m '{{"url": "https://example.com/menu.pdf", "paper": "A4", "transaction": "demo-1"}}'
+  mosquitto_pub {where} -q 1 -t '{base}/{first}/request/print' \\
+    -m '{{"url": "https://example.com/menu.pdf", "paper": "A4"}}'
+The answer comes on {base}/{first}/response/print; the job then goes from queued to succeeded
+on {base}/{first}/job/<task_id> (about 5 s).
 
 Print a shopping list as a page on the receipt printer (port 2):
-  mosquitto_pub {where} -t '{base}/{first}/request/print' \\
+  mosquitto_pub {where} -q 1 -t '{base}/{first}/request/print' \\
     -m '{{"text": "- milk\\n- bread\\n- coffee", "port": 2}}'
 
 Other commands: cancel, flush, reboot, reset_error_limit, refresh, tasks, printer_params…
