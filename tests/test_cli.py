@@ -1,0 +1,534 @@
+"""The ``lianke-bridge`` command as a user runs it: real processes, the simulator, a real broker.
+
+Quick commands (decode-qr, check-config, --print-fleet) run through ``main()`` in this process;
+everything that serves or runs (simulate, run, demo) is a subprocess of the installed script,
+stopped with the signal a user or a service manager would send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+
+import aiohttp
+import aiomqtt
+import pytest
+from mqtt_broker import MosquittoBroker, MqttProbe, free_port
+
+from lianke_bridge import __version__
+from lianke_bridge.__main__ import main
+from lianke_bridge.config import ENV_OVERRIDES
+from lianke_bridge.simulator import Simulator
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config.example.yaml"
+OFFICE_ID = "lc01demo000001"
+OFFICE_KEY = "demo-key-0001"
+OFFICE_TOKEN = base64.b64encode(f"{OFFICE_ID}:{OFFICE_KEY}".encode()).decode()
+OFFICE_LINK = f"https://cloud.liankenet.com/qr?token={OFFICE_TOKEN}"
+STOP_TIMEOUT = 5.0
+"""Seconds a signalled process gets to clean up and exit."""
+START_TIMEOUT = 15.0
+"""Seconds a started process gets to print its first useful line (imports included)."""
+
+
+def cli_command() -> list[str]:
+    """The installed ``lianke-bridge`` script next to this Python, else ``python -m``."""
+    script = Path(sys.executable).with_name("lianke-bridge")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "lianke_bridge"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without variables that would change the bridge's configuration."""
+    env = dict(os.environ)
+    for var in (*ENV_OVERRIDES, "LIANKE_DEMO_BROKER"):
+        env.pop(var, None)
+        env.pop(f"{var}_FILE", None)
+    env.update(extra)
+    return env
+
+
+class CliProcess:
+    """A running ``lianke-bridge`` subprocess whose output lines are collected as they come."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str], *, new_session: bool) -> None:
+        self.args = args
+        self.env = dict(env)
+        self.new_session = new_session
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self._changed = asyncio.Condition()
+        self._process: asyncio.subprocess.Process | None = None
+        self._readers: list[asyncio.Task[None]] = []
+
+    @property
+    def process(self) -> asyncio.subprocess.Process:
+        """The started process."""
+        assert self._process is not None
+        return self._process
+
+    async def start(self) -> None:
+        """Start the process and begin collecting stdout and stderr."""
+        self._process = await asyncio.create_subprocess_exec(
+            *cli_command(),
+            *self.args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self.env,
+            start_new_session=self.new_session,
+        )
+        assert self._process.stdout is not None
+        assert self._process.stderr is not None
+        self._readers = [
+            asyncio.create_task(self._collect(self._process.stdout, self.stdout)),
+            asyncio.create_task(self._collect(self._process.stderr, self.stderr)),
+        ]
+
+    async def _collect(self, stream: asyncio.StreamReader, lines: list[str]) -> None:
+        async for raw in stream:
+            async with self._changed:
+                lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self._changed.notify_all()
+
+    @property
+    def out(self) -> str:
+        """Everything printed on stdout so far."""
+        return "\n".join(self.stdout)
+
+    @property
+    def err(self) -> str:
+        """Everything printed on stderr so far."""
+        return "\n".join(self.stderr)
+
+    async def wait_output(
+        self, predicate: Callable[[str], bool], *, stream: str = "stdout", timeout: float
+    ) -> str:
+        """Wait until the whole output of ``stream`` satisfies the predicate; return it."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                while True:
+                    text = self.out if stream == "stdout" else self.err
+                    if predicate(text):
+                        return text
+                    if self.process.returncode is not None and all(r.done() for r in self._readers):
+                        pytest.fail(
+                            f"lianke-bridge exited with {self.process.returncode}:\n"
+                            f"{self.out}\n{self.err}"
+                        )
+                    await self._changed.wait()
+        except TimeoutError:
+            pytest.fail(
+                f"lianke-bridge printed nothing expected in {timeout}s:\n{self.out}\n{self.err}"
+            )
+
+    def send(self, sig: signal.Signals, *, group: bool = False) -> None:
+        """Send a signal to the process, or to its whole process group (like Ctrl-C does)."""
+        if group:
+            os.killpg(self.process.pid, sig)
+        else:
+            self.process.send_signal(sig)
+
+    async def wait(self, timeout: float = STOP_TIMEOUT) -> int:
+        """Wait for the exit (and the end of its output); return the exit code."""
+        async with asyncio.timeout(timeout):
+            code = await self.process.wait()
+            await asyncio.gather(*self._readers)
+        return code
+
+    async def stop(self) -> None:
+        """If it still runs (a failed test): SIGTERM (the demo stops its broker), then kill."""
+        if self._process is None:
+            return
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.terminate()
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT):
+                    await self._process.wait()
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self._process.kill()
+        await self._process.wait()
+        for reader in self._readers:
+            reader.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def cli(
+    *args: str, env: Mapping[str, str] | None = None, new_session: bool = False
+) -> AsyncIterator[CliProcess]:
+    """Run ``lianke-bridge ARGS`` for the duration of the block."""
+    process = CliProcess(
+        list(args), env if env is not None else clean_env(), new_session=new_session
+    )
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+async def run_cli(*args: str, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+    """Run a command that ends by itself; return exit code, stdout and stderr."""
+    async with cli(*args, env=env) as process:
+        code = await process.wait(START_TIMEOUT)
+        return code, process.out, process.err
+
+
+# ---- --version, decode-qr -----------------------------------------------------------------
+async def test_version_from_the_installed_script() -> None:
+    """``lianke-bridge --version`` prints the package version and exits 0."""
+    code, out, _err = await run_cli("--version")
+    assert code == 0
+    assert out.strip() == f"lianke-bridge {__version__}"
+
+
+def test_decode_qr_link_shows_the_device_id_only(capsys: pytest.CaptureFixture[str]) -> None:
+    """A pasted QR link gives the device id; the key and the token (the key encoded) stay hidden."""
+    assert main(["decode-qr", OFFICE_LINK]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"device_id": OFFICE_ID}
+    for secret in (OFFICE_KEY, OFFICE_TOKEN):
+        assert secret not in captured.out + captured.err
+
+
+def test_decode_qr_bare_token_with_show_key(capsys: pytest.CaptureFixture[str]) -> None:
+    """The bare token works too, and ``--show-key`` adds the key for the configuration."""
+    assert main(["decode-qr", "--show-key", OFFICE_TOKEN]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == {"device_id": OFFICE_ID, "device_key": OFFICE_KEY}
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "nothing to decode"),
+        ("not a token!", "base64"),
+        ("https://cloud.liankenet.com/qr?id=5", "no token parameter"),
+        # base64 of the id and key without the ':' between them: decodes, but is no QR token
+        (base64.b64encode(f"{OFFICE_ID}{OFFICE_KEY}".encode()).decode(), "token"),
+    ],
+)
+def test_decode_qr_bad_input_exits_2(
+    capsys: pytest.CaptureFixture[str], text: str, says: str
+) -> None:
+    """Bad input exits 2 with one clear line on stderr, nothing on stdout, never the key."""
+    assert main(["decode-qr", text]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ")
+    assert says in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert OFFICE_KEY not in captured.err
+    if text:
+        assert text not in captured.err
+
+
+# ---- check-config -------------------------------------------------------------------------
+BROKEN_CONFIG = """\
+lianke:
+  api_key: ""
+devices:
+  - name: "Bad Name"
+    device_id: lc01demo000001
+mqtt:
+  port: 99999
+  password: hunter2-secret
+"""
+
+
+def test_check_config_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped example passes and is summarised in one line, without its ApiKey."""
+    assert main(["check-config", "-c", str(EXAMPLE_CONFIG)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("OK: 2 devices (office, warehouse)")
+    assert "base topic lianke" in captured.out
+    assert "demo-api-key" not in captured.out
+    assert OFFICE_KEY not in captured.out
+
+
+def test_check_config_lists_every_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A broken file exits 2 and names each problem with its line, never the password."""
+    path = tmp_path / "config.yaml"
+    path.write_text(BROKEN_CONFIG, encoding="utf-8")
+    assert main(["check-config", "-c", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    report = captured.err
+    assert "problems" in report.splitlines()[0]
+    for fragment in (
+        "line 2: lianke.api_key",
+        "devices[0].device_key",
+        "devices[0].name",
+        "line 7: mqtt.port",
+        "mqtt.password",
+    ):
+        assert fragment in report
+    assert "hunter2-secret" not in report
+
+
+def test_check_config_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A missing file exits 2 and points at the example."""
+    assert main(["check-config", "-c", str(tmp_path / "nope.yaml")]) == 2
+    assert "config.example.yaml" in capsys.readouterr().err
+
+
+# ---- simulate -----------------------------------------------------------------------------
+def test_simulate_print_fleet(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--print-fleet`` prints the demo fleet as JSON: the ApiKey and every box with its key."""
+    assert main(["simulate", "--print-fleet"]) == 0
+    fleet = json.loads(capsys.readouterr().out)
+    assert fleet["api_key"] == "demo-api-key"
+    office = fleet["boxes"][0]
+    assert (office["device_id"], office["device_key"]) == (OFFICE_ID, OFFICE_KEY)
+    assert len(fleet["boxes"]) == 3
+
+
+async def test_simulate_serves_until_sigterm() -> None:
+    """``simulate --port N`` answers the API on N; SIGTERM stops it promptly with exit 0."""
+    port = free_port()
+    async with cli("simulate", "--port", str(port)) as process:
+        await process.wait_output(
+            lambda text: f"listening on http://127.0.0.1:{port}" in text,
+            stream="stderr",
+            timeout=START_TIMEOUT,
+        )
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{port}/api/device/device_info",
+                params={"deviceId": OFFICE_ID, "deviceKey": OFFICE_KEY},
+                headers={"ApiKey": "demo-api-key"},
+            ) as response,
+        ):
+            body = await response.json()
+        assert body["code"] == 200
+        process.send(signal.SIGTERM)
+        assert await process.wait() == 0
+    assert "Traceback" not in process.err
+
+
+async def test_simulate_on_a_taken_port_says_so() -> None:
+    """A port already in use ends with exit 1 and a one-line reason, not a traceback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        code, _out, err = await run_cli("simulate", "--port", str(port))
+    assert code == 1
+    assert "Traceback" not in err
+    assert "address already in use" in err
+
+
+# ---- run ----------------------------------------------------------------------------------
+def run_config(simulator: Simulator, broker: MosquittoBroker, base: str, state_dir: Path) -> str:
+    """A configuration file for the simulator's first box on the test's broker."""
+    box = simulator.fleet.boxes[0]
+    return f"""\
+lianke:
+  api_key: {simulator.fleet.api_key}
+  base_url: {simulator.url}
+devices:
+  - name: office
+    device_id: {box.device_id}
+    device_key: {box.device_key}
+mqtt:
+  host: {broker.host}
+  port: {broker.port}
+  base_topic: {base}
+  client_id: {base}
+homeassistant:
+  enabled: false
+state_dir: {state_dir}
+"""
+
+
+async def test_run_publishes_state_and_stops_on_sigterm(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """``run -c FILE``: online, the box's state, then SIGTERM -> offline and exit 0.
+
+    At DEBUG (given after the command) the log shows the configuration, never a secret.
+    """
+    path = tmp_path / "config.yaml"
+    path.write_text(run_config(simulator, mosquitto, base_topic, tmp_path / "state"), "utf-8")
+    async with (
+        MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe,
+        cli("run", "-c", str(path), "--log-level", "debug") as process,
+    ):
+        await probe.wait_for(
+            f"{base_topic}/bridge/state", lambda m: m.text == "online", START_TIMEOUT
+        )
+        state = await probe.wait_for(
+            f"{base_topic}/office/state", lambda m: m.json()["online"] is True, START_TIMEOUT
+        )
+        assert state.retain
+        assert state.json()["firmware"] == "2.1.113"
+        mark = probe.mark()
+        process.send(signal.SIGTERM)
+        assert await process.wait() == 0
+        offline = await probe.wait_for(f"{base_topic}/bridge/state", since=mark)
+        assert (offline.text, offline.retain) == ("offline", True)
+    assert "Traceback" not in process.err
+    assert " DEBUG " in process.err
+    assert "configuration:" in process.err
+    for secret in (simulator.fleet.api_key, OFFICE_KEY):
+        assert secret not in process.err
+
+
+async def test_run_with_a_bad_config_exits_2(tmp_path: Path) -> None:
+    """A broken configuration stops ``run`` before it connects: exit 2, every problem, no trace."""
+    path = tmp_path / "config.yaml"
+    path.write_text(BROKEN_CONFIG, encoding="utf-8")
+    code, out, err = await run_cli("run", "-c", str(path))
+    assert code == 2
+    assert out == ""
+    assert "Traceback" not in err
+    assert "lianke.api_key" in err
+    assert "mqtt.port" in err
+    assert "hunter2-secret" not in err
+
+
+async def test_run_without_the_config_file_exits_2(tmp_path: Path) -> None:
+    """``run`` with a missing file says which file and how to start one."""
+    code, _out, err = await run_cli("run", "-c", str(tmp_path / "config.yaml"))
+    assert code == 2
+    assert "config.example.yaml" in err
+    assert "Traceback" not in err
+
+
+def test_log_level_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown ``--log-level`` is a usage error (exit 2), not a crash."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--log-level", "chatty", "simulate", "--print-fleet"])
+    assert exit_info.value.code == 2
+    assert "--log-level" in capsys.readouterr().err
+
+
+# ---- demo ---------------------------------------------------------------------------------
+def printed_commands(output: str, program: str) -> list[list[str]]:
+    """The shell commands starting with ``program`` in the demo's output, as argv lists."""
+    joined = re.sub(r"\\\n\s*", "", output)  # the shell's line continuations
+    return [
+        shlex.split(line.strip())
+        for line in joined.splitlines()
+        if line.strip().startswith(program + " ")
+    ]
+
+
+def option(argv: list[str], name: str) -> str | None:
+    """The value after ``name`` in an argv list."""
+    return argv[argv.index(name) + 1] if name in argv else None
+
+
+async def publish_as_printed(argv: list[str], probe: MqttProbe) -> None:
+    """Run a printed ``mosquitto_pub`` command (or publish the same with the probe)."""
+    binary = shutil.which("mosquitto_pub")
+    if binary is not None:
+        process = await asyncio.create_subprocess_exec(binary, *argv[1:])
+        async with asyncio.timeout(STOP_TIMEOUT):
+            assert await process.wait() == 0
+        return
+    topic, payload = option(argv, "-t"), option(argv, "-m")
+    assert topic is not None
+    assert payload is not None
+    await probe.publish(topic, payload, qos=int(option(argv, "-q") or 0))
+
+
+DEMO_BROKERS = [
+    pytest.param("mosquitto", aiomqtt.ProtocolVersion.V5, id="mosquitto"),
+    pytest.param("embedded", aiomqtt.ProtocolVersion.V311, id="embedded"),
+]
+
+
+@pytest.mark.parametrize(("kind", "protocol"), DEMO_BROKERS)
+async def test_demo_prints_a_job_and_stops_on_ctrl_c(
+    kind: str, protocol: aiomqtt.ProtocolVersion, request: pytest.FixtureRequest
+) -> None:
+    """The demo starts its broker, shows the boxes, prints the pasted job; Ctrl-C ends it cleanly.
+
+    The print command is the one the demo printed, run as printed; Ctrl-C is SIGINT to the
+    whole process group, as a terminal sends it (the broker the demo started included).
+    """
+    if kind == "embedded":
+        pytest.importorskip("amqtt")
+    else:
+        request.getfixturevalue("mosquitto_binary")  # skips the test without mosquitto
+    port = free_port()
+    env = clean_env(LIANKE_DEMO_BROKER=kind)
+    async with cli("demo", "--broker-port", str(port), env=env, new_session=True) as process:
+        out = await process.wait_output(
+            lambda text: "Ctrl-C stops everything" in text, timeout=START_TIMEOUT
+        )
+        where = f"-h 127.0.0.1 -p {port}"
+        assert f"mosquitto_sub {where} -t 'lianke/#' -v" in out
+        publish = printed_commands(out, "mosquitto_pub")
+        assert publish
+        assert option(publish[0], "-t") == "lianke/office/request/print"
+        assert option(publish[0], "-p") == str(port)
+
+        async with MqttProbe("127.0.0.1", port, subscribe=["lianke/#"], protocol=protocol) as probe:
+            await probe.wait_for("lianke/bridge/state", lambda m: m.text == "online")
+            await probe.wait_for(
+                "lianke/office/state", lambda m: m.json()["online"] is True, START_TIMEOUT
+            )
+            mark = probe.mark()
+            await publish_as_printed(publish[0], probe)
+            response = await probe.wait_for("lianke/office/response/print", since=mark)
+            envelope = response.json()
+            assert envelope["status"] == "ok", envelope
+            task_id = envelope["data"]["task_id"]
+            job = await probe.wait_for(
+                f"lianke/office/job/{task_id}",
+                lambda m: m.json()["state"] == "succeeded",
+                timeout=15,
+                since=mark,
+            )
+            assert job.json()["port"] == 1
+
+            # pasting it again prints again (no transaction id that would make it a duplicate)
+            mark = probe.mark()
+            await publish_as_printed(publish[0], probe)
+            again = await probe.wait_for("lianke/office/response/print", since=mark)
+            assert again.json()["status"] == "ok", again.json()
+            assert again.json()["data"]["task_id"] != task_id
+
+            mark = probe.mark()
+            process.send(signal.SIGINT, group=True)
+            offline = await probe.wait_for("lianke/bridge/state", since=mark)
+            assert offline.text == "offline"
+            assert await process.wait() == 0
+    assert "Traceback" not in process.err
+    assert " ERROR " not in process.err
+    # the broker's own chatter stays out of the demo's screen
+    assert "transitions" not in process.err
+    assert "amqtt" not in process.err
+
+
+async def test_demo_without_any_broker_says_what_it_tried() -> None:
+    """When no broker can be used the demo exits 1 with the reason, not a traceback."""
+    port = free_port()
+    code, out, err = await run_cli(
+        "demo", "--broker-port", str(port), env=clean_env(LIANKE_DEMO_BROKER="existing")
+    )
+    assert code == 1
+    assert "Traceback" not in err
+    assert f"no MQTT broker answered at 127.0.0.1:{port}" in err
+    assert "mosquitto_pub" not in out
