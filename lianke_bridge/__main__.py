@@ -35,6 +35,8 @@ STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
 )
 """Signals that stop the process cleanly: a service manager, Ctrl-C, a closed terminal."""
+HEARTBEAT_STALE = 3
+"""``health``: a heartbeat older than this many health intervals means the bridge is gone."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -150,6 +152,47 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0 if ok else 2
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Whether the bridge of this configuration runs and is connected (a container health check).
+
+    Reads the heartbeat the running bridge leaves in its state directory with every health
+    snapshot (each minute while connected to the broker). Exit 0 when it is fresh and says
+    connected, 1 otherwise, 2 for a bad configuration. Cloud trouble does not count: restarting
+    the container would not fix the cloud.
+    """
+    from lianke_bridge.bridge.service import HEALTH_INTERVAL  # noqa: PLC0415
+    from lianke_bridge.bridge.store import HEARTBEAT_FILE, read_heartbeat  # noqa: PLC0415
+    from lianke_bridge.config import load_config  # noqa: PLC0415
+
+    try:
+        config = load_config(Path(args.config))
+    except errors.ConfigError as err:
+        print(f"configuration error in {args.config}:\n{err}", file=sys.stderr)  # noqa: T201
+        return 2
+    found = read_heartbeat(config.state_dir)
+    if found is None:
+        where = config.state_dir / HEARTBEAT_FILE
+        message = f"unhealthy: no heartbeat in {where} (is the bridge running?)"
+        print(message, file=sys.stderr)  # noqa: T201
+        return 1
+    age, health = found
+    max_age = HEARTBEAT_STALE * HEALTH_INTERVAL
+    if age > max_age:
+        print(  # noqa: T201
+            f"unhealthy: the last heartbeat is {age:.0f} s old (more than {max_age:.0f} s): "
+            "the bridge stopped or lost the broker",
+            file=sys.stderr,
+        )
+        return 1
+    mqtt = health.get("mqtt")
+    if not (isinstance(mqtt, dict) and mqtt.get("connected") is True):
+        print("unhealthy: not connected to the MQTT broker", file=sys.stderr)  # noqa: T201
+        return 1
+    cloud = "; the cloud reports problems" if health.get("api_problem") else ""
+    print(f"healthy: connected to the broker, heartbeat {age:.0f} s old{cloud}")  # noqa: T201
+    return 0
+
+
 def cmd_decode_qr(args: argparse.Namespace) -> int:
     """Print the device id (and, on request, the key) inside a QR link or token."""
     from lianke_bridge.cloud.qr import parse_qr  # noqa: PLC0415
@@ -243,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("-c", "--config", default="config.yaml", help="configuration file")
     check.set_defaults(func=cmd_check_config)
+
+    health = sub.add_parser(
+        "health", help="exit 0 if the bridge of this configuration runs and is connected"
+    )
+    health.add_argument("-c", "--config", default="config.yaml", help="configuration file")
+    health.set_defaults(func=cmd_health)
 
     qr = sub.add_parser("decode-qr", help="show the device id inside a box's QR link or token")
     qr.add_argument("qr", help="the QR link (https://…?token=…) or the bare token")

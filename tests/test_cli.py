@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from mqtt_broker import MosquittoBroker, MqttProbe, free_port
 
 from lianke_bridge import __version__
 from lianke_bridge.__main__ import main
+from lianke_bridge.bridge.service import HEALTH_INTERVAL
+from lianke_bridge.bridge.store import HEARTBEAT_FILE
 from lianke_bridge.config import ENV_OVERRIDES
 from lianke_bridge.simulator import Simulator
 
@@ -360,15 +363,26 @@ state_dir: {state_dir}
 """
 
 
-async def test_run_publishes_state_and_stops_on_sigterm(
-    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+async def test_run_publishes_state_and_stops_on_a_signal(
+    simulator: Simulator,
+    mosquitto: MosquittoBroker,
+    base_topic: str,
+    tmp_path: Path,
+    stop: signal.Signals,
 ) -> None:
-    """``run -c FILE``: online, the box's state, then SIGTERM -> offline and exit 0.
+    """``run -c FILE``: online, the box's state, healthy; a signal -> offline and exit 0.
 
-    At DEBUG (given after the command) the log shows the configuration, never a secret.
+    SIGTERM is how a service manager or Docker stops it, SIGHUP a closed terminal. At DEBUG
+    (given after the command) the log shows the configuration, never a secret.
     """
     path = tmp_path / "config.yaml"
     path.write_text(run_config(simulator, mosquitto, base_topic, tmp_path / "state"), "utf-8")
+    code, _out, err = await run_cli("health", "-c", str(path))
+    assert (code, err.strip()) == (
+        1,
+        f"unhealthy: no heartbeat in {tmp_path}/state/health.json (is the bridge running?)",
+    )
     async with (
         MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe,
         cli("run", "-c", str(path), "--log-level", "debug") as process,
@@ -381,8 +395,11 @@ async def test_run_publishes_state_and_stops_on_sigterm(
         )
         assert state.retain
         assert state.json()["firmware"] == "2.1.113"
+        code, out, _err = await run_cli("health", "-c", str(path))
+        assert code == 0
+        assert out.startswith("healthy: connected to the broker")
         mark = probe.mark()
-        process.send(signal.SIGTERM)
+        process.send(stop)
         assert await process.wait() == 0
         offline = await probe.wait_for(f"{base_topic}/bridge/state", since=mark)
         assert (offline.text, offline.retain) == ("offline", True)
@@ -412,6 +429,50 @@ async def test_run_without_the_config_file_exits_2(tmp_path: Path) -> None:
     assert code == 2
     assert "config.example.yaml" in err
     assert "Traceback" not in err
+
+
+def write_heartbeat(state_dir: Path, *, connected: bool, age: float) -> None:
+    """A heartbeat as the bridge leaves it, ``age`` seconds old."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / HEARTBEAT_FILE
+    path.write_text(json.dumps({"mqtt": {"connected": connected}, "api_problem": True}), "utf-8")
+    then = time.time() - age
+    os.utime(path, (then, then))
+
+
+@pytest.mark.parametrize(
+    ("heartbeat", "code", "says"),
+    [
+        ((True, 5), 0, "healthy: connected to the broker, heartbeat 5 s old; the cloud reports"),
+        ((True, 3 * HEALTH_INTERVAL + 5), 1, "unhealthy: the last heartbeat is"),
+        ((False, 5), 1, "unhealthy: not connected to the MQTT broker"),
+    ],
+    ids=["fresh", "stale", "disconnected"],
+)
+def test_health_reads_the_heartbeat(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    heartbeat: tuple[bool, float],
+    code: int,
+    says: str,
+) -> None:
+    """``health`` is 0 only for a fresh heartbeat of a connected bridge (cloud trouble or not)."""
+    connected, age = heartbeat
+    path = tmp_path / "config.yaml"
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"(?m)^state_dir:.*$", "state_dir: state", text), "utf-8")
+    write_heartbeat(tmp_path / "state", connected=connected, age=age)
+    assert main(["health", "-c", str(path)]) == code
+    captured = capsys.readouterr()
+    assert (captured.out if code == 0 else captured.err).startswith(says)
+
+
+def test_health_with_a_bad_config_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A health check that cannot read its configuration says so (exit 2)."""
+    assert main(["health", "-c", str(tmp_path / "missing.yaml")]) == 2
+    assert "configuration error" in capsys.readouterr().err
 
 
 def test_log_level_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
@@ -520,6 +581,30 @@ async def test_demo_prints_a_job_and_stops_on_ctrl_c(
     # the broker's own chatter stays out of the demo's screen
     assert "transitions" not in process.err
     assert "amqtt" not in process.err
+
+
+async def test_demo_uses_a_running_broker_and_leaves_it_running(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """With a broker already on the port the demo uses it, and Ctrl-C leaves that broker alone."""
+    async with (
+        MqttProbe(mosquitto.host, mosquitto.port, subscribe=["lianke/#"]) as probe,
+        cli("demo", "--broker-port", str(mosquitto.port), new_session=True) as process,
+    ):
+        out = await process.wait_output(
+            lambda text: "Ctrl-C stops everything" in text, timeout=START_TIMEOUT
+        )
+        assert f"using the MQTT broker already running at 127.0.0.1:{mosquitto.port}" in out
+        await probe.wait_for(
+            "lianke/office/state", lambda m: m.json()["online"] is True, START_TIMEOUT
+        )
+        mark = probe.mark()
+        process.send(signal.SIGINT, group=True)
+        assert await process.wait() == 0
+        offline = await probe.wait_for("lianke/bridge/state", since=mark)
+        assert offline.text == "offline"
+        assert mosquitto.running
+        await mosquitto.wait_ready()
 
 
 async def test_demo_without_any_broker_says_what_it_tried() -> None:
