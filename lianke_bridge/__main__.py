@@ -251,8 +251,12 @@ async def run_demo(broker_host: str, broker_port: int) -> None:
                 )
                 print(instructions(config, broker.kind), flush=True)  # noqa: T201
                 service = BridgeService(config)
-                logging.getLogger().addHandler(MqttLogHandler(service.forward_log))
-                await service.run()
+                forward = MqttLogHandler(service.forward_log)
+                logging.getLogger().addHandler(forward)
+                try:
+                    await service.run()
+                finally:
+                    logging.getLogger().removeHandler(forward)
         finally:
             await broker.stop()
     finally:

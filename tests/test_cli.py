@@ -539,9 +539,14 @@ async def test_demo_prints_a_job_and_stops_on_ctrl_c(
             lambda text: "Ctrl-C stops everything" in text, timeout=START_TIMEOUT
         )
         where = f"-h 127.0.0.1 -p {port}"
+        started = {
+            "mosquitto": "started mosquitto at",
+            "embedded": "started the embedded broker (MQTT 3.1.1) at",
+        }
+        assert f"{started[kind]} 127.0.0.1:{port}" in out
         assert f"mosquitto_sub {where} -t 'lianke/#' -v" in out
         publish = printed_commands(out, "mosquitto_pub")
-        assert publish
+        assert len(publish) == 2
         assert option(publish[0], "-t") == "lianke/office/request/print"
         assert option(publish[0], "-p") == str(port)
 
@@ -570,6 +575,13 @@ async def test_demo_prints_a_job_and_stops_on_ctrl_c(
             again = await probe.wait_for("lianke/office/response/print", since=mark)
             assert again.json()["status"] == "ok", again.json()
             assert again.json()["data"]["task_id"] != task_id
+
+            # the second printed command: a text page on the receipt printer
+            mark = probe.mark()
+            await publish_as_printed(publish[1], probe)
+            receipt = await probe.wait_for("lianke/office/response/print", since=mark)
+            assert receipt.json()["status"] == "ok", receipt.json()
+            assert receipt.json()["data"]["port"] == 2
 
             mark = probe.mark()
             process.send(signal.SIGINT, group=True)
