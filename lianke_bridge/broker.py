@@ -296,7 +296,8 @@ async def _start_mosquitto(binary: str, host: str, port: int) -> RunningBroker:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+        finally:  # a second Ctrl-C while waiting still removes the temporary folder
+            shutil.rmtree(workdir, ignore_errors=True)
 
     try:
         protocol = await _wait_for_mosquitto(process, host, port)

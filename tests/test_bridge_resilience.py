@@ -29,7 +29,10 @@ def ok(envelope: dict[str, Any]) -> Any:
 async def test_health_topic_counts_api_calls_and_mqtt(
     bridge_config: Config, mosquitto: MosquittoBroker
 ) -> None:
-    """bridge/health has uptime, memory, MQTT and API counters; a heartbeat file mirrors it."""
+    """bridge/health has uptime, memory, MQTT and API counters; a heartbeat file mirrors it.
+
+    The heartbeat (what the container health check reads) is removed on a clean stop.
+    """
     base = bridge_config.mqtt.base_topic
     async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base}/#"]) as probe:
         bridge = RunningBridge(BridgeService(bridge_config, health_interval=0.2), probe)
@@ -38,13 +41,14 @@ async def test_health_topic_counts_api_calls_and_mqtt(
             health = await bridge.wait_json(
                 "bridge/health", lambda h: h["api"]["calls"].get("device_info", 0) > 0
             )
+            heartbeat = read_heartbeat(bridge_config.state_dir)
         finally:
             await bridge.stop()
-    heartbeat = read_heartbeat(bridge_config.state_dir)
     assert heartbeat is not None
     age, written = heartbeat
     assert age < 5
     assert written["mqtt"]["connected"] is True
+    assert read_heartbeat(bridge_config.state_dir) is None  # a stopped bridge is not healthy
     assert health["rss_bytes"] > 1_000_000
     assert health["mqtt"]["messages_out"] > 0
     assert health["api_problem"] is False
@@ -158,8 +162,9 @@ async def test_finished_jobs_are_cleared_after_retention(
             cleared = await probe.wait_for(
                 f"{base_topic}/office/job/{task_id}", lambda m: m.payload == b"", timeout=5
             )
-            async with asyncio.timeout(2):  # the store forgets it right after the clear
-                while task_id in bridge.service.store.jobs:
+            # The store forgets the job right after the clear; it has no event to wait on.
+            async with asyncio.timeout(2):
+                while task_id in bridge.service.store.jobs:  # noqa: ASYNC110
                     await asyncio.sleep(0.01)
         finally:
             await bridge.stop()

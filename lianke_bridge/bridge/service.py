@@ -235,6 +235,7 @@ class BridgeService:
             raise
         finally:
             self.connected.clear()
+            self.store.clear_heartbeat()
             self.publisher.detach()
             if self._ha_announce is not None:
                 self._ha_announce.cancel()

@@ -6,6 +6,7 @@ leaves either the old or the new file, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -66,6 +67,11 @@ class Store:
     def write_heartbeat(self, health: dict[str, Any]) -> None:
         """Leave the latest health snapshot where ``lianke-bridge health`` finds it."""
         _write_atomically(self._path.parent / HEARTBEAT_FILE, health)
+
+    def clear_heartbeat(self) -> None:
+        """The bridge stops: a health check must not find it healthy a minute later."""
+        with contextlib.suppress(OSError):
+            (self._path.parent / HEARTBEAT_FILE).unlink()
 
     def save(self) -> None:
         """Write the state atomically; a failure is logged, never fatal."""
