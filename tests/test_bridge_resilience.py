@@ -204,3 +204,33 @@ async def test_a_request_during_a_cloud_timeout_gets_a_timeout_error(
     simulator.faults.clear()
     await asyncio.sleep(0)
     ok(await running_bridge.request("office", "tasks"))
+
+
+async def test_network_printer_is_never_asked_printer_status(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """printer_status takes a USB port: a network printer keeps its printer_list state.
+
+    Asked on its devicePort (1), the cloud would answer for the USB printer there, so the
+    network printer would show the laser's paper-out as its own.
+    """
+    network = simulator.state.boxes[OFFICE_ID].printers[631]
+    network.spec = replace(network.spec, support_status=True)
+    simulator.faults.printer_problem(OFFICE_ID, 1, paper_out=True)
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        bridge = RunningBridge(BridgeService(config), probe)
+        await bridge.start()
+        try:
+            await bridge.wait_json("office/printer/1/state", lambda s: s["status"] == "paper_out")
+            await asyncio.sleep(1.0)  # several printer_status rounds (every 0.3 s here)
+            inkjet = bridge.probe.last(f"{base_topic}/office/printer/631/state")
+            assert inkjet is not None
+        finally:
+            await bridge.stop()
+    assert inkjet.json()["status"] != "paper_out"
+    assert inkjet.json()["live_status"] is False
+    asked = {
+        r.query.get("usbPort") for r in simulator.requests if r.path.endswith("printer_status")
+    }
+    assert asked == {"1"}

@@ -280,7 +280,9 @@ class BoxPoller:
     async def _poll_printer_statuses(self) -> None:
         box = self.box
         for port, row in sorted(box.rows.items()):
-            if not row.support_status:
+            # printer_status takes a USB port: asked for a network printer (sent to port 1) it
+            # would answer for the USB printer there. Network printers report via printer_list.
+            if not row.support_status or row.is_network:
                 continue
             try:
                 status = await self._client.printer_status(box.credentials, row.device_port)
