@@ -237,8 +237,6 @@ class BridgeService:
             self.connected.clear()
             self.store.clear_heartbeat()
             self.publisher.detach()
-            if self._ha_announce is not None:
-                self._ha_announce.cancel()
 
     async def _on_connected(self, mqtt: aiomqtt.Client) -> None:
         """Re-subscribe and re-publish everything retained."""
@@ -268,7 +266,7 @@ class BridgeService:
             self.messages_in += 1
             topic = message.topic.value
             if self.config.homeassistant.enabled and topic == ha_status:
-                self._ha_birth(message.payload)
+                self._ha_birth(message.payload, group)
                 continue
             parsed = self.topics.parse_request(topic)
             if parsed is None:
@@ -400,7 +398,7 @@ class BridgeService:
         if self.publisher.connected:
             await self._announce_discovery(force=False)
 
-    def _ha_birth(self, payload: Any) -> None:
+    def _ha_birth(self, payload: Any, group: asyncio.TaskGroup) -> None:
         text = payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
         if text.strip().lower() != "online":
             return
@@ -408,14 +406,11 @@ class BridgeService:
             return
         delay = random.uniform(*self.ha_announce_delay)  # noqa: S311
         _LOGGER.info("Home Assistant is online: re-announcing in %.0f s", delay)
-        self._ha_announce = asyncio.get_running_loop().create_task(
-            self._announce_later(delay), name="ha-announce"
-        )
+        self._ha_announce = group.create_task(self._announce_later(delay), name="ha-announce")
 
     async def _announce_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
-        with contextlib.suppress(aiomqtt.MqttError):
-            await self.republish()
+        await self.republish()
 
     async def republish(self) -> None:
         """Re-announce discovery, then re-publish every retained state (configs only once)."""
