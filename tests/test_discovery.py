@@ -346,6 +346,7 @@ ORIGIN_SCHEMA = vol.Schema(
 COMMON = {
     vol.Required("unique_id"): vol.Match(f"^{TOPIC_ID}$"),
     vol.Required("default_entity_id"): vol.Match(ENTITY_ID),
+    vol.Required("object_id"): str,
     vol.Required("name"): vol.Any(None, vol.All(str, vol.Length(min=1))),
     vol.Optional("availability"): vol.All([AVAILABILITY_ITEM], vol.Length(min=1)),
     vol.Optional("availability_mode"): vol.In(["all", "any", "latest"]),
@@ -433,6 +434,9 @@ PLATFORMS: dict[str, vol.Schema] = {
 def check_platform_rules(platform: str, config: dict[str, Any]) -> None:
     """The cross-field rules Home Assistant enforces beyond the keys."""
     assert config["default_entity_id"].split(".")[0] == platform
+    assert config["object_id"] == config["default_entity_id"].split(".")[1], (
+        "Home Assistant before 2025.10 reads object_id: the same id for every version"
+    )
     if "availability" in config:
         assert config.get("availability_mode") == "all", "the contract asks for mode all"
     if platform in ("sensor", "binary_sensor"):

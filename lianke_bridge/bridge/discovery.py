@@ -647,10 +647,14 @@ def origin(ctx: DiscoveryContext) -> dict[str, Any]:
 
 def component_config(device: HaDevice, entity: HaEntity) -> dict[str, Any]:
     """An entity's options shared by both modes (no platform, device or origin)."""
+    object_id = f"{device.entity_prefix}_{entity.key}"
     config: dict[str, Any] = {
         "name": entity.name,
         "unique_id": f"{device.node_id}_{entity.key}",
-        "default_entity_id": f"{entity.platform}.{device.entity_prefix}_{entity.key}",
+        "default_entity_id": f"{entity.platform}.{object_id}",
+        # Home Assistant before 2025.10 knows only object_id; later ones prefer
+        # default_entity_id without a warning, and from 2026.4 drop object_id unread.
+        "object_id": object_id,
     }
     if entity.availability:
         config["availability"] = [
