@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check lianke_bridge tests
-	$(BIN)/ruff format --check lianke_bridge tests
+	$(BIN)/ruff check lianke_bridge tests scripts
+	$(BIN)/ruff format --check lianke_bridge tests scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
