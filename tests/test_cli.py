@@ -40,12 +40,8 @@ OFFICE_ID = "lc01demo000001"
 OFFICE_KEY = "demo-key-0001"
 OFFICE_TOKEN = base64.b64encode(f"{OFFICE_ID}:{OFFICE_KEY}".encode()).decode()
 OFFICE_LINK = f"https://cloud.liankenet.com/qr?token={OFFICE_TOKEN}"
-STOP_TIMEOUT = 15.0
-"""Seconds a signalled process gets to clean up and exit.
-
-Usually well under a second; with the embedded broker (amqtt) the MQTT disconnect is now and
-then only acknowledged when aiomqtt's 10 s timeout ends it, still a clean exit 0.
-"""
+STOP_TIMEOUT = 5.0
+"""Seconds a signalled process gets to clean up and exit (it takes well under one)."""
 START_TIMEOUT = 15.0
 """Seconds a started process gets to print its first useful line (imports included)."""
 

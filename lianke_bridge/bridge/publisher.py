@@ -15,6 +15,7 @@ from typing import Any
 import aiomqtt
 from paho.mqtt.properties import Properties
 
+from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge.topics import check_publish_topic
 
 _LOGGER = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class Publisher:
         if self._client is None:
             return
         await self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
+        checkpoint()  # aiomqtt waits with asyncio.wait_for, which can lose a cancel on 3.11
         self.messages_out += 1
         if retain:
             self._sent_at[topic] = time.monotonic()
@@ -108,6 +110,7 @@ class Publisher:
         self._retained.pop(topic, None)
         if self._client is not None:
             await self._client.publish(topic, b"", qos=1, retain=True)
+            checkpoint()
             self.messages_out += 1
 
     async def republish_all(self, *, skip: Container[str] = ()) -> None:
