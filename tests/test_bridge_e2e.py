@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from bridge_harness import RunningBridge
+from bridge_harness import RunningBridge, make_config
 from mqtt_broker import MqttProbe
 
+from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.simulator import Simulator
 
 OFFICE_ID = "lc01demo000001"
@@ -393,3 +395,27 @@ async def test_broker_restart_reconnects_and_republishes(
         assert box.json()["online"] is True
         await fresh.wait_for(f"{running_bridge.base}/office/printer/1/state", timeout=15)
     assert running_bridge.service.reconnects >= 1
+
+
+async def test_print_defaults_apply_per_port(
+    simulator: Simulator, mosquitto: Any, base_topic: str, tmp_path: Path
+) -> None:
+    """A port's print defaults fill what a request leaves out; the request's own options win.
+
+    The default paper "16K" is only in the laser's paper_dimension_list (id 257), not in its
+    printer_params, so the bridge must look it up there for a default too.
+    """
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+    office = replace(config.devices[0], print_defaults={1: {"paper": "16K", "copies": 3}})
+    config = replace(config, devices=(office, *config.devices[1:]))
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        bridge = RunningBridge(BridgeService(config), probe)
+        await bridge.start()
+        try:
+            ok(await bridge.request("office", "print", {"url": "https://x.test/a.pdf"}))
+            ok(await bridge.request("office", "print", {"url": "https://x.test/b", "copies": 1}))
+        finally:
+            await bridge.stop()
+    first, second = submissions(simulator)
+    assert (first.fields["dmPaperSize"], first.fields["dmCopies"]) == ("257", "3")
+    assert (second.fields["dmPaperSize"], second.fields["dmCopies"]) == ("257", "1")

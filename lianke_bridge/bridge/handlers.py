@@ -123,8 +123,11 @@ class RequestHandlers:
         if box.rows and printer is None:
             raise cmd.unknown_port_error(port, sorted(box.rows), device=box.name)
         params = await self._capabilities(printer)
+        defaults = box.config.print_defaults.get(port, {})
+        # A paper name may only be in paper_dimension_list (16K…), asked or from the defaults.
+        wants_paper = command.needs_paper_sizes or isinstance(defaults.get("paper"), str | int)
         sizes: list[PaperSize] = []
-        if params is not None and printer is not None and command.needs_paper_sizes:
+        if params is not None and printer is not None and wants_paper:
             with contextlib.suppress(errors.CloudError):
                 sizes = await service.client.paper_sizes(printer.model)
         api_request = cmd.build_print_request(
@@ -133,7 +136,7 @@ class RequestHandlers:
             printer=printer,
             params=params,
             paper_sizes=sizes,
-            defaults=box.config.print_defaults.get(port, {}),
+            defaults=defaults,
         )
         try:
             task_id = await service.client.submit_job(box.credentials, api_request)
