@@ -250,7 +250,7 @@ async def run_demo(broker_host: str, broker_port: int) -> None:
                     state_dir=Path(state_dir),
                 )
                 print(instructions(config, broker.kind), flush=True)  # noqa: T201
-                service = BridgeService(config)
+                service = BridgeService(config, clear_on_stop=True)
                 forward = MqttLogHandler(service.forward_log)
                 logging.getLogger().addHandler(forward)
                 try:

@@ -234,3 +234,32 @@ async def test_network_printer_is_never_asked_printer_status(
         r.query.get("usbPort") for r in simulator.requests if r.path.endswith("printer_status")
     }
     assert asked == {"1"}
+
+
+async def test_clear_on_stop_leaves_nothing_retained_but_offline(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """The demo's mode: a clean stop leaves only bridge/state offline retained.
+
+    Every other retained topic is emptied, discovery included, so Home Assistant forgets the
+    demo's boxes when the demo ends.
+    """
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state", homeassistant=True)
+    prefix = config.homeassistant.prefix
+    async with MqttProbe(
+        mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#", f"{prefix}/#"]
+    ) as probe:
+        bridge = RunningBridge(BridgeService(config, clear_on_stop=True), probe)
+        await bridge.start()
+        try:
+            await bridge.wait_json("office/printer/1/state")
+            ok(await bridge.request("office", "print", {"url": "https://x.test/a"}))
+            await probe.wait_for(f"{prefix}/device/#")
+        finally:
+            await bridge.stop()
+    async with MqttProbe(
+        mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#", f"{prefix}/#"]
+    ) as late:
+        await late.expect_silence(f"{prefix}/#", 0.5)
+        left = {m.topic: m.text for m in late.messages() if m.payload}
+    assert left == {f"{base_topic}/bridge/state": "offline"}

@@ -44,6 +44,8 @@ class Publisher:
         self._retained: dict[str, bytes] = {}
         self._sent_at: dict[str, float] = {}
         self.messages_out = 0
+        self.closing = False
+        """Set while saying goodbye on a stop: publishing then goes on although cancelled."""
 
     def attach(self, client: aiomqtt.Client) -> None:
         """Use this connection from now on."""
@@ -62,6 +64,10 @@ class Publisher:
         """Whether a retained topic was never sent, or not within ``refresh_after`` seconds."""
         sent = self._sent_at.get(topic)
         return sent is None or time.monotonic() - sent >= refresh_after
+
+    def retained_topics(self) -> list[str]:
+        """Every topic holding a retained payload from this bridge."""
+        return list(self._retained)
 
     def retained(self, topic: str) -> bytes | None:
         """The last retained payload sent (or queued) for a topic."""
@@ -100,7 +106,8 @@ class Publisher:
         if self._client is None:
             return
         await self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
-        checkpoint()  # aiomqtt waits with asyncio.wait_for, which can lose a cancel on 3.11
+        if not self.closing:
+            checkpoint()  # aiomqtt waits with asyncio.wait_for, which can lose a cancel on 3.11
         self.messages_out += 1
         if retain:
             self._sent_at[topic] = time.monotonic()
@@ -110,7 +117,8 @@ class Publisher:
         self._retained.pop(topic, None)
         if self._client is not None:
             await self._client.publish(topic, b"", qos=1, retain=True)
-            checkpoint()
+            if not self.closing:
+                checkpoint()
             self.messages_out += 1
 
     async def republish_all(self, *, skip: Container[str] = ()) -> None:

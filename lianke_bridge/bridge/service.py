@@ -72,8 +72,11 @@ class BridgeService:
         client: LiankeClient | None = None,
         ha_announce_delay: tuple[float, float] = HA_ANNOUNCE_DELAY,
         health_interval: float = HEALTH_INTERVAL,
+        clear_on_stop: bool = False,
     ) -> None:
         self.config = config
+        self.clear_on_stop = clear_on_stop
+        """Leave nothing retained behind on a clean stop (the demo: its boxes are not real)."""
         self.ha_announce_delay = ha_announce_delay
         self.health_interval = health_interval
         self.topics = Topics(config.mqtt.base_topic)
@@ -230,10 +233,14 @@ class BridgeService:
                 # cancellation request that is never withdrawn (fixed in 3.12).
                 await asyncio.get_running_loop().create_future()
         except asyncio.CancelledError:
+            self.publisher.closing = True
             with contextlib.suppress(aiomqtt.MqttError):
+                if self.clear_on_stop:
+                    await self._clear_retained()
                 await self.publisher.publish(self.topics.bridge_state, "offline", retain=True)
             raise
         finally:
+            self.publisher.closing = False
             self.connected.clear()
             self.store.clear_heartbeat()
             self.publisher.detach()
@@ -392,6 +399,15 @@ class BridgeService:
             for message in plan.clear:
                 await self.publisher.clear(message.topic)
             self.store.set_discovery(plan.published)
+
+    async def _clear_retained(self) -> None:
+        """Empty every retained topic this bridge filled, discovery first (HA drops the devices)."""
+        for topic in sorted(self.store.discovery):
+            await self.publisher.clear(topic)
+        self.store.set_discovery({})
+        for topic in self.publisher.retained_topics():
+            if topic != self.topics.bridge_state:
+                await self.publisher.clear(topic)
 
     async def _identity_changed(self, _box: Box) -> None:
         """Printers came or went, or a name, model or firmware Home Assistant shows changed."""
