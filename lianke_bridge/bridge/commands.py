@@ -165,8 +165,14 @@ def duplicate_error(transaction: str) -> CommandError:
 
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 """The cloud's limit for one document."""
-DEFAULT_MAX_PAYLOAD_BYTES = DEFAULT_MAX_FILE_BYTES * 4 // 3 + 64 * 1024
-"""A base64 file of the maximum size plus room for the other fields."""
+
+
+def payload_limit(max_file_bytes: int) -> int:
+    """The largest request payload: a base64 file of ``max_file_bytes`` plus the other fields."""
+    return max_file_bytes * 4 // 3 + 64 * 1024
+
+
+DEFAULT_MAX_PAYLOAD_BYTES = payload_limit(DEFAULT_MAX_FILE_BYTES)
 MAX_URLS = 20
 DEFAULT_PAPER_SIZE = 9
 """A4: dmPaperSize when neither the request nor the printer's defaults name a paper."""

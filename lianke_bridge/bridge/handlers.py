@@ -178,14 +178,13 @@ class RequestHandlers:
         flushed = {}
         for port in ports:
             flushed[str(port)] = await self._service.client.flush_jobs(box.credentials, port)
-        box.due["tasks"] = 0.0
-        box.wake.set()
+        box.poll_soon("tasks")
         return {"flushed": sum(flushed.values()), "ports": flushed}
 
     async def reboot(self, box: Box, _request: cmd.Request) -> Any:
         """Reboot the box (it goes offline for a while)."""
         await self._service.client.reboot(box.credentials)
-        box.due["device_info"] = asyncio.get_running_loop().time() + REBOOT_RECHECK
+        box.poll_soon("device_info", after=REBOOT_RECHECK)
         return {"rebooting": True}
 
     async def reset_error_limit(self, box: Box, request: cmd.Request) -> Any:
@@ -207,8 +206,7 @@ class RequestHandlers:
     async def refresh_network_printers(self, box: Box, _request: cmd.Request) -> Any:
         """Ask the box to rescan its LAN; printer_list is polled again right after."""
         total = await self._service.client.refresh_network_printers(box.credentials)
-        box.due["printer_list"] = 0.0
-        box.wake.set()
+        box.poll_soon("printer_list")
         return {"total": total}
 
     async def job(self, box: Box, request: cmd.Request) -> Any:

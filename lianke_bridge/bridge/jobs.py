@@ -27,12 +27,6 @@ from lianke_bridge.config import JobsConfig
 
 _LOGGER = logging.getLogger(__name__)
 
-HA_EVENT_TYPES = {
-    codes.JobState.SUCCEEDED: "succeeded",
-    codes.JobState.FAILED: "failed",
-    codes.JobState.CANCELLED: "cancelled",
-}
-
 EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
 
 
@@ -181,5 +175,5 @@ class JobTracker:
         await self._emit(job.device, {"event": word, "device": job.device, "job": payload})
         await self._publisher.publish(
             self._topics.job_event(job.device),
-            {"event_type": HA_EVENT_TYPES[job.state], **payload},
+            {"event_type": job.state.value, **payload},  # succeeded, failed or cancelled
         )

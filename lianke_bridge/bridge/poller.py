@@ -75,6 +75,13 @@ class Box:
     printers_listed: bool = False
     """Whether printer_list answered at least once (until then the printers are unknown)."""
 
+    def poll_soon(self, *kinds: str, after: float = 0.0) -> None:
+        """Make these polls due now (or ``after`` seconds from now) and wake the poller."""
+        due = asyncio.get_running_loop().time() + after if after else 0.0
+        for kind in kinds:
+            self.due[kind] = due
+        self.wake.set()
+
     @property
     def name(self) -> str:
         """The ``<dev>`` slug."""
@@ -220,7 +227,7 @@ class BoxPoller:
             await self._emit(box.name, {"event": event, "device": box.name})
             await self._emit(None, {"event": event, "device": box.name})
         if info.is_online and not was_online:
-            box.due["printer_list"] = box.due["printer_status"] = box.due["tasks"] = 0.0
+            box.poll_soon("printer_list", "printer_status", "tasks")
         if not info.is_online:
             await self._mark_printers_offline()
 

@@ -248,7 +248,7 @@ class BridgeService:
     async def _on_connected(self, mqtt: aiomqtt.Client) -> None:
         """Re-subscribe and re-publish everything retained."""
         await self.publisher.publish(self.topics.bridge_state, "online", retain=True, force=True)
-        await self.republish()
+        await self.republish(just_sent=(self.topics.bridge_state,))
         for topic_filter in self.topics.request_filters:
             await self._subscribe(mqtt, topic_filter)
         if self.config.homeassistant.enabled:
@@ -428,11 +428,13 @@ class BridgeService:
         await asyncio.sleep(delay)
         await self.republish()
 
-    async def republish(self) -> None:
-        """Re-announce discovery, then re-publish every retained state (configs only once)."""
+    async def republish(self, *, just_sent: tuple[str, ...] = ()) -> None:
+        """Re-announce discovery, then re-publish every retained state, each topic once."""
         await self.publisher.publish(self.topics.bridge_info, self.info(), retain=True, force=True)
         await self._announce_discovery()
-        await self.publisher.republish_all(skip=self.store.discovery.keys())
+        await self.publisher.republish_all(
+            skip={*just_sent, self.topics.bridge_info, *self.store.discovery}
+        )
         await self.jobs.republish()
 
     # ---- requests -----------------------------------------------------------------------
@@ -447,23 +449,17 @@ class BridgeService:
                     where.command,
                     payload,
                     scope=where.scope,
-                    max_bytes=_max_payload(self.config.jobs.max_file_bytes),
+                    max_bytes=cmd.payload_limit(self.config.jobs.max_file_bytes),
                     max_file_bytes=self.config.jobs.max_file_bytes,
                 )
                 transaction = request.transaction
                 self._check_duplicate(message.topic.value, transaction)
                 data = await self._execute(where, request)
                 envelope = cmd.ok_envelope(data, transaction)
-            except cmd.CommandError as err:
+            except Exception as err:  # the boundary for user input: answer, go on
+                if not isinstance(err, cmd.CommandError | errors.LiankeError):
+                    _LOGGER.exception("unexpected error handling %s", message.topic.value)
                 envelope = cmd.error_envelope(err, transaction)
-            except errors.LiankeError as err:
-                envelope = cmd.error_envelope(err, transaction)
-            except Exception as err:  # the boundary for user input: log, answer, go on
-                _LOGGER.exception("unexpected error handling %s", message.topic.value)
-                envelope = cmd.error_envelope(
-                    cmd.CommandError("internal_error", f"internal error: {type(err).__name__}"),
-                    transaction,
-                )
             await self._respond(where, message, envelope)
 
     async def _respond(
@@ -535,11 +531,6 @@ def _payload_bytes(payload: Any) -> bytes:
     if payload is None:
         return b""
     return str(payload).encode()
-
-
-def _max_payload(max_file_bytes: int) -> int:
-    """A base64 file is 4/3 of its size, plus room for the JSON around it."""
-    return max_file_bytes * 4 // 3 + 64 * 1024
 
 
 def _rss_bytes() -> int:

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypedDict, Unpack
 
 import aiohttp
 import yarl
@@ -193,6 +193,17 @@ class _Request:
     form: _FormBuilder | None = field(repr=False)
     secret: str | None = field(repr=False)
     time_limit: float
+
+
+class PageDocument(TypedDict, total=False):
+    """The document of a page count: what :meth:`LiankeClient.file_pages` takes."""
+
+    urls: Iterable[str]
+    file: JobFile | None
+    port: int
+    printer_model: str | None
+    paper_size: int | None
+    url_file_ext: str | None
 
 
 class LiankeClient:
@@ -469,25 +480,16 @@ class LiankeClient:
         self,
         creds: Credentials,
         *,
-        urls: Iterable[str] = (),
-        file: JobFile | None = None,
-        port: int = 1,
-        printer_model: str | None = None,
-        paper_size: int | None = None,
-        url_file_ext: str | None = None,
         poll_interval: float = 1.0,
         timeout: float = 60.0,  # noqa: ASYNC109 - a deadline for the whole count, named as the bridge expects
+        **document: Unpack[PageDocument],
     ) -> int:
-        """The page count of a document: ``file_pages``, then its task followed to the end."""
-        started = await self.file_pages(
-            creds,
-            urls=urls,
-            file=file,
-            port=port,
-            printer_model=printer_model,
-            paper_size=paper_size,
-            url_file_ext=url_file_ext,
-        )
+        """The page count of a document: ``file_pages``, then its task followed to the end.
+
+        ``document`` takes the same keywords as :meth:`file_pages`.
+        """
+        started = await self.file_pages(creds, **document)
+        port = document.get("port", 1)
         if started.pages is not None:
             return started.pages
         task_id = str(started.task_id)
