@@ -8,6 +8,15 @@ still says it was asked to stop, so loops call ``checkpoint()`` once per round a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+
+
+async def sleep_until_woken(event: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``event`` is set meanwhile (then clear it)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    event.clear()
 
 
 def checkpoint() -> None:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from lianke_bridge import errors
-from lianke_bridge.asyncutil import checkpoint
+from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.state import JobRecord, utc_now
 from lianke_bridge.bridge.store import Store
@@ -93,12 +93,7 @@ class JobTracker:
             checkpoint()
             await self.poll_once()
             await self.expire()
-            self._wake.clear()
-            try:
-                async with asyncio.timeout(self._config.poll_interval):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+            await sleep_until_woken(self._wake, self._config.poll_interval)
 
     async def poll_once(self) -> None:
         """Ask the cloud about every job that has not ended."""

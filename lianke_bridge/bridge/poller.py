@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lianke_bridge import errors
-from lianke_bridge.asyncutil import checkpoint
+from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.commands import to_command_error
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.state import (
@@ -147,13 +147,7 @@ class BoxPoller:
             if self.box.state.online:
                 wanted += ["printer_list", "printer_status", "tasks"]
             next_due = min(self.box.due.get(kind, 0.0) for kind in wanted)
-            delay = max(0.05, next_due - loop.time())
-            self.box.wake.clear()
-            try:
-                async with asyncio.timeout(delay):
-                    await self.box.wake.wait()
-            except TimeoutError:
-                pass
+            await sleep_until_woken(self.box.wake, max(0.05, next_due - loop.time()))
 
     async def poll_now(self) -> BoxState:
         """Poll everything at once (the ``refresh`` command); returns the fresh box state."""
@@ -180,20 +174,19 @@ class BoxPoller:
             await self._guard(self._poll_tasks())
         box.last_poll = utc_now().isoformat(timespec="seconds")
 
-    async def _guard(self, step: Awaitable[None]) -> bool:
+    async def _guard(self, step: Awaitable[None]) -> None:
         """Run one poll step; a cloud error is recorded on the box, never raised."""
         try:
             await step
         except errors.TooFrequentError as err:
             await self._rate_limited(err)
-            return False
+            return
         except errors.CloudError as err:
             _LOGGER.debug("%s: %s", self.box.name, err)
             await self._set_box(self.box.state.with_changes(error=error_json(err)))
-            return False
+            return
         if self.box.backoff > 1.0:
             self.box.backoff = max(1.0, self.box.backoff / 2)
-        return True
 
     async def _rate_limited(self, err: errors.TooFrequentError) -> None:
         box = self.box

@@ -34,11 +34,6 @@ class Store:
         self.jobs: dict[str, JobRecord] = {}
         self._load()
 
-    @property
-    def path(self) -> Path:
-        """Where the state lives."""
-        return self._path
-
     def _load(self) -> None:
         try:
             raw = json.loads(self._path.read_text(encoding="utf-8"))

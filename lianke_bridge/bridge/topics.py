@@ -63,7 +63,7 @@ class Topics:
 
     def bridge_response(self, command: str) -> str:
         """Where a bridge request is answered."""
-        return check_publish_topic(f"{self.base}/{BRIDGE}/response/{command}")
+        return f"{self.base}/{BRIDGE}/response/{command}"
 
     # devices
     def availability(self, device: str) -> str:
@@ -84,7 +84,7 @@ class Topics:
 
     def job(self, device: str, task_id: str) -> str:
         """A job's JSON, retained until 24 h after it ends."""
-        return check_publish_topic(f"{self.base}/{device}/job/{task_id}")
+        return f"{self.base}/{device}/job/{task_id}"
 
     def last_job(self, device: str) -> str:
         """The box's most recent job (retained): Home Assistant's ``last_job`` sensor."""
@@ -104,7 +104,7 @@ class Topics:
 
     def response(self, device: str, command: str) -> str:
         """Where a device request is answered."""
-        return check_publish_topic(f"{self.base}/{device}/response/{command}")
+        return f"{self.base}/{device}/response/{command}"
 
     def request(self, device: str, command: str) -> str:
         """Where a device request is sent (used by discovery and tests)."""
