@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,6 +36,8 @@ MqttProtocol = Literal["5", "3.1.1"]
 
 BROKER_KINDS: tuple[BrokerKind, ...] = get_args(BrokerKind)
 """Every kind, in the order ``ensure_broker`` tries them by default."""
+READY = "ready"
+"""What the embedded broker's process prints once it listens."""
 ENV_BROKER_KINDS = "LIANKE_DEMO_BROKER"
 """Environment variable limiting the kinds tried, e.g. ``embedded`` or ``existing,mosquitto``."""
 
@@ -287,15 +290,8 @@ async def _start_mosquitto(binary: str, host: str, port: int) -> RunningBroker:
         )
 
     async def stop() -> None:
-        with contextlib.suppress(ProcessLookupError):
-            process.terminate()
         try:
-            async with asyncio.timeout(START_TIMEOUT):
-                await process.wait()
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+            await _end_process(process)
         finally:  # a second Ctrl-C while waiting still removes the temporary folder
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -342,23 +338,76 @@ def _embedded_config(host: str, port: int) -> dict[str, Any]:
     }
 
 
-async def _start_embedded(host: str, port: int) -> RunningBroker:
+async def _end_process(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        process.terminate()
     try:
-        from amqtt.broker import Broker  # noqa: PLC0415 - optional, only for the demo
-        from amqtt.errors import BrokerError as AmqttBrokerError  # noqa: PLC0415
+        async with asyncio.timeout(START_TIMEOUT):
+            await process.wait()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+async def _start_embedded(host: str, port: int) -> RunningBroker:
+    """Amqtt in a child process of its own.
+
+    In-process, amqtt's shutdown can hang for good on Python 3.11 (its reader loop loses a
+    cancellation inside ``asyncio.wait_for``); a child process always stops on SIGTERM.
+    """
+    try:
+        import amqtt.broker  # noqa: F401, PLC0415 - only to say what is missing before starting
     except ImportError as err:
         raise BrokerError(
             "the embedded broker needs amqtt: pip install 'lianke-bridge[demo]' "
             "(or install mosquitto)"
         ) from err
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lianke_bridge.broker",
+        host,
+        str(port),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C reaches the demo only; it stops the broker last
+    )
+    assert process.stdout is not None  # noqa: S101 - stdout=PIPE above
+    try:
+        async with asyncio.timeout(START_TIMEOUT):
+            answer = (await process.stdout.readline()).decode(errors="replace").strip()
+    except BaseException:
+        await _end_process(process)
+        raise
+    if answer != READY:
+        await _end_process(process)
+        reason = answer.removeprefix("error: ") or f"it exited with code {process.returncode}"
+        raise BrokerError(f"the embedded broker could not start on {host}:{port}: {reason}")
+    _LOGGER.info("Started the embedded MQTT broker on %s:%s (MQTT 3.1.1 only)", host, port)
+
+    async def stop() -> None:
+        await _end_process(process)
+
+    return RunningBroker(host, port, "3.1.1", "embedded", None, stop)
+
+
+async def _serve_embedded(host: str, port: int) -> None:
+    """The child process: run amqtt until terminated; say ``ready`` or ``error: …`` first."""
+    from amqtt.broker import Broker  # noqa: PLC0415 - optional, only for the demo
+    from amqtt.errors import BrokerError as AmqttBrokerError  # noqa: PLC0415
+
     broker = Broker(_embedded_config(host, port))
     try:
         await broker.start()
     except AmqttBrokerError as err:  # amqtt wraps every start failure (e.g. port in use) in it
-        raise BrokerError(f"the embedded broker could not start on {host}:{port}: {err}") from err
-    _LOGGER.info("Started the embedded MQTT broker on %s:%s (MQTT 3.1.1 only)", host, port)
+        print(f"error: {err}", flush=True)  # noqa: T201 - the parent reads this line
+        return
+    print(READY, flush=True)  # noqa: T201 - the parent reads this line
+    await asyncio.Event().wait()
 
-    async def stop() -> None:
-        await broker.shutdown()
 
-    return RunningBroker(host, port, "3.1.1", "embedded", None, stop)
+if __name__ == "__main__":  # the embedded broker's own process (see _start_embedded)
+    asyncio.run(_serve_embedded(sys.argv[1], int(sys.argv[2])))
