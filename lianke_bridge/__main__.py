@@ -16,9 +16,12 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lianke_bridge import __version__, errors
+
+if TYPE_CHECKING:
+    from lianke_bridge.config import Config
 
 _LOGGER = logging.getLogger("lianke_bridge")
 
@@ -124,16 +127,25 @@ def run_until_stopped(main: Callable[[], Awaitable[Any]]) -> int:
     return 0
 
 
+def _load_config_or_say_why(path: str) -> Config | None:
+    """The validated configuration, or None after printing every problem (exit code 2)."""
+    from lianke_bridge.config import load_config  # noqa: PLC0415 - keep CLI start fast
+
+    try:
+        return load_config(Path(path))
+    except errors.ConfigError as err:
+        print(f"configuration error in {path}:\n{err}", file=sys.stderr)  # noqa: T201
+        return None
+
+
 # ---- commands -----------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     """The service."""
     from lianke_bridge.bridge.service import BridgeService  # noqa: PLC0415 - keep CLI start fast
-    from lianke_bridge.config import load_config, redacted  # noqa: PLC0415
+    from lianke_bridge.config import redacted  # noqa: PLC0415
 
-    try:
-        config = load_config(Path(args.config))
-    except errors.ConfigError as err:
-        print(f"configuration error in {args.config}:\n{err}", file=sys.stderr)  # noqa: T201
+    config = _load_config_or_say_why(args.config)
+    if config is None:
         return 2
     setup_logging(args.log_level or config.logging.level, config.logging.format)
     _LOGGER.info("lianke-bridge %s starting", __version__)
@@ -162,12 +174,9 @@ def cmd_health(args: argparse.Namespace) -> int:
     """
     from lianke_bridge.bridge.service import HEALTH_INTERVAL  # noqa: PLC0415
     from lianke_bridge.bridge.store import HEARTBEAT_FILE, read_heartbeat  # noqa: PLC0415
-    from lianke_bridge.config import load_config  # noqa: PLC0415
 
-    try:
-        config = load_config(Path(args.config))
-    except errors.ConfigError as err:
-        print(f"configuration error in {args.config}:\n{err}", file=sys.stderr)  # noqa: T201
+    config = _load_config_or_say_why(args.config)
+    if config is None:
         return 2
     found = read_heartbeat(config.state_dir)
     if found is None:
