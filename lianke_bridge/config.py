@@ -128,6 +128,16 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    """The optional HTTP endpoint: ``/healthz`` and Prometheus ``/metrics``."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    """Loopback by default; ``0.0.0.0`` to be scraped from elsewhere (or from outside Docker)."""
+    port: int = 9108
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -137,6 +147,7 @@ class Config:
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     jobs: JobsConfig = field(default_factory=JobsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     state_dir: Path = Path("data")
     """Where the bridge remembers what it published (discovery, jobs) across restarts."""
 
@@ -893,6 +904,14 @@ LOGGING_SCHEMA = vol.Schema(
     }
 )
 
+HTTP_SCHEMA = vol.Schema(
+    {
+        _optional(HttpConfig, "enabled"): boolean,
+        _optional(HttpConfig, "host"): host,
+        _optional(HttpConfig, "port"): integer(0, 65535, "a TCP port (0: any free one)"),
+    }
+)
+
 
 CONFIG_BASE_SCHEMA = vol.Schema(
     {
@@ -902,6 +921,7 @@ CONFIG_BASE_SCHEMA = vol.Schema(
         _optional(Config, "homeassistant"): section(HOMEASSISTANT_SCHEMA),
         _optional(Config, "jobs"): section(JOBS_SCHEMA),
         _optional(Config, "logging"): section(LOGGING_SCHEMA),
+        _optional(Config, "http"): section(HTTP_SCHEMA),
         _optional(Config, "state_dir"): directory,
     }
 )
@@ -922,6 +942,7 @@ _ALL_KEYS = frozenset(
         HOMEASSISTANT_SCHEMA,
         JOBS_SCHEMA,
         LOGGING_SCHEMA,
+        HTTP_SCHEMA,
     )
     for key in schema.schema
 ) | {f"{key}_file" for keys in SECRET_FILE_KEYS.values() for key in keys}
@@ -1310,6 +1331,7 @@ def _build(validated: Mapping[str, Any]) -> Config:
         homeassistant=HomeAssistantConfig(**data["homeassistant"]),
         jobs=JobsConfig(**data["jobs"]),
         logging=LoggingConfig(**data["logging"]),
+        http=HttpConfig(**data["http"]),
         state_dir=data["state_dir"],
     )
 

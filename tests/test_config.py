@@ -136,7 +136,16 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert config.homeassistant.discovery == "device"
     assert config.jobs.poll_interval == 10.0
     assert config.logging.level == "INFO"
+    assert (config.http.enabled, config.http.host, config.http.port) == (False, "127.0.0.1", 9108)
     assert config.state_dir == tmp_path / "data"
+
+
+def test_http_endpoint_settings(tmp_path: Path) -> None:
+    """``http`` turns the endpoint on, on the host and port given; a bad port is named."""
+    config = load(tmp_path, MINIMAL + "http:\n  enabled: true\n  host: ::1\n  port: 9200\n")
+    assert (config.http.enabled, config.http.host, config.http.port) == (True, "::1", 9200)
+    lines = problems(tmp_path, MINIMAL + "http:\n  enabled: yes\n  port: 70000\n")
+    assert any("http.port" in line and "TCP port" in line for line in lines), lines
 
 
 def test_empty_sections_mean_defaults(tmp_path: Path) -> None:

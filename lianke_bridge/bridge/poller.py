@@ -68,6 +68,8 @@ class Box:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     due: dict[str, float] = field(default_factory=dict)
+    lag: dict[str, float] = field(default_factory=dict)
+    """Seconds each kind of poll last started after it was due (the metrics' schedule lag)."""
     backoff: float = 1.0
     last_poll: str | None = None
     known: bool = False
@@ -134,6 +136,9 @@ class BoxPoller:
         return self.box.due.get(kind, 0.0) <= now
 
     def _schedule(self, kind: str, now: float) -> None:
+        due = self.box.due.get(kind)  # absent or 0.0: a first poll or one asked for, never late
+        late = asyncio.get_running_loop().time() - due if due else 0.0
+        self.box.lag[kind] = max(0.0, late)
         self.box.due[kind] = now + self._interval(kind)
 
     async def run(self) -> None:

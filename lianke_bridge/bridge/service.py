@@ -25,15 +25,16 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from lianke_bridge import __version__, errors
 from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge import commands as cmd
-from lianke_bridge.bridge import discovery
+from lianke_bridge.bridge import discovery, http
 from lianke_bridge.bridge.handlers import RequestHandlers
 from lianke_bridge.bridge.jobs import JobTracker
+from lianke_bridge.bridge.metrics import BridgeMetrics
 from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
-from lianke_bridge.bridge.state import iso, utc_now
+from lianke_bridge.bridge.state import JobRecord, iso, utc_now
 from lianke_bridge.bridge.store import Store
 from lianke_bridge.bridge.topics import RequestTopic, TopicError, Topics
-from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.client import ApiStats, LiankeClient
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.config import Config
 from lianke_bridge.errors import TooFrequentError
@@ -96,6 +97,10 @@ class BridgeService:
         self.pollers: dict[str, BoxPoller] = {}
         self._handlers = RequestHandlers(self)
         self._log_queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
+        self.metrics = BridgeMetrics(self)
+        self.http_port: int | None = None
+        """The port ``/healthz`` and ``/metrics`` are served on, once ``http_bound`` is set."""
+        self.http_bound = asyncio.Event()
 
     # ---- wiring -------------------------------------------------------------------------
     @property
@@ -116,8 +121,18 @@ class BridgeService:
         box = self.boxes.get(device)
         return box.credentials if box else None
 
+    @property
+    def api_stats(self) -> ApiStats | None:
+        """What the cloud client counted (None before ``run``)."""
+        return None if self._client is None else self._client.stats
+
+    def known_jobs(self) -> list[JobRecord]:
+        """Every job the tracker knows (none before ``run``)."""
+        return [] if self._jobs is None else list(self._jobs.jobs.values())
+
     def _setup(self, client: LiankeClient) -> None:
         self._client = client
+        client.stats.latency_observer = self.metrics.observe_latency
         self._jobs = JobTracker(
             client=client,
             publisher=self.publisher,
@@ -185,8 +200,10 @@ class BridgeService:
     # ---- the loop -----------------------------------------------------------------------
     async def run(self) -> None:
         """Run until cancelled: reconnect to the broker forever, with capped backoff."""
-        async with self._cloud_client() as client:
+        async with self._cloud_client() as client, asyncio.TaskGroup() as group:
             self._setup(client)
+            if self.config.http.enabled:
+                group.create_task(http.serve(self, self.http_bound), name="http")
             delay = 1.0
             outage_since: float | None = None
             where = f"{self.config.mqtt.host}:{self.config.mqtt.port}"
@@ -296,11 +313,29 @@ class BridgeService:
             "started_at": iso(self.started_at),
         }
 
+    def uptime_seconds(self) -> int:
+        """Whole seconds since the service was made."""
+        return int((utc_now() - self.started_at).total_seconds())
+
+    def healthy(self) -> bool:
+        """Connected to the broker and the cloud not failing: ``health_check`` and ``/healthz``."""
+        return self.connected.is_set() and not self._api_problem()
+
+    def healthz(self) -> dict[str, Any]:
+        """The small JSON of ``/healthz``: the same facts as ``bridge/health``, never secrets."""
+        return {
+            "healthy": self.healthy(),
+            "mqtt": {"connected": self.connected.is_set()},
+            "api_problem": self._api_problem(),
+            "uptime_s": self.uptime_seconds(),
+            "version": __version__,
+        }
+
     def health(self) -> dict[str, Any]:
         """``<base>/bridge/health``."""
         api = self.client.stats.to_json()
         return {
-            "uptime_s": int((utc_now() - self.started_at).total_seconds()),
+            "uptime_s": self.uptime_seconds(),
             "rss_bytes": _rss_bytes(),
             "mqtt": {
                 "connected": self.connected.is_set(),
@@ -518,7 +553,7 @@ class BridgeService:
         mqtt_ok = self.connected.is_set()
         api_ok = not self._api_problem()
         return {
-            "healthy": mqtt_ok and api_ok,
+            "healthy": self.healthy(),
             "mqtt": {"connected": mqtt_ok, "reconnects": self.reconnects},
             "api": {"ok": api_ok, **self.client.stats.to_json()},
             "devices": devices,

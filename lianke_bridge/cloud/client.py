@@ -92,14 +92,28 @@ class ApiStats:
     last_latency: float | None = None
     """Seconds the last answered request took."""
     last_call: str | None = None
+    latency_observer: Callable[[str, str, float], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Told (call, code, seconds) once per request that ended: the metrics' latency histogram.
+    The code is the API's success code ``"200"``, else the one :meth:`count_error` got."""
 
     def count_call(self, call: str) -> None:
         """One request sent."""
         self.calls[call] = self.calls.get(call, 0) + 1
 
-    def count_error(self, call: str, code: str) -> None:
-        """One request failed."""
+    def count_error(self, call: str, code: str, seconds: float | None = None) -> None:
+        """One request failed (after ``seconds``, when it got that far)."""
         self.errors[call, code] = self.errors.get((call, code), 0) + 1
+        self._observe(call, code, seconds)
+
+    def count_success(self, call: str, seconds: float) -> None:
+        """One request answered with the success code."""
+        self._observe(call, str(codes.SUCCESS), seconds)
+
+    def _observe(self, call: str, code: str, seconds: float | None) -> None:
+        if seconds is not None and self.latency_observer is not None:
+            self.latency_observer(call, code, seconds)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready: ``{"calls": {call: n}, "errors": {call: {code: n}}, …}``."""
@@ -699,12 +713,12 @@ class LiankeClient:
                     content_type = response.content_type
                     body = await response.read()
         except TimeoutError as err:
-            self.stats.count_error(call, "timeout")
+            self.stats.count_error(call, "timeout", time.monotonic() - started)
             raise errors.CloudTimeoutError(
                 f"no answer from {self._host} within {request.time_limit:g} s", call=call
             ) from err
         except aiohttp.ClientError as err:
-            self.stats.count_error(call, "connection")
+            self.stats.count_error(call, "connection", time.monotonic() - started)
             detail = self._redact(_describe(err), request.secret)
             raise errors.CloudConnectionError(
                 f"cannot reach {self._host}: {detail}", call=call
@@ -714,31 +728,42 @@ class LiankeClient:
         _LOGGER.debug(
             "%s %s -> HTTP %d in %.0f ms", request.method, request.path, status, latency * 1000
         )
-        return self._data(call, status, reason, content_type, body)
+        data = self._data(call, status, reason, content_type, body, latency=latency)
+        self.stats.count_success(call, latency)
+        return data
 
-    def _data(self, call: str, status: int, reason: str, content_type: str, body: bytes) -> Any:
+    def _data(
+        self,
+        call: str,
+        status: int,
+        reason: str,
+        content_type: str,
+        body: bytes,
+        *,
+        latency: float,
+    ) -> Any:
         """Check the envelope ``{"code", "msg", "data"}``; raise the named error for its code."""
         if status >= 400:  # noqa: PLR2004 - HTTP error range
-            self.stats.count_error(call, f"http_{status}")
+            self.stats.count_error(call, f"http_{status}", latency)
             raise errors.CloudResponseError(
                 f"HTTP {status} {reason}".strip(), call=call, http_status=status
             )
         try:
             answer = json.loads(body)
         except ValueError as err:
-            self.stats.count_error(call, "bad_response")
+            self.stats.count_error(call, "bad_response", latency)
             kind = content_type or "an unknown type"
             raise errors.CloudResponseError(
                 f"the answer is not JSON ({kind}, {len(body)} bytes)", call=call, http_status=status
             ) from err
         code = _int_or_none(answer.get("code")) if isinstance(answer, Mapping) else None
         if code is None:
-            self.stats.count_error(call, "bad_response")
+            self.stats.count_error(call, "bad_response", latency)
             raise errors.CloudResponseError(
                 "the answer is JSON but has no API code", call=call, http_status=status
             )
         if code != codes.SUCCESS:
-            self.stats.count_error(call, str(code))
+            self.stats.count_error(call, str(code), latency)
             if code == errors.TooFrequentError.code:
                 self.stats.rate_limited += 1
             message = answer.get("msg")

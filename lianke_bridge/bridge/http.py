@@ -1,0 +1,78 @@
+"""The optional HTTP endpoint: ``/healthz`` for probes, ``/metrics`` for Prometheus.
+
+Off unless ``http.enabled``. It runs for the service's whole life (across broker reconnects, so a
+probe sees 503 while the broker is lost rather than a refused connection). A port that cannot be
+bound is logged as an error and the bridge goes on without it: MQTT is what it is for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from lianke_bridge.bridge.metrics import CONTENT_TYPE
+
+if TYPE_CHECKING:
+    from lianke_bridge.bridge.service import BridgeService
+
+_LOGGER = logging.getLogger(__name__)
+
+SERVICE_KEY: web.AppKey[BridgeService] = web.AppKey("service")
+HEALTHY, UNHEALTHY = 200, 503
+
+
+def make_app(service: BridgeService) -> web.Application:
+    """The two routes, answering from this service."""
+    app = web.Application()
+    app[SERVICE_KEY] = service
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    return app
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    summary = request.app[SERVICE_KEY].healthz()
+    return web.json_response(
+        summary,
+        status=HEALTHY if summary["healthy"] else UNHEALTHY,
+        dumps=lambda data: json.dumps(data, separators=(",", ":")),
+    )
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[SERVICE_KEY].metrics.exposition()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = CONTENT_TYPE
+    return response
+
+
+async def serve(service: BridgeService, bound: asyncio.Event | None = None) -> None:
+    """Serve until cancelled; ``service.http_port`` holds the bound port once ``bound`` is set."""
+    config = service.config.http
+    runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.host, config.port)
+        try:
+            await site.start()
+        except OSError as err:
+            _LOGGER.error(  # noqa: TRY400 - the reason is enough; a traceback would alarm
+                "cannot serve /healthz and /metrics on %s:%d (%s); going on without them",
+                config.host,
+                config.port,
+                err.strerror or err,
+            )
+            return
+        service.http_port = int(runner.addresses[0][1])
+        _LOGGER.info(
+            "serving /healthz and /metrics on http://%s:%d", config.host, service.http_port
+        )
+        if bound is not None:
+            bound.set()
+        await asyncio.get_running_loop().create_future()
+    finally:
+        await runner.cleanup()
