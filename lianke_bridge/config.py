@@ -1014,7 +1014,73 @@ class _LineList(list[Any]):
         self.lines: list[int] = []
 
 
-class _Loader(yaml.SafeLoader):
+MAX_YAML_NODES = 20_000
+"""Nodes a configuration may hold with every alias expanded: a large fleet needs a few
+thousand, an "alias bomb" (a kilobyte of nested ``*alias`` lists) billions."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a document growing past ``MAX_YAML_NODES`` through aliases.
+
+    Aliases stay allowed (``<<: *defaults`` is a fine habit); each one is counted as the size
+    of what it expands to, so the check costs one visit per distinct node.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._expanded_nodes = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Count every node, an alias as all the nodes it stands for."""
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        mark = cast("yaml.Mark | None", event.start_mark)
+        grows = 1
+        if isinstance(event, yaml.AliasEvent):
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self._sizes:
+                raise yaml.composer.ComposerError(
+                    None, None, f"the alias *{event.anchor} is inside its own anchor", mark
+                )
+            grows = self._size(target) if target is not None else 1
+        self._expanded_nodes += grows
+        if self._expanded_nodes > MAX_YAML_NODES:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"too many aliases: with every alias expanded the file would hold more than "
+                f"{MAX_YAML_NODES:,} values",
+                mark,
+            )
+        node = super().compose_node(parent, index)
+        if node is not None:
+            self._size(node)  # complete now: an alias may refer to it
+        return node
+
+    def _size(self, node: yaml.Node) -> int:
+        """Nodes in ``node`` with aliases expanded (memoised: a node is measured once)."""
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            size += sum(self._size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size += sum(self._size(key) + self._size(value) for key, value in node.value)
+        self._sizes[id(node)] = size
+        return size
+
+
+def _safe_load(content: str) -> Any:
+    """``yaml.safe_load`` with the alias limit (for secrets.yaml)."""
+    loader = _BoundedLoader(content)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+class _Loader(_BoundedLoader):
     """SafeLoader with ``!secret`` and ``!env``, line numbers and duplicate-key detection."""
 
     def __init__(self, stream: str, *, path: Path | None, environ: Mapping[str, str]) -> None:
@@ -1043,7 +1109,7 @@ def _read_secrets(config_path: Path | None) -> dict[Any, Any] | str:  # noqa: PL
     except (OSError, UnicodeDecodeError) as err:
         return f"{path} cannot be read ({getattr(err, 'strerror', None) or err.__class__.__name__})"
     try:
-        data = yaml.safe_load(content)
+        data = _safe_load(content)
     except yaml.MarkedYAMLError as err:
         return f"{path} is not valid YAML: {_yaml_problem(err)}"
     except yaml.YAMLError:
