@@ -31,6 +31,11 @@ from lianke_bridge.cloud.qr import parse_qr
 from lianke_bridge.errors import ConfigError, CredentialsError
 
 DEFAULT_BASE_URL = "https://cloud.liankenet.com"
+DEFAULT_SESSION_EXPIRY = 86400.0
+"""A day: requests sent while the bridge is down for an update or a night still run."""
+MAX_SESSION_EXPIRY = 0xFFFFFFFE
+"""MQTT 5's largest expiry short of "never" (0xFFFFFFFF), in seconds (about 136 years)."""
+DEFAULT_CLIENT_ID = "lianke-bridge"
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,11 @@ class MqttConfig:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     client_id: str = "lianke-bridge"
+    """Stable across restarts, so the broker keeps the session: derived from ``base_topic``."""
     keepalive: int = 60
+    session_expiry: float = DEFAULT_SESSION_EXPIRY
+    """Seconds the broker keeps the session (subscriptions, queued QoS 1 requests) while the
+    bridge is away; 0 starts clean every time (requests sent meanwhile are then lost)."""
     protocol: Literal["5", "3.1.1"] = "5"
     base_topic: str = "lianke"
     tls: TlsConfig | None = None
@@ -739,9 +748,25 @@ def _check_mqtt_login(raw: Mapping[str, Any]) -> None:
         raise vol.Invalid("needs username too (MQTT sends no password without one)", ["password"])
 
 
+def default_client_id(base_topic: str) -> str:
+    """A client id that is the same at every start (the broker keys the session on it).
+
+    ``lianke-bridge`` for the default base topic; another base topic gets its own id, so two
+    bridges on one broker never take each other's session.
+    """
+    if base_topic == _default(MqttConfig, "base_topic"):
+        return DEFAULT_CLIENT_ID
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", base_topic).strip("-")[:64]
+    return f"{DEFAULT_CLIENT_ID}-{slug}" if slug else DEFAULT_CLIENT_ID
+
+
 def _finish_mqtt(data: dict[str, Any]) -> dict[str, Any]:
-    """The port defaults to 8883 with TLS, 1883 without."""
+    """The port defaults to 8883 with TLS, 1883 without; the client id to one of the base topic."""
     data.setdefault("tls", None)
+    if "client_id" not in data:
+        data["client_id"] = default_client_id(
+            data.get("base_topic", _default(MqttConfig, "base_topic"))
+        )
     if "port" not in data:
         data["port"] = TLS_PORT if data["tls"] is not None else _default(MqttConfig, "port")
     return data
@@ -869,8 +894,9 @@ MQTT_BASE_SCHEMA = vol.Schema(
         vol.Optional("port"): port_number,  # default 1883, or 8883 with TLS
         vol.Optional("username"): optional(text),
         vol.Optional("password"): optional(secret),
-        _optional(MqttConfig, "client_id"): vol.All(text, vol.Length(max=256)),
+        vol.Optional("client_id"): vol.All(text, vol.Length(min=1, max=256)),
         _optional(MqttConfig, "keepalive"): integer(5, 65535, "a number of seconds"),
+        _optional(MqttConfig, "session_expiry"): seconds(0, MAX_SESSION_EXPIRY),
         _optional(MqttConfig, "protocol"): mqtt_protocol,
         _optional(MqttConfig, "base_topic"): valid_base_topic,
         vol.Optional("tls"): tls,

@@ -359,12 +359,15 @@ class MqttProbe:
         protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
         identifier: str | None = None,
         timeout: float = 5.0,
+        session_expiry: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.protocol = protocol
         self.identifier = identifier or f"probe-{uuid.uuid4().hex[:8]}"
         self.timeout = timeout
+        self.session_expiry = session_expiry
+        """A persistent session (QoS 1 answers kept while away) for this many seconds."""
         self._initial_filters = tuple(subscribe)
         self._filters: list[str] = []
         self._messages: list[ProbeMessage] = []
@@ -387,12 +390,20 @@ class MqttProbe:
 
     async def connect(self) -> None:
         """Connect, subscribe to the filters given at construction and start recording."""
+        session: dict[str, Any] = {}
+        if self.session_expiry is not None and self.protocol == aiomqtt.ProtocolVersion.V5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = self.session_expiry
+            session = {"clean_start": False, "properties": properties}
+        elif self.session_expiry is not None:
+            session = {"clean_session": False}
         client = aiomqtt.Client(
             self.host,
             self.port,
             identifier=self.identifier,
             protocol=self.protocol,
             timeout=self.timeout,
+            **session,
         )
         await client.__aenter__()
         self._client = client

@@ -36,7 +36,7 @@ from lianke_bridge.bridge.store import Store
 from lianke_bridge.bridge.topics import RequestTopic, TopicError, Topics
 from lianke_bridge.cloud.client import ApiStats, LiankeClient
 from lianke_bridge.cloud.models import Credentials
-from lianke_bridge.config import Config
+from lianke_bridge.config import Config, MqttConfig
 from lianke_bridge.errors import TooFrequentError
 
 _LOGGER = logging.getLogger(__name__)
@@ -181,17 +181,14 @@ class BridgeService:
                 keyfile=str(mqtt.tls.keyfile) if mqtt.tls.keyfile else None,
                 cert_reqs=ssl.CERT_NONE if mqtt.tls.insecure else ssl.CERT_REQUIRED,
             )
-        protocol = (
-            aiomqtt.ProtocolVersion.V5 if mqtt.protocol == "5" else aiomqtt.ProtocolVersion.V311
-        )
         return aiomqtt.Client(
             mqtt.host,
             mqtt.port,
             username=mqtt.username,
             password=mqtt.password,
             identifier=mqtt.client_id,
-            protocol=protocol,
             keepalive=mqtt.keepalive,
+            **session_options(mqtt),
             will=aiomqtt.Will(self.topics.bridge_state, "offline", qos=1, retain=True),
             tls_params=tls_params,
             tls_insecure=True if mqtt.tls is not None and mqtt.tls.insecure else None,
@@ -558,6 +555,26 @@ class BridgeService:
             "api": {"ok": api_ok, **self.client.stats.to_json()},
             "devices": devices,
         }
+
+
+def session_options(mqtt: MqttConfig) -> dict[str, Any]:
+    """Protocol and session flags: a persistent session unless ``session_expiry`` is 0.
+
+    The broker keeps the subscriptions and queues QoS 1 requests while the bridge is away,
+    so they run when it returns. MQTT 5: clean start off and a session expiry interval (a new
+    ``aiomqtt.Client`` is made per connection, so "clean on the first connect only" would
+    clean every time); MQTT 3.1.1: clean session off (the broker decides how long it keeps it).
+    """
+    persistent = mqtt.session_expiry > 0
+    if mqtt.protocol == "3.1.1":
+        return {"protocol": aiomqtt.ProtocolVersion.V311, "clean_session": not persistent}
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = int(mqtt.session_expiry)
+    return {
+        "protocol": aiomqtt.ProtocolVersion.V5,
+        "clean_start": not persistent,
+        "properties": properties,
+    }
 
 
 def _payload_bytes(payload: Any) -> bytes:
