@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 import voluptuous as vol
 import yaml
 
-from lianke_bridge.bridge.commands import PRINT_OPTIONS, CommandError, check_print_defaults
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.cloud.qr import parse_qr
-from lianke_bridge.errors import ConfigError, CredentialsError
+from lianke_bridge.errors import ConfigError, CredentialsError, PrintOptionsError
+from lianke_bridge.print_options import PRINT_OPTIONS, PrintOptions, read_option
 
 DEFAULT_BASE_URL = "https://cloud.liankenet.com"
 DEFAULT_SESSION_EXPIRY = 86400.0
@@ -113,7 +113,7 @@ class DeviceConfig:
     default_port: int = 1
     printer_type: int = 3
     """printer_list's printerType: 1 USB, 2 network, 3 both."""
-    print_defaults: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    print_defaults: Mapping[int, PrintOptions] = field(default_factory=dict)
     """Per port: print options (as in the ``print`` command) applied unless a request says."""
 
 
@@ -546,23 +546,21 @@ def directory(value: Any) -> Path:
     return path
 
 
-# ---- print options: the words of the contract's `print` command, checked by its own parser -----
+# ---- print options: the words of the contract's `print` command, read by its own reader -------
 
 
 def print_option(key: str) -> Callable[[Any], Any]:
-    """One print option, checked by the MQTT ``print`` command's own parser.
+    """One print option, read by the reader of the MQTT ``print`` command's options.
 
-    One parser means a default is accepted exactly when the same word in a request would be. The
-    value is kept as written: the command parser reads it again when it merges the defaults.
+    One reader means a default is accepted exactly when the same word in a request would be. The
+    typed value is kept; :data:`PRINT_OPTIONS_SCHEMA` makes a :class:`PrintOptions` of them.
     """
 
     def validate(value: Any) -> Any:
         try:
-            check_print_defaults({key: value})
-        except CommandError as err:
-            message = err.message.removeprefix("print defaults: ")
-            raise vol.Invalid(message.removeprefix(f"{key} ").removeprefix(f"{key}: ")) from None
-        return value
+            return read_option(key, value)
+        except PrintOptionsError as err:
+            raise vol.Invalid(str(err).removeprefix(f"{key} ").removeprefix(f"{key}: ")) from None
 
     return validate
 
@@ -847,6 +845,8 @@ POLL_SCHEMA = vol.Schema(
 
 PRINT_OPTIONS_SCHEMA = vol.Schema({vol.Optional(key): print_option(key) for key in PRINT_OPTIONS})
 """Per-port defaults: the options of the ``print`` command, applied unless a request says."""
+PRINT_DEFAULTS = vol.All(section(PRINT_OPTIONS_SCHEMA), PrintOptions.of)
+"""One port's defaults, read once into :class:`PrintOptions`."""
 
 DEVICE_BASE_SCHEMA = vol.Schema(
     {
@@ -857,7 +857,7 @@ DEVICE_BASE_SCHEMA = vol.Schema(
         _optional(DeviceConfig, "poll"): section(POLL_SCHEMA),
         _optional(DeviceConfig, "default_port"): port_number,
         _optional(DeviceConfig, "printer_type"): printer_type,
-        _optional(DeviceConfig, "print_defaults"): port_map(section(PRINT_OPTIONS_SCHEMA)),
+        _optional(DeviceConfig, "print_defaults"): port_map(PRINT_DEFAULTS),
     }
 )
 

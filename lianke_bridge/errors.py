@@ -1,11 +1,15 @@
 """The one exception tree of lianke-bridge.
 
-Raised in one place (the cloud client, the config loader, the QR decoder), handled in one place
-(the bridge service publishes them; only ``__main__`` has a last-resort handler).
+Raised where a thing goes wrong (the cloud client, the config loader, the QR decoder, the readers
+of requests and print options), handled in one place (the bridge service answers with them; only
+``__main__`` has a last-resort handler).
 Messages never contain secrets: no ApiKey, no deviceKey, no MQTT password.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
 
 
 class LiankeError(Exception):
@@ -18,6 +22,50 @@ class ConfigError(LiankeError):
 
 class CredentialsError(LiankeError):
     """A QR link or token could not be turned into a device id and key."""
+
+
+class InvalidValueError(LiankeError):
+    """A value given from outside (a request field, a configured option) is not acceptable.
+
+    The message names the field and what it takes, and echoes the bad value cut short: it is
+    shown to the requester as it is (an MQTT answer, a line of ``check-config``).
+    """
+
+
+class PrintOptionsError(InvalidValueError):
+    """A print option (in a ``print`` request or in a port's ``print_defaults``) is not valid."""
+
+
+class CommandError(LiankeError):
+    """A request that cannot be carried out, as the response envelope's ``error``.
+
+    ``code`` is a bridge code (``invalid_payload``, ``unknown_port``…: the contract's list) or
+    the cloud's number; ``message`` a clear English sentence; ``api_message`` the cloud's own
+    ``msg`` when it answered; ``transaction`` the requester's, when it could be read even from a
+    bad payload.
+    """
+
+    def __init__(
+        self,
+        code: str | int,
+        message: str,
+        *,
+        api_message: str | None = None,
+        transaction: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code: str | int = str(code) if isinstance(code, StrEnum) else code
+        self.message = message
+        self.api_message = api_message
+        self.transaction = transaction
+
+    def to_json(self) -> dict[str, Any]:
+        """The envelope's ``error`` object."""
+        return {"code": self.code, "message": self.message, "api_message": self.api_message}
+
+
+class TopicError(LiankeError):
+    """A topic that must never be published to (holds a wildcard or is empty)."""
 
 
 class CloudError(LiankeError):

@@ -12,6 +12,7 @@ from bridge_harness import RunningBridge, make_config
 from mqtt_broker import MqttProbe
 
 from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.print_options import PrintOptions
 from lianke_bridge.simulator import Simulator
 
 OFFICE_ID = "lc01demo000001"
@@ -406,7 +407,7 @@ async def test_print_defaults_apply_per_port(
     printer_params, so the bridge must look it up there for a default too.
     """
     config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
-    office = replace(config.devices[0], print_defaults={1: {"paper": "16K", "copies": 3}})
+    office = replace(config.devices[0], print_defaults={1: PrintOptions(paper="16K", copies=3)})
     config = replace(config, devices=(office, *config.devices[1:]))
     async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
         bridge = RunningBridge(BridgeService(config), probe)

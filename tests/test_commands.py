@@ -11,6 +11,8 @@ import pytest
 from lianke_bridge import errors
 from lianke_bridge.bridge import commands as c
 from lianke_bridge.cloud.models import PaperSize, Printer, PrinterParams
+from lianke_bridge.errors import CommandError
+from lianke_bridge.print_options import CustomPaper, PrintOptions
 
 # ------------------------------------------------------------------------------------ fixtures
 
@@ -76,9 +78,9 @@ def parse(command: str, payload: bytes | str | dict[str, Any], **kwargs: Any) ->
     return c.parse_request(command, payload, **kwargs)
 
 
-def refused(command: str, payload: bytes | str | dict[str, Any], **kwargs: Any) -> c.CommandError:
+def refused(command: str, payload: bytes | str | dict[str, Any], **kwargs: Any) -> CommandError:
     """The error a request gets (and check it is JSON-serialisable as an envelope)."""
-    with pytest.raises(c.CommandError) as info:
+    with pytest.raises(CommandError) as info:
         parse(command, payload, **kwargs)
     json.dumps(c.error_envelope(info.value))
     return info.value
@@ -113,7 +115,7 @@ def test_ok_envelope_echoes_transaction() -> None:
 
 def test_error_envelope_of_a_bridge_error() -> None:
     """A bridge error has a string code, an English message and no api_message."""
-    err = c.CommandError("invalid_payload", "copies must be a number", transaction="tx")
+    err = CommandError("invalid_payload", "copies must be a number", transaction="tx")
     envelope = c.error_envelope(err)
     assert envelope == {
         "status": "error",
@@ -129,7 +131,7 @@ def test_error_envelope_of_a_bridge_error() -> None:
 
 def test_error_envelope_prefers_explicit_transaction() -> None:
     """The service's transaction wins over the one an error carries."""
-    err = c.CommandError("invalid_payload", "bad", transaction="from-error")
+    err = CommandError("invalid_payload", "bad", transaction="from-error")
     assert c.error_envelope(err, "from-service")["transaction"] == "from-service"
 
 
@@ -515,7 +517,7 @@ def test_empty_text_and_title_with_url() -> None:
 @pytest.mark.parametrize(("value", "expected"), [(1, 1), ("3", 3), (2.0, 2), (999, 999)])
 def test_copies_accepted(value: Any, expected: int) -> None:
     """Copies may be a number or a string of digits (Home Assistant sends strings)."""
-    assert print_cmd({"url": "https://a.org/x.pdf", "copies": value}).copies == expected
+    assert print_cmd({"url": "https://a.org/x.pdf", "copies": value}).options.copies == expected
 
 
 @pytest.mark.parametrize(
@@ -542,14 +544,14 @@ def test_port_must_be_a_number() -> None:
         (" b5 (jis) ", "b5 (jis)"),
         (9, 9),
         ("11", 11),
-        ({"width_mm": 100, "height_mm": 150}, c.CustomPaper(100, 150)),
-        ("62 x 29 mm", c.CustomPaper(62, 29)),
-        ({"width_mm": "57.5", "height_mm": 30}, c.CustomPaper(57.5, 30)),
+        ({"width_mm": 100, "height_mm": 150}, CustomPaper(100, 150)),
+        ("62 x 29 mm", CustomPaper(62, 29)),
+        ({"width_mm": "57.5", "height_mm": 30}, CustomPaper(57.5, 30)),
     ],
 )
 def test_paper_forms(value: Any, expected: Any) -> None:
     """Paper by name, by the API's number, or a custom size in millimetres."""
-    assert print_cmd({"url": "https://a.org/x.pdf", "paper": value}).paper == expected
+    assert print_cmd({"url": "https://a.org/x.pdf", "paper": value}).options.paper == expected
 
 
 @pytest.mark.parametrize(
@@ -606,7 +608,7 @@ def test_paper_refused(value: Any, message: str) -> None:
 def test_option_words(field: str, value: Any, expected: Any) -> None:
     """Option words are normalised (case, spaces, hyphens) to the documented values."""
     cmd = print_cmd({"url": "https://a.org/x.pdf", field: value})
-    assert getattr(cmd, field) == expected
+    assert getattr(cmd.options, field) == expected
 
 
 @pytest.mark.parametrize(
@@ -645,7 +647,11 @@ def test_raw_options_pass_through_as_strings() -> None:
             "options": {"dmPrintQuality": -4, "isPreview": True, "htmlKernel": "chrometopdf"},
         }
     )
-    assert cmd.options == {"dmPrintQuality": "-4", "isPreview": "1", "htmlKernel": "chrometopdf"}
+    assert cmd.options.api_fields == {
+        "dmPrintQuality": "-4",
+        "isPreview": "1",
+        "htmlKernel": "chrometopdf",
+    }
 
 
 @pytest.mark.parametrize("name", ["deviceId", "deviceKey", "DEVICEKEY", "jobFile", "callbackUrl"])
@@ -773,9 +779,9 @@ def build(payload: dict[str, Any], **kwargs: Any) -> dict[str, str]:
     return c.build_print_request(print_cmd(payload), **kwargs).to_form()
 
 
-def build_refused(payload: dict[str, Any], **kwargs: Any) -> c.CommandError:
+def build_refused(payload: dict[str, Any], **kwargs: Any) -> CommandError:
     """The error building a print request gets; always invalid_payload."""
-    with pytest.raises(c.CommandError) as info:
+    with pytest.raises(CommandError) as info:
         build(payload, **kwargs)
     assert info.value.code == "invalid_payload"
     return info.value
@@ -937,7 +943,9 @@ def test_unknown_model_checks_words_only() -> None:
 
 def test_defaults_apply_under_the_request() -> None:
     """A port's configured defaults fill in what the request does not say."""
-    defaults = {"color": "mono", "duplex": "long", "paper": "A6", "options": {"htmlKernel": "wk"}}
+    defaults = PrintOptions.parse(
+        {"color": "mono", "duplex": "long", "paper": "A6", "options": {"htmlKernel": "wk"}}
+    )
     form = build(
         {"url": URL, "duplex": "off", "options": {"dmPrintQuality": -4}},
         params=COLOR_PARAMS,
@@ -952,10 +960,10 @@ def test_defaults_apply_under_the_request() -> None:
 
 def test_default_file_ext_only_for_urls() -> None:
     """A default file_ext becomes urlFileExt for links and does not rename uploads."""
-    assert build({"url": URL}, defaults={"file_ext": "pdf"})["urlFileExt"] == ".pdf"
+    assert build({"url": URL}, defaults=PrintOptions(file_ext=".pdf"))["urlFileExt"] == ".pdf"
     cmd = print_cmd({"file": b64(PDF), "filename": "a.docx"})
     request = c.build_print_request(
-        cmd, port=2, printer=USB_PRINTER, params=HP_PARAMS, defaults={"file_ext": "pdf"}
+        cmd, port=2, printer=USB_PRINTER, params=HP_PARAMS, defaults=PrintOptions(file_ext=".pdf")
     )
     assert request.file is not None
     assert request.file.filename == "a.docx"
@@ -964,24 +972,8 @@ def test_default_file_ext_only_for_urls() -> None:
 
 def test_defaults_are_checked_against_the_printer_too() -> None:
     """A default the printer cannot do is refused like a request would be."""
-    err = build_refused({"url": URL}, defaults={"color": "color"})
+    err = build_refused({"url": URL}, defaults=PrintOptions(color="color"))
     assert "color 'color' is not offered" in err.message
-
-
-def test_invalid_defaults_are_reported_as_configuration() -> None:
-    """Broken defaults say they come from the configuration."""
-    err = build_refused({"url": URL}, defaults={"colour": "mono"})
-    assert "configured print defaults of this port are invalid" in err.message
-    assert "did you mean 'color'?" in err.message
-
-
-def test_check_print_defaults() -> None:
-    """The config loader can validate print_defaults with the request's wording."""
-    assert c.check_print_defaults({"paper": "A4", "copies": "2"}) == {"paper": "A4", "copies": 2}
-    with pytest.raises(c.CommandError, match="print defaults: unknown field 'url'"):
-        c.check_print_defaults({"url": URL})
-    with pytest.raises(c.CommandError, match="duplex must be one of off, long, short"):
-        c.check_print_defaults({"duplex": "sideways"})
 
 
 def test_raw_options_win_over_words() -> None:
@@ -1052,7 +1044,7 @@ def test_page_count_request() -> None:
     assert request.printer_model == "Brother HL-L2350DW series"
     bad = parse("page_count", {"url": URL, "paper": "A0", "transaction": "pc"})
     assert isinstance(bad, c.PageCountCommand)
-    with pytest.raises(c.CommandError, match="paper 'A0' is not offered") as info:
+    with pytest.raises(CommandError, match="paper 'A0' is not offered") as info:
         c.build_page_count_request(bad, port=1, printer=None, params=HP_PARAMS)
     assert info.value.transaction == "pc"
 

@@ -28,6 +28,7 @@ from lianke_bridge.config import (
     validate_config,
 )
 from lianke_bridge.errors import ConfigError
+from lianke_bridge.print_options import PrintOptions
 from lianke_bridge.simulator import demo_fleet
 
 REPO = Path(__file__).resolve().parent.parent
@@ -429,9 +430,18 @@ def test_print_defaults_use_the_print_commands_words(tmp_path: Path) -> None:
     )
     defaults = load(tmp_path, text).devices[0].print_defaults
     assert set(defaults) == {1, 2}
-    assert defaults[1]["color"] == "mono"
-    assert defaults[1]["duplex"] is False
-    assert defaults[2] == {"scale": "fitw"}
+    assert defaults[1] == PrintOptions(
+        paper="A4",
+        color="mono",
+        duplex="off",
+        orientation="landscape",
+        scale="80%",
+        copies=2,
+        align="z5",
+        auto_rotate=True,
+        reverse=False,
+    )
+    assert defaults[2] == PrintOptions(scale="fitw")
 
 
 def test_bad_print_defaults_are_all_reported(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from lianke_bridge.bridge import commands as cmd
 from lianke_bridge.cloud.models import Printer, PrinterParams, PrintRequest
+from lianke_bridge.errors import CommandError
+from lianke_bridge.print_options import PRINT_OPTIONS
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -24,7 +26,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-PRINT_KEYS = (*cmd.PRINT_OPTIONS, "url", "file", "filename", "text", "html", "port", "transaction")
+PRINT_KEYS = (*PRINT_OPTIONS, "url", "file", "filename", "text", "html", "port", "transaction")
 print_payloads = st.dictionaries(st.sampled_from(PRINT_KEYS), json_values, max_size=6)
 
 LASER = Printer.from_api(
@@ -45,11 +47,11 @@ PARAMS = PrinterParams.from_api(
 )
 
 
-def parse(command: str, payload: bytes, scope: Any = "device") -> cmd.Request | cmd.CommandError:
+def parse(command: str, payload: bytes, scope: Any = "device") -> cmd.Request | CommandError:
     """Parse, turning the one allowed failure into a value."""
     try:
         return cmd.parse_request(command, payload, scope=scope, max_bytes=64 * 1024)
-    except cmd.CommandError as err:
+    except CommandError as err:
         return err
 
 
@@ -61,7 +63,7 @@ def parse(command: str, payload: bytes, scope: Any = "device") -> cmd.Request | 
 def test_any_bytes_give_a_request_or_a_clear_error(command: str, payload: bytes) -> None:
     """Random bytes on any device command never raise anything but a CommandError."""
     result = parse(command, payload)
-    if isinstance(result, cmd.CommandError):
+    if isinstance(result, CommandError):
         assert result.message
         envelope = cmd.error_envelope(result)
         json.dumps(envelope)  # always publishable
@@ -76,7 +78,7 @@ def test_any_json_gives_a_request_or_a_clear_error(command: str, payload: Any) -
     """Any JSON value on any command is parsed or refused with a message."""
     scope = "bridge" if command in cmd.BRIDGE_COMMANDS - cmd.DEVICE_COMMANDS else "device"
     result = parse(command, json.dumps(payload).encode(), scope)
-    if isinstance(result, cmd.CommandError):
+    if isinstance(result, CommandError):
         assert result.message
 
 
@@ -85,12 +87,12 @@ def test_any_json_gives_a_request_or_a_clear_error(command: str, payload: Any) -
 def test_print_payloads_map_to_a_request_or_a_clear_error(payload: dict[str, Any]) -> None:
     """A parsed print command maps onto the API's form, or is refused naming what is wrong."""
     result = parse("print", json.dumps(payload).encode())
-    if isinstance(result, cmd.CommandError):
+    if isinstance(result, CommandError):
         assert result.message
         return
     assert isinstance(result, cmd.PrintCommand)
     mapped = build(result)
-    if isinstance(mapped, cmd.CommandError):
+    if isinstance(mapped, CommandError):
         assert mapped.message
         return
     form = mapped.to_form()
@@ -99,13 +101,13 @@ def test_print_payloads_map_to_a_request_or_a_clear_error(payload: dict[str, Any
     assert int(form["dmPaperSize"]) >= 0  # a number the API takes, never a word
 
 
-def build(command: cmd.PrintCommand) -> PrintRequest | cmd.CommandError:
+def build(command: cmd.PrintCommand) -> PrintRequest | CommandError:
     """Map onto the API's fields, turning the one allowed failure into a value."""
     try:
         return cmd.build_print_request(
             command, port=1, printer=LASER, params=PARAMS, paper_sizes=()
         )
-    except cmd.CommandError as err:
+    except CommandError as err:
         return err
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lianke_bridge.bridge.publisher import Publisher, encode
-from lianke_bridge.bridge.topics import TopicError
+from lianke_bridge.errors import TopicError
 
 
 @pytest.mark.parametrize("topic", ["lianke/+/state", "lianke/#", "", "a/\0/b"])

@@ -29,6 +29,18 @@ from urllib.parse import urlsplit
 from lianke_bridge import errors
 from lianke_bridge.bridge import render
 from lianke_bridge.cloud.models import JobFile, PaperSize, Printer, PrinterParams, PrintRequest
+from lianke_bridge.errors import CommandError
+from lianke_bridge.print_options import (
+    PRINT_OPTIONS,
+    CustomPaper,
+    Paper,
+    PrintOptions,
+    read_option,
+    read_paper,
+    readers,
+)
+from lianke_bridge.print_options.options import COLORS, DUPLEX, ORIENTATIONS
+from lianke_bridge.print_options.readers import kind, show
 
 # ---------------------------------------------------------------------------------------------
 # Errors and the response envelope
@@ -48,33 +60,6 @@ class ErrorCode(StrEnum):
     """The cloud answered, but not with the API's JSON (an HTTP error page…)."""
     DUPLICATE = "duplicate"
     INTERNAL_ERROR = "internal_error"
-
-
-class CommandError(Exception):
-    """A request that cannot be carried out, as the response envelope's ``error``.
-
-    ``code`` is a bridge code (:class:`ErrorCode`) or the cloud's number; ``message`` a clear
-    English sentence; ``api_message`` the cloud's own ``msg`` when it answered; ``transaction``
-    the requester's, when it could be read even from a bad payload.
-    """
-
-    def __init__(
-        self,
-        code: str | int,
-        message: str,
-        *,
-        api_message: str | None = None,
-        transaction: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code: str | int = str(code) if isinstance(code, StrEnum) else code
-        self.message = message
-        self.api_message = api_message
-        self.transaction = transaction
-
-    def to_json(self) -> dict[str, Any]:
-        """The envelope's ``error`` object."""
-        return {"code": self.code, "message": self.message, "api_message": self.api_message}
 
 
 def ok_envelope(data: Mapping[str, Any] | None, transaction: str | None) -> dict[str, Any]:
@@ -154,7 +139,7 @@ def duplicate_error(transaction: str) -> CommandError:
     """``duplicate``: the transaction was handled in the last minutes (a QoS 1 redelivery)."""
     return CommandError(
         ErrorCode.DUPLICATE,
-        f"transaction {_show(transaction)} was already handled; it is not repeated",
+        f"transaction {show(transaction)} was already handled; it is not repeated",
         transaction=transaction,
     )
 
@@ -178,9 +163,6 @@ DEFAULT_PAPER_SIZE = 9
 """A4: dmPaperSize when neither the request nor the printer's defaults name a paper."""
 DEFAULT_SCALE = "fit"
 """jpScale when the request does not say: the reference's recommended scaling."""
-MAX_COPIES = 999
-MAX_SCALE_PERCENT = 400
-MAX_CUSTOM_PAPER_MM = 10_000
 MAX_TEXT_FIELD = 200
 """Longest task id, model name, query, filename or title accepted."""
 
@@ -205,60 +187,6 @@ NO_ARG_COMMANDS = frozenset(
     {"reboot", "refresh", "refresh_network_printers", "tasks", "republish", "health_check"}
 )
 
-COLORS: Mapping[str, int] = {"mono": 1, "color": 2}
-DUPLEX: Mapping[str, int] = {"off": 1, "long": 2, "short": 3}
-ORIENTATIONS: Mapping[str, int] = {"portrait": 1, "landscape": 2}
-SCALES = ("fit", "fitw", "fith", "fill", "cover", "none")
-ALIGNMENTS: Mapping[str, str] = {
-    "top_left": "z1",
-    "top": "z2",
-    "top_right": "z3",
-    "left": "z4",
-    "center": "z5",
-    "right": "z6",
-    "bottom_left": "z7",
-    "bottom": "z8",
-    "bottom_right": "z9",
-}
-PAGE_SETS: Mapping[str, str] = {"odd": "-1", "even": "-2"}
-"""``jpPageRange``'s special values."""
-
-_COLOR_WORDS = {
-    "mono": "mono",
-    "monochrome": "mono",
-    "bw": "mono",
-    "black_white": "mono",
-    "black_and_white": "mono",
-    "grayscale": "mono",
-    "greyscale": "mono",
-    "color": "color",
-    "colour": "color",
-}
-_DUPLEX_WORDS = {
-    "off": "off",
-    "none": "off",
-    "simplex": "off",
-    "single": "off",
-    "long": "long",
-    "long_edge": "long",
-    "on": "long",
-    "short": "short",
-    "short_edge": "short",
-}
-_ORIENTATION_WORDS = {"portrait": "portrait", "landscape": "landscape"}
-_ALIGN_WORDS = {
-    **ALIGNMENTS,
-    "top_center": "z2",
-    "center_left": "z4",
-    "middle_left": "z4",
-    "middle": "z5",
-    "center_center": "z5",
-    "center_right": "z6",
-    "middle_right": "z6",
-    "bottom_center": "z8",
-    **{f"z{n}": f"z{n}" for n in range(1, 10)},
-}
-
 STANDARD_PAPERS: Mapping[str, int] = {
     "letter": 1,
     "legal": 5,
@@ -273,16 +201,8 @@ STANDARD_PAPERS: Mapping[str, int] = {
 """Windows ``DMPAPER_*`` numbers, used only when the printer's own list is unknown."""
 STANDARD_PAPER_NAMES = ("A3", "A4", "A5", "A6", "B4", "B5", "Letter", "Legal", "Executive")
 
-FORBIDDEN_OPTIONS = frozenset({"deviceid", "devicekey", "jobfile", "callbackurl", "deviceport"})
-"""Raw API fields ``options`` may not set: credentials, the document, the callback, the port."""
-
 _TASK_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
-_API_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_PAGE_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
-_PERCENT = re.compile(r"^(\d{1,3})%$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
-_FILE_EXT = re.compile(r"^\.[a-z0-9]{1,10}$")
-_CUSTOM_PAPER = re.compile(r"^(\d+(?:\.\d+)?)\s*[x\u00d7*]\s*(\d+(?:\.\d+)?)\s*mm$", re.IGNORECASE)
 _TRANSACTION_SNIFF = re.compile(rb'"transaction"\s*:\s*("(?:[^"\\]|\\.){0,1000}"|-?\d+(?:\.\d+)?)')
 _SNIFF_WINDOW = 4096
 """Bytes at each end of an unreadable payload searched for its transaction."""
@@ -319,28 +239,6 @@ class NoArgCommand(Request):
 
 
 @dataclass(frozen=True)
-class CustomPaper:
-    """A custom paper size (``dmPaperSize`` 0), in millimetres."""
-
-    width_mm: float
-    height_mm: float
-
-    @property
-    def width(self) -> int:
-        """``dmPaperWidth``: 0.1 mm."""
-        return round(self.width_mm * 10)
-
-    @property
-    def length(self) -> int:
-        """``dmPaperLength``: 0.1 mm."""
-        return round(self.height_mm * 10)
-
-
-Paper = str | int | CustomPaper
-"""A paper as requested: a name (``A4``), the API's number (9) or a custom size."""
-
-
-@dataclass(frozen=True)
 class PrintCommand(Request):
     """``print``: one document source, a port, and print options (``None``: not asked for)."""
 
@@ -352,33 +250,15 @@ class PrintCommand(Request):
     title: str | None = None
     """Heading of a text or html page."""
     port: int | None = None
-    copies: int | None = None
-    paper: Paper | None = None
-    color: str | None = None
-    """``mono`` / ``color``."""
-    duplex: str | None = None
-    """``off`` / ``long`` / ``short``."""
-    orientation: str | None = None
-    """``portrait`` / ``landscape``."""
-    scale: str | None = None
-    """``jpScale``: fit, fitw, fith, fill, cover, none or ``NN%``."""
-    align: str | None = None
-    """``jpAutoAlign``: z1 … z9."""
-    pages: str | None = None
-    """``jpPageRange``: ``1,3,5-10``, ``-1`` (odd) or ``-2`` (even)."""
-    reverse: bool | None = None
-    auto_rotate: bool | None = None
-    file_ext: str | None = None
-    """``.pdf``: ``urlFileExt`` for URLs; replaces a file's extension."""
-    options: Mapping[str, str] = field(default_factory=dict)
-    """Raw API fields, passed through unchecked (they win over the words above)."""
+    options: PrintOptions = field(default_factory=PrintOptions)
+    """How to print, as asked; the port's ``print_defaults`` fill in the rest when it is built."""
     from_text_entity: bool = False
     """The payload was a bare URL, as a Home Assistant text entity sends it."""
 
     @property
     def needs_paper_sizes(self) -> bool:
         """Whether the paper (a name or number) may need ``paper_dimension_list`` to resolve."""
-        return isinstance(self.paper, str | int)
+        return self.options.needs_paper_sizes
 
     @property
     def source(self) -> Literal["url", "file", "text"]:
@@ -472,8 +352,8 @@ class DecodeQrCommand(Request):
 # ---------------------------------------------------------------------------------------------
 
 
-class _Invalid(Exception):  # noqa: N818 - internal signal, becomes CommandError(invalid_payload)
-    """A payload problem, worded for the requester."""
+_Invalid = errors.InvalidValueError
+"""A payload problem, worded for the requester; becomes ``CommandError(invalid_payload)``."""
 
 
 @dataclass(frozen=True)
@@ -532,7 +412,7 @@ def parse_request(
 
 def _unknown_command_message(command: str, valid: frozenset[str], scope: str) -> str:
     where = "the bridge" if scope == "bridge" else "a device"
-    message = f"unknown command {_show(command)}"
+    message = f"unknown command {show(command)}"
     close = difflib.get_close_matches(command, sorted(valid), n=1)
     if close:
         message += f" (did you mean {close[0]!r}?)"
@@ -569,7 +449,7 @@ def _transaction(data: Mapping[str, Any]) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return json.dumps(value)
-    raise _Invalid("transaction must be a string (or a number); got " + _kind(value))
+    raise _Invalid("transaction must be a string (or a number); got " + kind(value))
 
 
 def peek_transaction(payload: bytes) -> str | None:
@@ -617,7 +497,7 @@ def _parse_port_only(command: str, body: _Body, transaction: str | None, _: _Lim
     port: int | None = None
     if body.kind == "object":
         data = _check_fields(command, body.value, ("port",))
-        port = _port(data)
+        port = readers.port(data.get("port"))
     else:
         port = _bare_port(body)
     if command == "flush":
@@ -631,8 +511,8 @@ def _parse_port_or_model(command: str, body: _Body, transaction: str | None, _: 
     model: str | None = None
     if body.kind == "object":
         data = _check_fields(command, body.value, ("port", "model"))
-        port = _port(data)
-        model = _string(data, "model", max_len=MAX_TEXT_FIELD)
+        port = readers.port(data.get("port"))
+        model = readers.text("model", data.get("model"), max_len=MAX_TEXT_FIELD)
         if port is not None and model is not None:
             raise _Invalid("give port or model, not both")
     else:
@@ -649,35 +529,20 @@ def _parse_task(command: str, body: _Body, transaction: str | None, _: _Limits) 
     """Cancel or job: ``{"task_id": "…", "port": 1}``."""
     data = _require_object(command, body, example='{"task_id": "581decf2-…"}')
     data = _check_fields(command, data, ("task_id", "port"))
-    task_id = _string(data, "task_id", max_len=MAX_TEXT_FIELD)
+    task_id = readers.text("task_id", data.get("task_id"), max_len=MAX_TEXT_FIELD)
     if task_id is None:
         raise _Invalid(f"{command} needs task_id: the task id a print response returned")
     if not _TASK_ID.match(task_id):
         raise _Invalid(
-            f"task_id {_show(task_id)} is not a task id (letters, digits, '-', '_', '.', ':')"
+            f"task_id {show(task_id)} is not a task id (letters, digits, '-', '_', '.', ':')"
         )
-    port = _port(data)
+    port = readers.port(data.get("port"))
     if command == "cancel":
         return CancelCommand(task_id, port, transaction=transaction)
     return JobCommand(task_id, port, transaction=transaction)
 
 
 _PRINT_SOURCES = ("url", "file", "text", "html")
-PRINT_OPTIONS = (
-    "copies",
-    "paper",
-    "color",
-    "duplex",
-    "orientation",
-    "scale",
-    "align",
-    "pages",
-    "reverse",
-    "auto_rotate",
-    "file_ext",
-    "options",
-)
-"""The print command's options (also the keys of a port's ``print_defaults``)."""
 _PRINT_FIELDS = (*_PRINT_SOURCES, "filename", "title", "port", *PRINT_OPTIONS)
 
 
@@ -691,19 +556,19 @@ def _parse_print(command: str, body: _Body, transaction: str | None, limits: _Li
     if len(sources) != 1:
         found = f"; got {', '.join(sources)}" if sources else ""
         raise _Invalid(f"print needs exactly one of url, file (with filename), text or html{found}")
-    settings = _parse_print_options(data)
+    settings = PrintOptions.parse(data)
     urls: tuple[str, ...] = ()
     file: JobFile | None = None
     text = html = None
     if sources[0] == "url":
         urls = _urls(data["url"])
     elif sources[0] == "file":
-        file = _file(data, limits, settings.get("file_ext"))
+        file = _file(data, limits, settings.file_ext)
     elif sources[0] == "text":
         text = _document_text(data, "text")
     else:
         html = _document_text(data, "html")
-    title = _string(data, "title", max_len=MAX_TEXT_FIELD)
+    title = readers.text("title", data.get("title"), max_len=MAX_TEXT_FIELD)
     if title is not None and sources[0] in ("url", "file"):
         raise _Invalid("title only applies to text or html")
     return PrintCommand(
@@ -712,9 +577,9 @@ def _parse_print(command: str, body: _Body, transaction: str | None, limits: _Li
         text=text,
         html=html,
         title=title,
-        port=_port(data),
+        port=readers.port(data.get("port")),
         transaction=transaction,
-        **settings,
+        options=settings,
     )
 
 
@@ -730,7 +595,7 @@ def _parse_page_count(
     has_url = data.get("url") is not None
     if has_url == (data.get("file") is not None):
         raise _Invalid("page_count needs exactly one of url or file (with filename)")
-    file_ext = _file_ext(data)
+    file_ext = read_option("file_ext", data.get("file_ext"))
     urls: tuple[str, ...] = ()
     file: JobFile | None = None
     if has_url:
@@ -742,8 +607,8 @@ def _parse_page_count(
     return PageCountCommand(
         urls=urls,
         file=file,
-        port=_port(data),
-        paper=_paper(data),
+        port=readers.port(data.get("port")),
+        paper=read_paper(data.get("paper")),
         file_ext=file_ext,
         transaction=transaction,
     )
@@ -756,7 +621,7 @@ def _parse_printer_models(
     query: str | None
     if body.kind == "object":
         data = _check_fields(command, body.value, ("query",))
-        query = _string(data, "query", max_len=MAX_TEXT_FIELD)
+        query = readers.text("query", data.get("query"), max_len=MAX_TEXT_FIELD)
     elif body.kind in ("text", "json") and isinstance(body.value, str):
         query = body.value
     elif body.kind == "empty":
@@ -821,7 +686,7 @@ def _check_fields(command: str, data: Mapping[str, Any], allowed: Sequence[str])
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             takes = ", ".join(allowed) if allowed else "no fields"
             raise _Invalid(
-                f"unknown field {_show(key)}{hint}; {command} takes {takes} (and transaction)"
+                f"unknown field {show(key)}{hint}; {command} takes {takes} (and transaction)"
             )
     return dict(data)
 
@@ -832,35 +697,12 @@ def _require_object(command: str, body: _Body, *, example: str) -> dict[str, Any
     if body.kind == "text":
         got = f"the payload is not valid JSON ({body.json_error})"
     elif body.kind == "json":
-        got = f"got {_kind(body.value)}"
+        got = f"got {kind(body.value)}"
     elif body.kind == "empty":
         got = "the payload is empty"
     else:
         got = "the payload is not UTF-8 text"
     raise _Invalid(f"{command} needs a JSON object like {example}; {got}")
-
-
-def _kind(value: object) -> str:
-    """How a JSON value reads in a message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"{json.dumps(value)}"
-    if isinstance(value, int | float):
-        return f"the number {json.dumps(value)}"
-    if isinstance(value, str):
-        return f"the string {_show(value)}"
-    if isinstance(value, list):
-        return "a JSON array"
-    return "a JSON object"
-
-
-def _show(value: object, limit: int = 60) -> str:
-    """A user's value in a message: quoted and cut short."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return repr(text)
 
 
 def _size(n: int) -> str:
@@ -870,280 +712,18 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _string(data: Mapping[str, Any], key: str, *, max_len: int | None = None) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _Invalid(f"{key} must be a string; got {_kind(value)}")
-    value = value.strip()
-    if max_len is not None and len(value) > max_len:
-        raise _Invalid(f"{key} is longer than {max_len} characters")
-    return value or None
-
-
-def _whole_number(value: object) -> int | None:
-    """An int from a JSON integer, an integral float or a string of digits; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,9}\s*", value):
-        return int(value)
-    return None
-
-
-def _int_in(data: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    number = _whole_number(value)
-    if number is None or not low <= number <= high:
-        raise _Invalid(f"{key} must be a whole number from {low} to {high}; got {_kind(value)}")
-    return number
-
-
-def _port(data: Mapping[str, Any]) -> int | None:
-    return _int_in(data, "port", 1, 65535)
-
-
 def _bare_port(body: _Body) -> int | None:
     """A bare payload that is a port number (``2``); anything else means no port."""
-    number = _whole_number(body.value) if body.kind in ("json", "text") else None
+    number = readers.whole_number(body.value) if body.kind in ("json", "text") else None
     if number is None:
         return None
-    if not 1 <= number <= 65535:  # noqa: PLR2004 - the highest port
-        raise _Invalid(f"port must be a whole number from 1 to 65535; got {number}")
-    return number
-
-
-_TRUE = {"true", "on", "yes", "1"}
-_FALSE = {"false", "off", "no", "0"}
-
-
-def _bool(data: Mapping[str, Any], key: str) -> bool | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise _Invalid(f"{key} must be true or false; got {_kind(value)}")
-
-
-def _word_key(value: str) -> str:
-    """``Top Left`` / ``top-left`` -> ``top_left``."""
-    return re.sub(r"[\s-]+", "_", value.strip().lower())
-
-
-def _word(
-    data: Mapping[str, Any], key: str, words: Mapping[str, str], shown: Sequence[str]
-) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, str) and _word_key(value) in words:
-        return words[_word_key(value)]
-    raise _Invalid(f"{key} must be one of {', '.join(shown)}; got {_kind(value)}")
-
-
-def _duplex(data: Mapping[str, Any]) -> str | None:
-    value = data.get("duplex")
-    if isinstance(value, bool):  # a switch: on = long edge
-        return "long" if value else "off"
-    return _word(data, "duplex", _DUPLEX_WORDS, tuple(DUPLEX))
-
-
-def _scale(data: Mapping[str, Any]) -> str | None:
-    value = data.get("scale")
-    if value is None:
-        return None
-    if isinstance(value, str):
-        word = value.replace(" ", "").lower()
-        if word in SCALES:
-            return word
-        percent = _PERCENT.match(word)
-        if percent and 1 <= int(percent.group(1)) <= MAX_SCALE_PERCENT:
-            return f"{int(percent.group(1))}%"
-    raise _Invalid(
-        f"scale must be one of {', '.join(SCALES)} or a percentage from 1% to "
-        f"{MAX_SCALE_PERCENT}% like '80%'; got {_kind(value)}"
-    )
-
-
-def _pages(data: Mapping[str, Any]) -> str | None:
-    value = data.get("pages")
-    if value is None:
-        return None
-    usage = (
-        "pages must be a page range like '1,3,5-10', 'odd' or 'even' (or -1 / -2); "
-        f"got {_kind(value)}"
-    )
-    number = _whole_number(value)
-    if number is not None:
-        if number in (-1, -2) or number >= 1:
-            return str(number)
-        raise _Invalid(usage)
-    if not isinstance(value, str):
-        raise _Invalid(usage)
-    text = value.replace(" ", "").lower()
-    if text in PAGE_SETS:
-        return PAGE_SETS[text]
-    if text in ("", "all"):
-        return None
-    items = text.split(",")
-    for item in items:
-        match = _PAGE_ITEM.match(item)
-        if not match:
-            raise _Invalid(usage)
-        first = int(match.group(1))
-        last = int(match.group(2) or first)
-        if first < 1 or last < first:
-            raise _Invalid(f"pages: {item!r} is not a valid range (pages count from 1, low-high)")
-    return ",".join(items)
-
-
-def _file_ext(data: Mapping[str, Any]) -> str | None:
-    value = _string(data, "file_ext")
-    if value is None:
-        return None
-    ext = value.lower() if value.startswith(".") else f".{value.lower()}"
-    if not _FILE_EXT.match(ext):
-        raise _Invalid(
-            f"file_ext must be a dot and letters or digits like '.pdf'; got {_show(value)}"
-        )
-    return ext
-
-
-def _paper(data: Mapping[str, Any]) -> Paper | None:
-    value = data.get("paper")
-    if value is None:
-        return None
-    usage = (
-        "paper must be a name like 'A4', the API's paper number, or "
-        '{"width_mm": 100, "height_mm": 150} for a custom size'
-    )
-    if isinstance(value, Mapping):
-        return _custom_paper(value, usage)
-    number = _whole_number(value)
-    if number is not None:
-        if number == 0:
-            raise _Invalid(
-                'paper 0 is the API\'s custom size: give {"width_mm": …, "height_mm": …} instead'
-            )
-        if number < 0:
-            raise _Invalid(f"{usage}; got {_kind(value)}")
-        return number
-    if isinstance(value, str) and value.strip():
-        custom = _CUSTOM_PAPER.match(value.strip())
-        if custom:
-            return _custom_paper(
-                {"width_mm": float(custom.group(1)), "height_mm": float(custom.group(2))}, usage
-            )
-        if len(value) > MAX_TEXT_FIELD:
-            raise _Invalid(f"paper is longer than {MAX_TEXT_FIELD} characters")
-        return value.strip()
-    raise _Invalid(f"{usage}; got {_kind(value)}")
-
-
-def _custom_paper(value: Mapping[str, Any], usage: str) -> CustomPaper:
-    if set(value) != {"width_mm", "height_mm"}:
-        raise _Invalid(f"{usage}; a custom size takes exactly width_mm and height_mm")
-    sizes: list[float] = []
-    for key in ("width_mm", "height_mm"):
-        size = value[key]
-        if isinstance(size, str):
-            try:
-                size = float(size)
-            except ValueError:
-                size = None
-        if (
-            isinstance(size, bool)
-            or not isinstance(size, int | float)
-            or not math.isfinite(size)
-            or not 1 <= size <= MAX_CUSTOM_PAPER_MM
-        ):
-            raise _Invalid(
-                f"paper {key} must be a number of millimetres from 1 to {MAX_CUSTOM_PAPER_MM}; "
-                f"got {_kind(value[key])}"
-            )
-        sizes.append(float(size))
-    return CustomPaper(width_mm=sizes[0], height_mm=sizes[1])
-
-
-def _options(data: Mapping[str, Any]) -> dict[str, str]:
-    value = data.get("options")
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise _Invalid(
-            'options must be a JSON object of raw API fields like {"dmPrintQuality": -4}; '
-            f"got {_kind(value)}"
-        )
-    out: dict[str, str] = {}
-    for key, raw in value.items():
-        if not _API_FIELD.match(key):
-            raise _Invalid(f"options: {_show(key)} is not an API field name")
-        if key.lower() in FORBIDDEN_OPTIONS:
-            raise _Invalid(
-                f"options may not set {key} (the bridge sets credentials, the document, the "
-                "port and the callback itself; use the port field to choose a printer)"
-            )
-        if isinstance(raw, bool):
-            out[key] = "1" if raw else "0"
-        elif isinstance(raw, str | int | float):
-            out[key] = str(raw)
-        else:
-            raise _Invalid(f"options.{key} must be a string, number or boolean; got {_kind(raw)}")
-    return out
-
-
-def _parse_print_options(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The print options of a request (or of a port's configured defaults) as typed values.
-
-    Returns only the options present, keyed by :class:`PrintCommand` field name.
-    """
-    settings: dict[str, Any] = {
-        "copies": _int_in(data, "copies", 1, MAX_COPIES),
-        "paper": _paper(data),
-        "color": _word(data, "color", _COLOR_WORDS, tuple(COLORS)),
-        "duplex": _duplex(data),
-        "orientation": _word(data, "orientation", _ORIENTATION_WORDS, tuple(ORIENTATIONS)),
-        "scale": _scale(data),
-        "align": _word(data, "align", _ALIGN_WORDS, ("z1", "…", "z9", *ALIGNMENTS)),
-        "pages": _pages(data),
-        "reverse": _bool(data, "reverse"),
-        "auto_rotate": _bool(data, "auto_rotate"),
-        "file_ext": _file_ext(data),
-    }
-    options = _options(data)
-    out = {key: value for key, value in settings.items() if value is not None}
-    if options:
-        out["options"] = options
-    return out
-
-
-def check_print_defaults(defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a port's ``print_defaults`` (config): the print options, nothing else.
-
-    Raises :class:`CommandError` (``invalid_payload``) with the same wording as a request.
-    """
-    try:
-        data = _check_fields("print_defaults", defaults, PRINT_OPTIONS)
-        return _parse_print_options(data)
-    except _Invalid as err:
-        raise CommandError(ErrorCode.INVALID_PAYLOAD, f"print defaults: {err}") from None
+    return readers.port(number)
 
 
 def _urls(value: object) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(u, str) for u in items):
-        raise _Invalid(f"url must be a string or a list of strings; got {_kind(value)}")
+        raise _Invalid(f"url must be a string or a list of strings; got {kind(value)}")
     if not items:
         raise _Invalid("url is an empty list; give at least one URL")
     if len(items) > MAX_URLS:
@@ -1157,19 +737,19 @@ def _check_url(url: str) -> str:
         raise _Invalid("url is empty")
     if any(ch.isspace() or ord(ch) < 0x20 for ch in url):  # noqa: PLR2004 - control characters
         raise _Invalid(
-            f"url {_show(url)} contains spaces or line breaks; encode them (%20) or send a list"
+            f"url {show(url)} contains spaces or line breaks; encode them (%20) or send a list"
         )
     try:
         parts = urlsplit(url)
     except ValueError:
-        raise _Invalid(f"url {_show(url)} is not a valid URL") from None
+        raise _Invalid(f"url {show(url)} is not a valid URL") from None
     if parts.scheme.lower() not in ("http", "https"):
         scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
         raise _Invalid(
-            f"url {_show(url)} has {scheme}; only http:// and https:// links can be printed"
+            f"url {show(url)} has {scheme}; only http:// and https:// links can be printed"
         )
     if not parts.hostname:
-        raise _Invalid(f"url {_show(url)} has no host name")
+        raise _Invalid(f"url {show(url)} has no host name")
     return url
 
 
@@ -1181,19 +761,19 @@ def _bare_url(command: str, body: _Body) -> str:
     if body.kind in ("text", "json") and isinstance(body.value, str):
         text = body.value.strip()
         if "://" not in text:
-            raise _Invalid(f"{usage}; the payload is neither JSON nor a link ({_show(text)})")
+            raise _Invalid(f"{usage}; the payload is neither JSON nor a link ({show(text)})")
         return _check_url(text)
     if body.kind == "empty":
         raise _Invalid(f"{usage}; the payload is empty")
     if body.kind == "binary":
         raise _Invalid(f"{usage}; the payload is not UTF-8 text")
-    raise _Invalid(f"{usage}; got {_kind(body.value)}")
+    raise _Invalid(f"{usage}; got {kind(body.value)}")
 
 
 def _document_text(data: Mapping[str, Any], key: str) -> str:
     value = data[key]
     if not isinstance(value, str):
-        raise _Invalid(f"{key} must be a string; got {_kind(value)}")
+        raise _Invalid(f"{key} must be a string; got {kind(value)}")
     if not value.strip():
         raise _Invalid(f"{key} is empty; there is nothing to print")
     return value
@@ -1202,7 +782,7 @@ def _document_text(data: Mapping[str, Any], key: str) -> str:
 def _file(data: Mapping[str, Any], limits: _Limits, file_ext: str | None) -> JobFile:
     encoded = data["file"]
     if not isinstance(encoded, str):
-        raise _Invalid(f"file must be a base64 string; got {_kind(encoded)}")
+        raise _Invalid(f"file must be a base64 string; got {kind(encoded)}")
     filename = _filename(data, file_ext)
     if encoded.startswith("data:") and "," in encoded:  # a data: URL
         encoded = encoded.split(",", 1)[1]
@@ -1227,7 +807,7 @@ def _file(data: Mapping[str, Any], limits: _Limits, file_ext: str | None) -> Job
 
 
 def _filename(data: Mapping[str, Any], file_ext: str | None) -> str:
-    name = _string(data, "filename", max_len=MAX_TEXT_FIELD)
+    name = readers.text("filename", data.get("filename"), max_len=MAX_TEXT_FIELD)
     if name is None:
         raise _Invalid(
             "file needs filename (like 'report.pdf'): its extension tells the cloud the type"
@@ -1236,13 +816,13 @@ def _filename(data: Mapping[str, Any], file_ext: str | None) -> str:
         raise _Invalid("filename contains control characters")
     base = PurePosixPath(name.replace("\\", "/")).name
     if not base or base in (".", ".."):
-        raise _Invalid(f"filename {_show(name)} has no file name")
+        raise _Invalid(f"filename {show(name)} has no file name")
     path = PurePosixPath(base)
     if file_ext is not None:
         return path.stem + file_ext if path.suffix else base + file_ext
     if not path.suffix:
         raise _Invalid(
-            f"filename {_show(base)} has no extension; name it like 'report.pdf' or give file_ext"
+            f"filename {show(base)} has no extension; name it like 'report.pdf' or give file_ext"
         )
     return base
 
@@ -1261,7 +841,7 @@ def build_print_request(
     printer: Printer | None,
     params: PrinterParams | None,
     paper_sizes: Sequence[PaperSize] = (),
-    defaults: Mapping[str, Any] | None = None,
+    defaults: PrintOptions | None = None,
 ) -> PrintRequest:
     """The ``POST /api/print/job`` request for a print command on ``port``.
 
@@ -1272,7 +852,7 @@ def build_print_request(
     Raises :class:`CommandError` (``invalid_payload``), carrying the command's transaction.
     """
     try:
-        merged = _merge_defaults(cmd, defaults or {})
+        merged = cmd.options.merged_over(defaults or PrintOptions())
         return _build(cmd, merged, port=port, printer=printer, params=params, sizes=paper_sizes)
     except _Invalid as err:
         raise CommandError(
@@ -1280,24 +860,9 @@ def build_print_request(
         ) from None
 
 
-def _merge_defaults(cmd: PrintCommand, defaults: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        base = _parse_print_options(_check_fields("print defaults", defaults, PRINT_OPTIONS))
-    except _Invalid as err:
-        raise _Invalid(f"the configured print defaults of this port are invalid: {err}") from None
-    merged: dict[str, Any] = dict(base)
-    for name in PRINT_OPTIONS:
-        value = getattr(cmd, name)
-        if name == "options":
-            merged["options"] = {**base.get("options", {}), **value}
-        elif value is not None:
-            merged[name] = value
-    return merged
-
-
 def _build(
     cmd: PrintCommand,
-    opts: Mapping[str, Any],
+    opts: PrintOptions,
     *,
     port: int,
     printer: Printer | None,
@@ -1305,11 +870,11 @@ def _build(
     sizes: Sequence[PaperSize],
 ) -> PrintRequest:
     who = _printer_label(printer, params)
-    copies: int | None = opts.get("copies")
+    copies = opts.copies
     max_copies = params.max_copies if params is not None else None
     if copies is not None and max_copies and copies > max_copies:
         raise _Invalid(f"copies {copies} is more than {who} allows (at most {max_copies})")
-    paper = _resolve_paper(opts.get("paper"), params=params, sizes=sizes, who=who)
+    paper = _resolve_paper(opts.paper, params=params, sizes=sizes, who=who)
     file = cmd.file
     if cmd.text is not None or cmd.html is not None:
         page = render.render_page(text=cmd.text, html=cmd.html, title=cmd.title)
@@ -1324,32 +889,28 @@ def _build(
         port=printer.device_port if printer is not None else port,
         urls=cmd.urls,
         file=file,
-        url_file_ext=opts.get("file_ext") if cmd.urls else None,
+        url_file_ext=opts.file_ext if cmd.urls else None,
         printer_model=(printer.model or None) if printer is not None else None,
         paper_size=paper[0] if paper else (default_paper or DEFAULT_PAPER_SIZE),
         paper_width=paper[1] if paper else None,
         paper_length=paper[2] if paper else None,
         orientation=_capability(
-            opts.get("orientation"),
+            opts.orientation,
             "orientation",
             ORIENTATIONS,
             params.orientations if params else None,
             who,
         ),
         copies=copies,
-        color=_capability(
-            opts.get("color"), "color", COLORS, params.colors if params else None, who
-        ),
-        duplex=_capability(
-            opts.get("duplex"), "duplex", DUPLEX, params.duplex if params else None, who
-        ),
-        scale=opts.get("scale") or DEFAULT_SCALE,
-        auto_align=opts.get("align"),
-        page_range=opts.get("pages"),
-        auto_rotate=opts.get("auto_rotate"),
-        pdf_rev=opts.get("reverse"),
+        color=_capability(opts.color, "color", COLORS, params.colors if params else None, who),
+        duplex=_capability(opts.duplex, "duplex", DUPLEX, params.duplex if params else None, who),
+        scale=opts.scale or DEFAULT_SCALE,
+        auto_align=opts.align,
+        page_range=opts.pages,
+        auto_rotate=opts.auto_rotate,
+        pdf_rev=opts.reverse,
         target_ip=target_ip,
-        extra=dict(opts.get("options", {})),
+        extra=dict(opts.api_fields),
     )
 
 
@@ -1441,9 +1002,9 @@ def _resolve_paper(
     if not offered and paper_key(paper) in STANDARD_PAPERS:
         return STANDARD_PAPERS[paper_key(paper)], None, None
     if offered:
-        raise _Invalid(f"paper {_show(paper)} is not offered by {who}; allowed: {_papers(offered)}")
+        raise _Invalid(f"paper {show(paper)} is not offered by {who}; allowed: {_papers(offered)}")
     raise _Invalid(
-        f"paper {_show(paper)} is unknown and {who}'s paper list is not available; use "
+        f"paper {show(paper)} is unknown and {who}'s paper list is not available; use "
         f"{', '.join(STANDARD_PAPER_NAMES)}, "
         'the API\'s paper number, or {"width_mm": …, "height_mm": …}'
     )

@@ -20,6 +20,7 @@ from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.state import JobRecord
 from lianke_bridge.cloud.models import PaperSize, Printer, PrinterParams
 from lianke_bridge.cloud.qr import parse_qr
+from lianke_bridge.print_options import PrintOptions
 
 if TYPE_CHECKING:
     from lianke_bridge.bridge.service import BridgeService
@@ -37,7 +38,7 @@ BridgeHandler = Callable[[cmd.Request], Awaitable[Any]]
 def expect(request: cmd.Request, kind: type[R]) -> R:
     """Narrow a request to the type its command parses to."""
     if not isinstance(request, kind):
-        raise cmd.CommandError("internal_error", f"{request.command} parsed to the wrong type")
+        raise errors.CommandError("internal_error", f"{request.command} parsed to the wrong type")
     return request
 
 
@@ -72,14 +73,14 @@ class RequestHandlers:
         """Run a device command."""
         handler = self._device.get(request.command)
         if handler is None:
-            raise cmd.CommandError("unknown_command", f"unknown command {request.command!r}")
+            raise errors.CommandError("unknown_command", f"unknown command {request.command!r}")
         return await handler(box, request)
 
     async def bridge(self, request: cmd.Request) -> Any:
         """Run a bridge command."""
         handler = self._bridge.get(request.command)
         if handler is None:
-            raise cmd.CommandError("unknown_command", f"unknown command {request.command!r}")
+            raise errors.CommandError("unknown_command", f"unknown command {request.command!r}")
         return await handler(request)
 
     # ---- helpers ------------------------------------------------------------------------
@@ -123,9 +124,9 @@ class RequestHandlers:
         if box.rows and printer is None:
             raise cmd.unknown_port_error(port, sorted(box.rows), device=box.name)
         params = await self._capabilities(printer)
-        defaults = box.config.print_defaults.get(port, {})
+        defaults = box.config.print_defaults.get(port, PrintOptions())
         # A paper name may only be in paper_dimension_list (16K…), asked or from the defaults.
-        wants_paper = command.needs_paper_sizes or isinstance(defaults.get("paper"), str | int)
+        wants_paper = command.needs_paper_sizes or defaults.needs_paper_sizes
         sizes: list[PaperSize] = []
         if params is not None and printer is not None and wants_paper:
             with contextlib.suppress(errors.CloudError):

@@ -33,7 +33,7 @@ from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.state import JobRecord, iso, utc_now
 from lianke_bridge.bridge.store import Store
-from lianke_bridge.bridge.topics import RequestTopic, TopicError, Topics
+from lianke_bridge.bridge.topics import RequestTopic, Topics
 from lianke_bridge.cloud.client import ApiStats, LiankeClient
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.config import Config, MqttConfig
@@ -489,7 +489,7 @@ class BridgeService:
                 data = await self._execute(where, request)
                 envelope = cmd.ok_envelope(data, transaction)
             except Exception as err:  # the boundary for user input: answer, go on
-                if not isinstance(err, cmd.CommandError | errors.LiankeError):
+                if not isinstance(err, errors.CommandError | errors.LiankeError):
                     _LOGGER.exception("unexpected error handling %s", message.topic.value)
                 envelope = cmd.error_envelope(err, transaction)
             await self._respond(where, message, envelope)
@@ -512,14 +512,14 @@ class BridgeService:
             reply.CorrelationData = correlation
         try:
             await self.publisher.publish(str(response_topic), envelope, properties=reply)
-        except TopicError:
+        except errors.TopicError:
             _LOGGER.warning(
                 "not answering on response topic %r: it holds a wildcard", response_topic
             )
 
     def _check_device(self, where: RequestTopic) -> None:
         if where.scope == "device" and where.device not in self.boxes:
-            raise cmd.CommandError(
+            raise errors.CommandError(
                 UNKNOWN_DEVICE,
                 f"no device named {where.device!r}; configured: {', '.join(self.boxes)}",
             )

@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lianke_bridge.errors import TopicError
+
 BRIDGE = "bridge"
 """The reserved ``<dev>`` of bridge-level topics."""
-
-
-class TopicError(ValueError):
-    """A topic that must never be published to (holds a wildcard or is empty)."""
 
 
 def check_publish_topic(topic: str) -> str:
