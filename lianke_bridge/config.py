@@ -223,7 +223,7 @@ def _plural(number: float, unit: str) -> str:
     return f"{number:g} {unit}" if number == 1 else f"{number:g} {unit}s"
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)", re.IGNORECASE)
+_DURATION = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,12})?)\s*([a-z]*)", re.IGNORECASE)
 _DURATION_UNITS = {
     **dict.fromkeys(("", "s", "sec", "secs", "second", "seconds"), 1),
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
@@ -254,14 +254,17 @@ def seconds(minimum: float, maximum: float, why: str = "") -> Callable[[Any], fl
 
 
 def integer(minimum: int, maximum: int, what: str = "a whole number") -> Callable[[Any], int]:
-    """A whole number in a range (``"1883"`` from an environment variable is fine too)."""
+    """A whole number in a range (``"1883"`` from an environment variable is fine too).
+
+    Text is ASCII digits only: other scripts' digits (which ``int()`` would take) are refused.
+    """
     message = f"must be {what} from {minimum} to {maximum}"
 
     def validate(value: Any) -> int:
         if isinstance(value, bool):
             raise vol.Invalid(message)
         if (isinstance(value, float) and value.is_integer()) or (
-            isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value)
+            isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,18}\s*", value)
         ):
             value = int(value)
         if not isinstance(value, int) or not minimum <= value <= maximum:
@@ -291,7 +294,7 @@ def positive_number(maximum: float, unit: str) -> Callable[[Any], float]:
     return validate
 
 
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib)?", re.IGNORECASE)
+_SIZE = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,12})?)\s*(b|k|kb|kib|m|mb|mib)?", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024}
 _SIZE_UNITS |= {"m": 1024**2, "mb": 1024**2, "mib": 1024**2}
 

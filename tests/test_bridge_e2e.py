@@ -355,6 +355,13 @@ async def test_unknown_device_is_answered(running_bridge: RunningBridge) -> None
     assert "office" in envelope["error"]["message"]
 
 
+async def test_unknown_device_name_is_echoed_cut_short(running_bridge: RunningBridge) -> None:
+    """A 3,000-character device name is not repeated whole in the error."""
+    envelope = await running_bridge.request("k" * 3000, "print", {"url": "https://x.test/a"})
+    assert error_code(envelope) == "unknown_device"
+    assert len(envelope["error"]["message"]) < 200
+
+
 async def test_cloud_error_codes_reach_the_response(
     running_bridge: RunningBridge, simulator: Simulator
 ) -> None:

@@ -621,7 +621,7 @@ def test_option_words(field: str, value: Any, expected: Any) -> None:
         ("scale", "500%", "from 1% to 400%"),
         ("scale", 80, "like '80%'; got the number 80"),
         ("align", "somewhere", "align must be one of z1, …, z9, top_left, top, top_right"),
-        ("pages", "1-x", "pages must be a page range like '1,3,5-10', 'odd' or 'even'"),
+        ("pages", "1-x", "pages must be a page range like '1,3,5-10' (pages 1 to 9999)"),
         ("pages", "5-3", "pages: '5-3' is not a valid range"),
         ("pages", "0", "pages must be a page range"),
         ("pages", -3, "pages must be a page range"),
@@ -1100,3 +1100,63 @@ def test_other_bridge_errors_are_internal() -> None:
         "message": "state_dir is not writable",
         "api_message": None,
     }
+
+
+# ------------------------------------------------------------------- strict, bounded input
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("copies", "\u0663"),  # ARABIC-INDIC DIGIT THREE: int() reads it as 3
+        ("copies", "\uff12"),  # FULLWIDTH DIGIT TWO
+        ("port", "\u0661"),
+        ("pages", "\u0661-\u0663"),
+        ("pages", "\u0665"),
+        ("scale", "\u0668\u0660%"),
+        ("paper", {"width_mm": "\u0661\u0660\u0660", "height_mm": 150}),
+    ],
+)
+def test_numbers_are_ascii_digits_only(field: str, value: Any) -> None:
+    """Digits of other scripts are refused, not read as numbers the requester did not type."""
+    err = refused("print", {"url": URL, field: value})
+    assert err.code == "invalid_payload"
+    assert err.message.startswith((field, "paper"))
+
+
+def test_bare_port_in_other_digits_is_refused_not_every_port() -> None:
+    """A flush of port "\u0661" is refused; it neither flushes port 1 nor every port."""
+    err = refused("flush", "\u0661")
+    assert err.message.startswith("port must be a whole number from 1 to 65535")
+
+
+@pytest.mark.parametrize(
+    ("pages", "message"),
+    [
+        (9999999999, "pages must be a page range like '1,3,5-10' (pages 1 to 9999)"),
+        (10000, "pages must be a page range"),
+        ("1-10000", "pages: '1-10000' goes beyond page 9999"),
+        ("9999999999", "pages must be a page range"),
+        (",".join(["1"] * 101), "pages lists 101 ranges; at most 100"),
+    ],
+)
+def test_page_ranges_are_bounded(pages: Any, message: str) -> None:
+    """Page numbers stop at 9999 and a range has at most 100 items; the cloud never sees more."""
+    assert message in refused("print", {"url": URL, "pages": pages}).message
+
+
+def test_page_range_limits_themselves_are_accepted() -> None:
+    """The bounds are inclusive."""
+    assert print_cmd({"url": URL, "pages": 9999}).options.pages == "9999"
+    assert print_cmd({"url": URL, "pages": ",".join(["1-9999"] * 100)}).options.pages
+
+
+def test_echoed_values_are_cut_short() -> None:
+    """A huge value is echoed cut short, never whole."""
+    huge = int("9" * 4000)
+    for payload in (
+        {"url": URL, "copies": huge},
+        {"url": URL, "pages": "1-" + "9" * 3000},
+        {"url": "x" * 3000 + "://a.org/x.pdf"},
+    ):
+        assert len(refused("print", payload).message) < 300

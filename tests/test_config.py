@@ -1009,3 +1009,34 @@ def test_key_without_certificate(tmp_path: Path) -> None:
     assert problems(tmp_path, MINIMAL + "mqtt: {tls: {keyfile: client.key, insecure: true}}\n") == [
         "line 6: mqtt.tls.certfile: is required with keyfile"
     ]
+
+
+# ---- strict numbers ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("mqtt: {port: '\u0661\u0668\u0668\u0663'}", "mqtt.port: must be a port number"),
+        (
+            "jobs: {poll_interval: '\u0669\u0660s'}",
+            "jobs.poll_interval: must be a number of seconds",
+        ),
+        (
+            "jobs: {max_file_bytes: '\u0662\u0660MB'}",
+            "jobs.max_file_bytes: must be a size in bytes",
+        ),
+    ],
+)
+def test_numbers_in_other_scripts_are_refused(tmp_path: Path, line: str, problem: str) -> None:
+    """Only ASCII digits are numbers: int() and float() would read Arabic-Indic ones too."""
+    assert [problem in p for p in problems(tmp_path, MINIMAL + line + "\n")] == [True]
+
+
+def test_print_defaults_pages_are_bounded(tmp_path: Path) -> None:
+    """A default page range is bounded like a request's."""
+    text = MINIMAL + "    print_defaults: {1: {pages: '1-99999'}}\n"
+    assert problems(tmp_path, text) == [
+        (
+            "line 6: devices[0].print_defaults.1.pages: "
+            "'1-99999' goes beyond page 9999, the highest page number"
+        )
+    ]

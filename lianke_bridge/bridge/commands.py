@@ -716,6 +716,8 @@ def _bare_port(body: _Body) -> int | None:
     """A bare payload that is a port number (``2``); anything else means no port."""
     number = readers.whole_number(body.value) if body.kind in ("json", "text") else None
     if number is None:
+        if isinstance(body.value, str) and body.value.strip().isdecimal():  # digits, not 0-9
+            return readers.port(body.value)  # refused, naming the value
         return None
     return readers.port(number)
 
@@ -744,7 +746,7 @@ def _check_url(url: str) -> str:
     except ValueError:
         raise _Invalid(f"url {show(url)} is not a valid URL") from None
     if parts.scheme.lower() not in ("http", "https"):
-        scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        scheme = f"scheme {show(parts.scheme)}" if parts.scheme else "no scheme"
         raise _Invalid(
             f"url {show(url)} has {scheme}; only http:// and https:// links can be printed"
         )

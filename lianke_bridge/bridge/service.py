@@ -38,6 +38,7 @@ from lianke_bridge.cloud.client import ApiStats, LiankeClient
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.config import Config, MqttConfig
 from lianke_bridge.errors import TooFrequentError
+from lianke_bridge.print_options.readers import show
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -521,7 +522,7 @@ class BridgeService:
         if where.scope == "device" and where.device not in self.boxes:
             raise errors.CommandError(
                 UNKNOWN_DEVICE,
-                f"no device named {where.device!r}; configured: {', '.join(self.boxes)}",
+                f"no device named {show(where.device)}; configured: {', '.join(self.boxes)}",
             )
 
     def _check_duplicate(self, topic: str, transaction: str | None) -> None:

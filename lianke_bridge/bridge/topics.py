@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lianke_bridge.errors import TopicError
+from lianke_bridge.print_options.readers import show
 
 BRIDGE = "bridge"
 """The reserved ``<dev>`` of bridge-level topics."""
@@ -14,7 +15,7 @@ BRIDGE = "bridge"
 def check_publish_topic(topic: str) -> str:
     """Refuse wildcards at the edge: nothing is ever published to ``+`` or ``#``."""
     if not topic or "+" in topic or "#" in topic or "\0" in topic:
-        raise TopicError(f"refusing to publish to {topic!r}")
+        raise TopicError(f"refusing to publish to {show(topic, limit=200)}")
     return topic
 
 

@@ -27,6 +27,10 @@ MAX_COPIES = 999
 MAX_SCALE_PERCENT = 400
 MAX_CUSTOM_PAPER_MM = 10_000
 MAX_PAPER_NAME = 200
+MAX_PAGE = 9999
+"""The highest page number a page range may name."""
+MAX_PAGE_RANGES = 100
+"""The most comma-separated items in one page range."""
 
 COLORS: Mapping[str, int] = {"mono": 1, "color": 2}
 DUPLEX: Mapping[str, int] = {"off": 1, "long": 2, "short": 3}
@@ -86,10 +90,12 @@ FORBIDDEN_OPTIONS = frozenset({"deviceid", "devicekey", "jobfile", "callbackurl"
 """Raw API fields ``options`` may not set: credentials, the document, the callback, the port."""
 
 _API_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_PAGE_ITEM = re.compile(r"^(\d+)(?:-(\d+))?$")
-_PERCENT = re.compile(r"^(\d{1,3})%$")
+_PAGE_ITEM = re.compile(r"^([0-9]{1,9})(?:-([0-9]{1,9}))?$")
+_PERCENT = re.compile(r"^([0-9]{1,3})%$")
 _FILE_EXT = re.compile(r"^\.[a-z0-9]{1,10}$")
-_CUSTOM_PAPER = re.compile(r"^(\d+(?:\.\d+)?)\s*[x\u00d7*]\s*(\d+(?:\.\d+)?)\s*mm$", re.IGNORECASE)
+_MM = r"([0-9]{1,9}(?:\.[0-9]{1,9})?)"
+_CUSTOM_PAPER = re.compile(rf"^{_MM}\s*[x\u00d7*]\s*{_MM}\s*mm$", re.IGNORECASE)
+_DECIMAL = re.compile(r"\s*[0-9]{1,9}(?:\.[0-9]{1,9})?\s*")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,12 +238,12 @@ def _scale(value: object) -> str:
 
 def _pages(value: object) -> str | None:
     usage = (
-        "pages must be a page range like '1,3,5-10', 'odd' or 'even' (or -1 / -2); "
-        f"got {kind(value)}"
+        f"pages must be a page range like '1,3,5-10' (pages 1 to {MAX_PAGE}), 'odd' or 'even' "
+        f"(or -1 / -2); got {kind(value)}"
     )
     number = readers.whole_number(value)
     if number is not None:
-        if number in (-1, -2) or number >= 1:
+        if number in (-1, -2) or 1 <= number <= MAX_PAGE:
             return str(number)
         raise PrintOptionsError(usage)
     if not isinstance(value, str):
@@ -248,6 +254,10 @@ def _pages(value: object) -> str | None:
     if text in ("", "all"):
         return None
     items = text.split(",")
+    if len(items) > MAX_PAGE_RANGES:
+        raise PrintOptionsError(
+            f"pages lists {len(items)} ranges; at most {MAX_PAGE_RANGES} (use 'low-high' ranges)"
+        )
     for item in items:
         _check_page_item(item, usage)
     return ",".join(items)
@@ -262,7 +272,11 @@ def _check_page_item(item: str, usage: str) -> None:
     last = int(match.group(2) or first)
     if first < 1 or last < first:
         raise PrintOptionsError(
-            f"pages: {item!r} is not a valid range (pages count from 1, low-high)"
+            f"pages: {show(item)} is not a valid range (pages count from 1, low-high)"
+        )
+    if last > MAX_PAGE:
+        raise PrintOptionsError(
+            f"pages: {show(item)} goes beyond page {MAX_PAGE}, the highest page number"
         )
 
 
@@ -323,10 +337,7 @@ def _custom_paper(value: Mapping[str, Any], usage: str) -> CustomPaper:
     for key in ("width_mm", "height_mm"):
         size = value[key]
         if isinstance(size, str):
-            try:
-                size = float(size)
-            except ValueError:
-                size = None
+            size = float(size) if _DECIMAL.fullmatch(size) else None
         if (
             isinstance(size, bool)
             or not isinstance(size, int | float)

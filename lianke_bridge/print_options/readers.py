@@ -4,12 +4,13 @@ Shared by the print options, the request parsers and the configuration, so that 
 accepted in one place exactly when it is in another. Each reader takes the field's name (for the
 message) and the raw JSON or YAML value, returns the typed value or ``None`` when the value is
 absent, and raises :class:`~lianke_bridge.errors.InvalidValueError` worded for the person who
-sent it. Echoed values are cut short.
+sent it. Numbers are ASCII digits only (an Arabic-Indic one is no 1); echoed values are cut short.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 
@@ -25,8 +26,8 @@ YES_WORDS = frozenset({"true", "on", "yes", "1"})
 NO_WORDS = frozenset({"false", "off", "no", "0"})
 """The words a yes/no field takes as text (JSON and YAML booleans are taken as they are)."""
 
-_WHOLE_NUMBER = re.compile(r"\s*-?\d{1,9}\s*")
-"""A whole number written as text: at most nine digits."""
+_WHOLE_NUMBER = re.compile(r"\s*-?[0-9]{1,9}\s*")
+"""A whole number written as text: ASCII digits only, at most nine of them."""
 
 
 def show(value: object, limit: int = SHOW_LIMIT) -> str:
@@ -44,12 +45,19 @@ def kind(value: object) -> str:
     if isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, int | float):
-        return f"the number {json.dumps(value)}"
+        return f"the number {_number_text(value)}"
     if isinstance(value, str):
         return f"the string {show(value)}"
     if isinstance(value, list):
         return "a JSON array"
     return "a JSON object"
+
+
+def _number_text(value: float) -> str:
+    if isinstance(value, int) and value.bit_length() > 3 * SHOW_LIMIT:
+        return f"of about {int(value.bit_length() * math.log10(2))} digits"  # str() may refuse
+    text = json.dumps(value)
+    return text if len(text) <= SHOW_LIMIT else text[: SHOW_LIMIT - 1] + "…"
 
 
 def whole_number(value: object) -> int | None:
