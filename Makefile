@@ -15,14 +15,18 @@ $(STAMP): pyproject.toml
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check lianke_bridge tests scripts
-	$(BIN)/ruff format --check lianke_bridge tests scripts
+	$(BIN)/ruff check lianke_bridge tests scripts bench
+	$(BIN)/ruff format --check lianke_bridge tests scripts bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+
+# The benchmark (bench/, a few minutes; not part of `make test`): BENCH_ARGS=--help for options.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/lianke-bridge demo
