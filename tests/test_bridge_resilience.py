@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from bridge_harness import RunningBridge, make_config
 from mqtt_broker import MosquittoBroker, MqttProbe
 
 from lianke_bridge.bridge.service import BridgeService
-from lianke_bridge.bridge.store import STATE_FILE, Store, read_heartbeat
+from lianke_bridge.bridge.store import Store, read_heartbeat
 from lianke_bridge.config import Config, JobsConfig
 from lianke_bridge.simulator import Simulator
 
@@ -127,8 +126,7 @@ async def test_jobs_survive_a_bridge_restart(
             ]
         finally:
             await first.stop()
-        stored = json.loads((tmp_path / "state" / STATE_FILE).read_text(encoding="utf-8"))
-        assert [job["task_id"] for job in stored["jobs"]] == [task_id]
+        assert list(Store(tmp_path / "state").jobs) == [task_id]
         second = RunningBridge(BridgeService(config), probe)
         await second.start()
         try:
@@ -170,25 +168,6 @@ async def test_finished_jobs_are_cleared_after_retention(
             await bridge.stop()
     assert cleared.retain
     assert task_id not in Store(tmp_path / "state").jobs
-
-
-def test_store_ignores_an_unreadable_file(tmp_path: Path, caplog: Any) -> None:
-    """A corrupt state file is logged and ignored: the bridge starts with empty state."""
-    (tmp_path / STATE_FILE).write_text("{not json", encoding="utf-8")
-    with caplog.at_level(logging.WARNING):
-        store = Store(tmp_path)
-    assert store.jobs == {}
-    assert store.discovery == {}
-    assert "unreadable state file" in caplog.text
-
-
-def test_store_round_trips_discovery_index(tmp_path: Path) -> None:
-    """What was published for Home Assistant is remembered across a restart."""
-    store = Store(tmp_path)
-    store.set_discovery({"homeassistant/device/lianke_x/config": ["sensor/queue"]})
-    again = Store(tmp_path)
-    assert again.discovery == {"homeassistant/device/lianke_x/config": ["sensor/queue"]}
-    assert not list(tmp_path.glob(".state-*"))  # the temp file was renamed into place
 
 
 async def test_a_request_during_a_cloud_timeout_gets_a_timeout_error(

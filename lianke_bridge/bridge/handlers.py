@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lianke_bridge import errors
 from lianke_bridge.bridge import commands as cmd
+from lianke_bridge.bridge.jobs import job_answer
 from lianke_bridge.bridge.poller import Box, BoxPoller
-from lianke_bridge.bridge.state import JobRecord
 from lianke_bridge.cloud.models import PaperSize, Printer, PrinterParams
 from lianke_bridge.cloud.qr import parse_qr
 from lianke_bridge.print_options import PrintOptions
@@ -140,24 +140,22 @@ class RequestHandlers:
             defaults=defaults,
         )
         try:
-            task_id = await service.client.submit_job(box.credentials, api_request)
+            job = await service.jobs.submit(
+                lambda: service.client.submit_job(box.credentials, api_request),
+                device=box.name,
+                port=api_request.port,
+                source=command.source,
+                transaction=command.transaction,
+            )
         except errors.ErrorLimitReachedError:
             await poller.set_error_limit(port, reached=True)
             await service.emit(None, {"event": "error_limit", "device": box.name, "port": port})
             raise
-        job = JobRecord(
-            task_id=task_id,
-            device=box.name,
-            port=api_request.port,
-            source=command.source,
-            transaction=command.transaction,
-        )
-        await service.jobs.track(job)
         if command.from_text_entity and command.urls:
             await service.publisher.publish(
                 service.topics.print_url_state(box.name), command.urls[0][:255], retain=True
             )
-        return {"task_id": task_id, "port": api_request.port, "job": job.to_json()}
+        return job_answer(job)
 
     async def cancel(self, box: Box, request: cmd.Request) -> Any:
         """Cancel a job: SET_REVOKE now, REVOKED when the cloud says so."""

@@ -3,31 +3,50 @@
 The reference advises polling a job every 10 s. Each change is published retained on
 ``<base>/<dev>/job/<task_id>``; the end fires events; 24 h after the end the retained topic is
 cleared. Jobs are persisted, so a restart goes on following them.
+
+A print is recorded as a submission before its cloud call. If the call's outcome is unknown (the
+bridge was killed, the connection dropped, the call timed out), ``reconcile`` looks in the box's
+task list (``query_device_task``: it has no reference of ours, so tasks are matched by time: the
+oldest task the bridge does not know, created from shortly before the submission on) and follows
+the job it finds. A submission with no such task never reached the cloud: it is dropped with a
+warning, and its request may run again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.state import JobRecord, utc_now
-from lianke_bridge.bridge.store import Store
+from lianke_bridge.bridge.store import Store, Submission
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.client import LiankeClient
-from lianke_bridge.cloud.models import Credentials, JobStatus
+from lianke_bridge.cloud.models import Credentials, DeviceTask, JobStatus
 from lianke_bridge.config import JobsConfig
 
 _LOGGER = logging.getLogger(__name__)
 
 EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
+
+RECONCILE_SKEW = 120.0
+"""Seconds a task may seem older than its submission (clocks differ) and still be matched."""
+CLOUD_UTC_OFFSET = timedelta(hours=8)
+"""The cloud's task times are China time, unless a known task shows another offset."""
+
+
+def job_answer(job: JobRecord) -> dict[str, Any]:
+    """The ``print`` answer's data for a submitted job."""
+    return {"task_id": job.task_id, "port": job.port, "job": job.to_json()}
 
 
 class JobTracker:
@@ -54,6 +73,9 @@ class JobTracker:
         self._emit = emit
         self._on_change = on_change
         self._wake = asyncio.Event()
+        self._calling: set[str] = set()
+        """Submissions whose cloud call is running in this process."""
+        self._reconcile_lock = asyncio.Lock()
 
     @property
     def jobs(self) -> dict[str, JobRecord]:
@@ -74,6 +96,145 @@ class JobTracker:
         await self._save_and_publish(job)
         self._wake.set()
 
+    async def submit(
+        self,
+        call: Callable[[], Awaitable[str]],
+        *,
+        device: str,
+        port: int,
+        source: str,
+        transaction: str | None,
+    ) -> JobRecord:
+        """Run ``call`` (the cloud's submit) with the print recorded around it; follow the job.
+
+        A cloud answer with an error code means no job was made; any other way out (a timeout,
+        a lost connection, cancellation, a kill) leaves the submission for ``reconcile``.
+        """
+        submission = Submission(
+            id=uuid.uuid4().hex,
+            device=device,
+            port=port,
+            source=source,
+            transaction=transaction,
+            recorded_at=time.time(),
+        )
+        await self._store.begin_submission(submission)
+        self._calling.add(submission.id)
+        try:
+            task_id = await call()
+        except errors.CloudApiError:
+            await self._store.end_submission(submission.id)
+            raise
+        finally:
+            self._calling.discard(submission.id)
+        job = JobRecord(
+            task_id=task_id, device=device, port=port, source=source, transaction=transaction
+        )
+        await self._store.end_submission(submission.id, job)
+        await self.track(job)
+        return job
+
+    def unresolved(self, device: str | None = None) -> list[Submission]:
+        """Submissions whose call ended without a task id (none of them is running)."""
+        return sorted(
+            (
+                s
+                for s in self._store.submissions.values()
+                if s.id not in self._calling and (device is None or s.device == device)
+            ),
+            key=lambda s: s.recorded_at,
+        )
+
+    def find_print(self, device: str, transaction: str) -> JobRecord | None:
+        """The job a print with this transaction made, if the bridge knows it."""
+        for job in self.jobs.values():
+            if job.device == device and job.transaction == transaction:
+                return job
+        return None
+
+    async def recover_print(self, device: str, transaction: str) -> JobRecord | None:
+        """What became of an interrupted print: its job, or None if it never reached the cloud.
+
+        Raises CloudError when the box's task list cannot be read (the answer is not known yet).
+        """
+        job = self.find_print(device, transaction)
+        if job is None and any(s.transaction == transaction for s in self.unresolved(device)):
+            await self.reconcile(device, raise_errors=True)
+            job = self.find_print(device, transaction)
+        return job
+
+    async def reconcile(self, device: str | None = None, *, raise_errors: bool = False) -> None:
+        """Find the jobs of unresolved submissions in the boxes' task lists."""
+        async with self._reconcile_lock:
+            for name in sorted({s.device for s in self.unresolved(device)}):
+                try:
+                    await self._reconcile_box(name)
+                except errors.CloudError as err:
+                    if raise_errors:
+                        raise
+                    _LOGGER.debug("cannot look up interrupted prints on %s yet: %s", name, err)
+
+    async def _reconcile_box(self, device: str) -> None:
+        submissions = self.unresolved(device)
+        if not submissions:
+            return
+        credentials = self._credentials(device)
+        if credentials is None:
+            for submission in submissions:
+                _LOGGER.warning(
+                    "an interrupted print for %s cannot be looked up: the box is no longer "
+                    "configured",
+                    device,
+                )
+                await self._store.end_submission(submission.id)
+            return
+        tasks = await self._client.device_tasks(credentials)
+        offsets = self._cloud_offsets(tasks)
+        candidates = sorted(
+            (t for t in tasks if t.task_id and t.task_id not in self.jobs),
+            key=lambda t: t.created_at or "",
+        )
+        for submission in submissions:
+            since = submission.recorded_at - RECONCILE_SKEW
+            match = next((t for t in candidates if _created_since(t, since, offsets)), None)
+            if match is None:
+                _LOGGER.warning(
+                    "a print for %s%s was interrupted before it reached the cloud: "
+                    "nothing was printed",
+                    device,
+                    f" (transaction {submission.transaction!r})" if submission.transaction else "",
+                )
+                await self._store.end_submission(submission.id)
+                continue
+            candidates.remove(match)
+            job = JobRecord(
+                task_id=match.task_id,
+                device=device,
+                port=submission.port,
+                source=submission.source,
+                transaction=submission.transaction,
+            )
+            _LOGGER.info(
+                "an interrupted print for %s reached the cloud as task %s: following it",
+                device,
+                match.task_id,
+            )
+            await self._store.end_submission(submission.id, job)
+            await self.track(job)
+
+    def _cloud_offsets(self, tasks: list[DeviceTask]) -> set[timedelta]:
+        """The cloud clock's UTC offset, learnt from a task the bridge knows, else guessed."""
+        for task in tasks:
+            job = self.jobs.get(task.task_id)
+            cloud = _naive(task.created_at)
+            if job is not None and cloud is not None:
+                seconds = (
+                    cloud - job.created_at.astimezone(UTC).replace(tzinfo=None)
+                ).total_seconds()
+                return {timedelta(minutes=15 * round(seconds / 900))}
+        local = datetime.now().astimezone().utcoffset() or timedelta(0)
+        return {CLOUD_UTC_OFFSET, local}
+
     async def republish(self) -> None:
         """Publish every known job and each box's last job (after a reconnect)."""
         for job in list(self.jobs.values()):
@@ -88,9 +249,11 @@ class JobTracker:
                 )
 
     async def run(self) -> None:
-        """Poll active jobs every ``poll_interval``; expire finished ones."""
+        """Poll active jobs, expire finished ones, look up interrupted prints."""
         while True:
             checkpoint()
+            if self.unresolved():
+                await self.reconcile()
             await self.poll_once()
             await self.expire()
             await sleep_until_woken(self._wake, self._config.poll_interval)
@@ -172,3 +335,19 @@ class JobTracker:
             self._topics.job_event(job.device),
             {"event_type": job.state.value, **payload},  # succeeded, failed or cancelled
         )
+
+
+def _naive(text: str | None) -> datetime | None:
+    """A cloud time (``2020-09-02 11:02:36``) without its zone, or None."""
+    try:
+        return datetime.strptime(text or "", "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 - zone unknown
+    except ValueError:
+        return None
+
+
+def _created_since(task: DeviceTask, since: float, offsets: set[timedelta]) -> bool:
+    """Whether the task was created at or after ``since`` (epoch seconds) on a likely clock."""
+    created = _naive(task.created_at)
+    if created is None:
+        return True
+    return any((created - offset).replace(tzinfo=UTC).timestamp() >= since for offset in offsets)

@@ -27,7 +27,8 @@ from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge import commands as cmd
 from lianke_bridge.bridge import discovery, http
 from lianke_bridge.bridge.handlers import RequestHandlers
-from lianke_bridge.bridge.jobs import JobTracker
+from lianke_bridge.bridge.jobs import JobTracker, job_answer
+from lianke_bridge.bridge.memory import RequestMemory
 from lianke_bridge.bridge.metrics import BridgeMetrics
 from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
@@ -42,8 +43,6 @@ from lianke_bridge.print_options.readers import show
 
 _LOGGER = logging.getLogger(__name__)
 
-DUPLICATE_WINDOW = 600.0
-"""Seconds a request's transaction is remembered (QoS 1 may deliver twice)."""
 HEALTH_INTERVAL = 60.0
 MAX_RECONNECT_DELAY = 60.0
 MAX_CONCURRENT_REQUESTS = 8
@@ -90,7 +89,7 @@ class BridgeService:
         self.messages_in = 0
         self.connected = asyncio.Event()
         self._client = client
-        self._seen: dict[tuple[str, str], float] = {}
+        self._memory = RequestMemory(self.store, self._recover)
         self._requests = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
         self._ha_announce: asyncio.Task[None] | None = None
         self._discovery_lock = asyncio.Lock()
@@ -173,6 +172,13 @@ class BridgeService:
             yield client
 
     def _mqtt_client(self) -> aiomqtt.Client:
+        client = self._new_mqtt_client()
+        # A request is acknowledged once it is answered (see _handle), not on arrival: a bridge
+        # killed before answering gets it again from its session. aiomqtt has no option for it.
+        client._client.manual_ack_set(on=True)  # noqa: SLF001
+        return client
+
+    def _new_mqtt_client(self) -> aiomqtt.Client:
         mqtt = self.config.mqtt
         tls_params = None
         if mqtt.tls is not None:
@@ -198,6 +204,12 @@ class BridgeService:
     # ---- the loop -----------------------------------------------------------------------
     async def run(self) -> None:
         """Run until cancelled: reconnect to the broker forever, with capped backoff."""
+        try:
+            await self._run()
+        finally:
+            self.store.close()
+
+    async def _run(self) -> None:
         async with self._cloud_client() as client, asyncio.TaskGroup() as group:
             self._setup(client)
             if self.config.http.enabled:
@@ -289,16 +301,17 @@ class BridgeService:
             topic = message.topic.value
             if self.config.homeassistant.enabled and topic == ha_status:
                 self._ha_birth(message.payload, group)
+                _ack(mqtt, message)
                 continue
             parsed = self.topics.parse_request(topic)
-            if parsed is None:
+            if parsed is None or message.retain:
+                if parsed is not None:
+                    _LOGGER.info(
+                        "ignoring a retained request on %s (it would repeat at every start)", topic
+                    )
+                _ack(mqtt, message)
                 continue
-            if message.retain:
-                _LOGGER.info(
-                    "ignoring a retained request on %s (it would repeat at every start)", topic
-                )
-                continue
-            group.create_task(self._answer(parsed, message), name=f"request-{parsed.command}")
+            group.create_task(self._handle(mqtt, parsed, message), name=f"request-{parsed.command}")
 
     # ---- info, health, events, log ------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -471,11 +484,32 @@ class BridgeService:
         await self.jobs.republish()
 
     # ---- requests -----------------------------------------------------------------------
+    async def _handle(
+        self, mqtt: aiomqtt.Client, where: RequestTopic, message: aiomqtt.Message
+    ) -> None:
+        """Answer, then acknowledge: a request the bridge dies on comes again from the session."""
+        await self._answer(where, message)
+        _ack(mqtt, message)
+
+    async def _recover(self, topic: str, transaction: str) -> dict[str, Any] | None:
+        """The answer of a request an earlier run began and never answered, or None: run it.
+
+        Only a print leaves something behind (a job, or a submission to look up in the cloud);
+        the other commands simply run again.
+        """
+        where = self.topics.parse_request(topic)
+        if where is None or where.command != "print" or where.device is None:
+            return None
+        job = await self.jobs.recover_print(where.device, transaction)
+        return None if job is None else cmd.ok_envelope(job_answer(job), transaction)
+
     async def _answer(self, where: RequestTopic, message: aiomqtt.Message) -> None:
         """Parse, execute and answer one request. A bad request never ends the bridge."""
         async with self._requests:
             payload = _payload_bytes(message.payload)
             transaction: str | None = cmd.peek_transaction(payload)
+            topic = message.topic.value
+            claimed = False
             try:
                 self._check_device(where)
                 request = cmd.parse_request(
@@ -486,14 +520,27 @@ class BridgeService:
                     max_file_bytes=self.config.jobs.max_file_bytes,
                 )
                 transaction = request.transaction
-                self._check_duplicate(message.topic.value, transaction)
-                data = await self._execute(where, request)
-                envelope = cmd.ok_envelope(data, transaction)
+                repeat = None
+                if transaction is not None:
+                    repeat = await self._memory.begin(topic, transaction)
+                    claimed = repeat is None
+                if repeat is None:
+                    data = await self._execute(where, request)
+                    envelope = cmd.ok_envelope(data, transaction)
+                else:
+                    envelope = repeat
             except Exception as err:  # the boundary for user input: answer, go on
                 if not isinstance(err, errors.CommandError | errors.LiankeError):
                     _LOGGER.exception("unexpected error handling %s", message.topic.value)
                 envelope = cmd.error_envelope(err, transaction)
+            finally:
+                if claimed and transaction is not None:
+                    self._memory.release(topic, transaction)
+            if claimed and transaction is not None:
+                await self._memory.answered(topic, transaction, envelope)
             await self._respond(where, message, envelope)
+            if transaction is not None:
+                self._memory.sent(topic, transaction)
 
     async def _respond(
         self, where: RequestTopic, message: aiomqtt.Message, envelope: dict[str, Any]
@@ -525,18 +572,6 @@ class BridgeService:
                 f"no device named {show(where.device)}; configured: {', '.join(self.boxes)}",
             )
 
-    def _check_duplicate(self, topic: str, transaction: str | None) -> None:
-        if transaction is None:
-            return
-        now = time.monotonic()
-        for key, seen in list(self._seen.items()):
-            if now - seen > DUPLICATE_WINDOW:
-                del self._seen[key]
-        key = (topic, transaction)
-        if key in self._seen:
-            raise cmd.duplicate_error(transaction)
-        self._seen[key] = now
-
     async def _execute(self, where: RequestTopic, request: cmd.Request) -> Any:
         if where.scope == "bridge" or where.device is None:
             return await self._handlers.bridge(request)
@@ -556,6 +591,12 @@ class BridgeService:
             "api": {"ok": api_ok, **self.client.stats.to_json()},
             "devices": devices,
         }
+
+
+def _ack(mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    """Acknowledge a QoS 1 or 2 message (the client acknowledges nothing by itself)."""
+    if message.qos > 0:
+        mqtt._client.ack(message.mid, message.qos)  # noqa: SLF001
 
 
 def session_options(mqtt: MqttConfig) -> dict[str, Any]:

@@ -1,17 +1,29 @@
-"""What the bridge remembers across restarts: discovery it published, jobs it follows.
+"""What the bridge remembers across restarts, crashes and power loss.
 
-One small JSON file under ``state_dir``, written atomically (temp file + rename) so a crash
-leaves either the old or the new file, never half of one.
+One SQLite database under ``state_dir`` (the standard library's ``sqlite3``, WAL journal,
+``synchronous=FULL``): the discovery it published, the jobs it follows, the requests it saw (with
+their answers) and the print submissions that may be on their way to the cloud. A committed write
+survives SIGKILL and power loss; a write cut short leaves the previous state.
+
+Reads come from memory. Every write runs on one dedicated thread, in order, never on the event
+loop: the plain mutators (``put_job``, ``set_discovery``...) queue their write and return; the
+ones a guarantee depends on (``claim``, ``begin_submission``...) are awaited until committed.
+A missing, unreadable or corrupt database is reported in one log line and replaced, never fatal.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
 import os
+import sqlite3
 import tempfile
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,82 +31,297 @@ from lianke_bridge.bridge.state import JobRecord
 
 _LOGGER = logging.getLogger(__name__)
 
-STATE_FILE = "bridge-state.json"
+DATABASE_FILE = "bridge-state.db"
+LEGACY_STATE_FILE = "bridge-state.json"
+"""The JSON file of earlier versions: read once into the database, then removed."""
+CORRUPT_SUFFIX = ".corrupt"
+"""A corrupt database is kept beside the new one under this suffix (the last one only)."""
 HEARTBEAT_FILE = "health.json"
 """Rewritten every health interval while connected: the container health check reads it."""
 
+_KINDS = ("discovery", "job", "request", "submission")
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS state ("
+    " kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, key))"
+)
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """A request that carried a ``transaction``: seen, and answered once it is."""
+
+    topic: str
+    transaction: str
+    seen_at: float
+    """Wall-clock seconds (``time.time()``): the duplicate window holds across restarts."""
+    answer: dict[str, Any] | None = None
+    """The envelope the bridge answered (or will answer) with; None while it is handled."""
+    sent: bool = False
+    """Whether ``answer`` was published (a redelivery then gets ``duplicate``, else the answer)."""
+
+    @property
+    def key(self) -> str:
+        """The database key: the request topic and the transaction."""
+        return json.dumps([self.topic, self.transaction])
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A print about to go to the cloud, recorded before the call (its task id is not known).
+
+    If the bridge dies during the call, the next start looks the print up in the box's task list
+    (see ``JobTracker.reconcile``) instead of forgetting it.
+    """
+
+    id: str
+    device: str
+    port: int
+    source: str
+    transaction: str | None
+    recorded_at: float
+    """Wall-clock seconds just before the cloud call."""
+
 
 class Store:
-    """Persisted bridge state; every mutation is saved at once (the file stays small)."""
+    """Persisted bridge state: read from memory, written in order on a writer thread."""
 
     def __init__(self, directory: Path) -> None:
-        self._path = directory / STATE_FILE
+        self._directory = directory
+        self._path = directory / DATABASE_FILE
         self.discovery: dict[str, list[str]] = {}
         """Discovery topic -> the component keys published in it (what to remove later)."""
         self.jobs: dict[str, JobRecord] = {}
+        self.requests: dict[tuple[str, str], SeenRequest] = {}
+        """(request topic, transaction) -> what was seen and answered."""
+        self.submissions: dict[str, Submission] = {}
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store")
+        self._db: sqlite3.Connection | None = None
         self._load()
 
+    # ---- opening and loading ----------------------------------------------------------------
     def _load(self) -> None:
+        """Open (or create) the database and read it; a bad one is reported and replaced."""
         try:
-            raw = json.loads(self._path.read_text(encoding="utf-8"))
+            self._directory.mkdir(parents=True, exist_ok=True)
+            rows = self._open()
+        except sqlite3.DatabaseError as err:
+            self._close_db()
+            _LOGGER.error(  # noqa: TRY400 - one line, no traceback: the cause is the file
+                "state database %s is unreadable (%s): starting with an empty state, "
+                "the old file is kept as %s",
+                self._path,
+                err,
+                self._path.name + CORRUPT_SUFFIX,
+            )
+            self._set_aside()
+            try:
+                rows = self._open()
+            except (OSError, sqlite3.Error) as again:
+                self._give_up(again)
+                return
+        except OSError as err:
+            self._give_up(err)
+            return
+        for kind, key, value in rows:
+            self._read_row(kind, key, value)
+        self._import_legacy()
+
+    def _open(self) -> list[tuple[str, str, str]]:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        self._db = db
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute(_SCHEMA)
+        rows = db.execute("SELECT kind, key, value FROM state").fetchall()
+        return [(str(k), str(key), str(v)) for k, key, v in rows]
+
+    def _give_up(self, err: BaseException) -> None:
+        self._close_db()
+        _LOGGER.error(
+            "cannot keep state in %s (%s): nothing is remembered across restarts", self._path, err
+        )
+
+    def _close_db(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def _set_aside(self) -> None:
+        """Move a corrupt database (and its journal) out of the way."""
+        with contextlib.suppress(OSError):
+            self._path.replace(self._path.with_name(self._path.name + CORRUPT_SUFFIX))
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                self._path.with_name(self._path.name + suffix).unlink()
+
+    def _read_row(self, kind: str, key: str, value: str) -> None:
+        try:
+            data = json.loads(value)
+            if kind == "discovery":
+                self.discovery[key] = [str(ref) for ref in data]
+            elif kind == "job":
+                job = JobRecord.from_json(data)
+                self.jobs[job.task_id] = job
+            elif kind == "request":
+                seen = SeenRequest(**data)
+                self.requests[(seen.topic, seen.transaction)] = seen
+            elif kind == "submission":
+                submission = Submission(**data)
+                self.submissions[submission.id] = submission
+        except (KeyError, TypeError, ValueError) as err:
+            _LOGGER.warning("ignoring a stored %s that cannot be read: %s", kind, err)
+
+    def _import_legacy(self) -> None:
+        """Jobs and discovery from an earlier version's JSON file, once."""
+        path = self._directory / LEGACY_STATE_FILE
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return
         except (OSError, ValueError) as err:
-            _LOGGER.warning("ignoring unreadable state file %s: %s", self._path, err)
+            _LOGGER.warning("ignoring unreadable state file %s: %s", path, err)
+            raw = {}
+        if isinstance(raw, dict):
+            index = raw.get("discovery", {})
+            if isinstance(index, dict):
+                for topic, refs in index.items():
+                    if isinstance(refs, list):
+                        self._read_row("discovery", str(topic), json.dumps(refs))
+            for item in raw.get("jobs", []):
+                self._read_row("job", str(item.get("task_id", "")), json.dumps(item))
+        rows = [("discovery", t, json.dumps(r)) for t, r in self.discovery.items()]
+        rows += [("job", j.task_id, json.dumps(j.to_json())) for j in self.jobs.values()]
+        if self._db is not None:
+            self._commit(rows, [])
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    # ---- the writer thread --------------------------------------------------------------------
+    def _commit(
+        self, puts: Iterable[tuple[str, str, str]], deletes: Iterable[tuple[str, str]]
+    ) -> None:
+        """One SQLite transaction (runs on the writer thread); a failure is logged, never fatal."""
+        db = self._db
+        if db is None:
             return
-        if not isinstance(raw, dict):
-            return
-        index = raw.get("discovery", {})
-        if isinstance(index, dict):
-            self.discovery = {
-                str(topic): [str(ref) for ref in refs]
-                for topic, refs in index.items()
-                if isinstance(refs, list)
-            }
-        for item in raw.get("jobs", []):
-            try:
-                job = JobRecord.from_json(item)
-            except (KeyError, TypeError, ValueError) as err:
-                _LOGGER.warning("ignoring a stored job that cannot be read: %s", err)
-                continue
-            self.jobs[job.task_id] = job
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", list(deletes))
+            db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", list(puts))
+            db.execute("COMMIT")
+        except sqlite3.Error as err:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            _LOGGER.warning("could not save state to %s: %s", self._path, err)
 
-    def write_heartbeat(self, health: dict[str, Any]) -> None:
-        """Leave the latest health snapshot where ``lianke-bridge health`` finds it."""
-        _write_atomically(self._path.parent / HEARTBEAT_FILE, health)
+    def _queue(
+        self,
+        puts: Iterable[tuple[str, str, str]] = (),
+        deletes: Iterable[tuple[str, str]] = (),
+    ) -> concurrent.futures.Future[None]:
+        return self._submit(self._commit, list(puts), list(deletes))
 
-    def clear_heartbeat(self) -> None:
-        """The bridge stops: a health check must not find it healthy a minute later."""
-        with contextlib.suppress(OSError):
-            (self._path.parent / HEARTBEAT_FILE).unlink()
+    def _submit(self, call: Callable[..., None], *args: Any) -> concurrent.futures.Future[None]:
+        try:
+            return self._writer.submit(call, *args)
+        except RuntimeError:  # closed: the bridge is stopping; write in place
+            call(*args)
+            done: concurrent.futures.Future[None] = concurrent.futures.Future()
+            done.set_result(None)
+            return done
 
-    def save(self) -> None:
-        """Write the state atomically; a failure is logged, never fatal."""
-        data: dict[str, Any] = {
-            "discovery": dict(sorted(self.discovery.items())),
-            "jobs": [job.to_json() for job in self.jobs.values()],
-        }
-        _write_atomically(self._path, data)
+    async def flush(self) -> None:
+        """Wait until every write queued so far is committed."""
+        await asyncio.wrap_future(self._queue())
 
+    def close(self) -> None:
+        """Finish the queued writes and close the database (blocking: at the very end)."""
+        self._writer.shutdown(wait=True)
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._close_db()
+
+    # ---- jobs and discovery (queued writes) ---------------------------------------------------
     def put_job(self, job: JobRecord) -> None:
         """Remember a job (new or changed)."""
         self.jobs[job.task_id] = job
-        self.save()
+        self._queue([("job", job.task_id, json.dumps(job.to_json()))])
 
     def drop_job(self, task_id: str) -> None:
         """Forget a job whose retained topic was cleared."""
         if self.jobs.pop(task_id, None) is not None:
-            self.save()
+            self._queue(deletes=[("job", task_id)])
 
     def set_discovery(self, index: dict[str, list[str]]) -> None:
         """Remember exactly which discovery configs (and components) are published now."""
-        if index != self.discovery:
-            self.discovery = dict(index)
-            self.save()
+        if index == self.discovery:
+            return
+        gone = [("discovery", topic) for topic in self.discovery if topic not in index]
+        self.discovery = dict(index)
+        self._queue([("discovery", t, json.dumps(r)) for t, r in index.items()], gone)
+
+    # ---- requests (awaited writes) ------------------------------------------------------------
+    async def remember_request(self, seen: SeenRequest) -> None:
+        """Record a request (or its answer) and wait until it is on disk."""
+        self.requests[(seen.topic, seen.transaction)] = seen
+        await asyncio.wrap_future(self._queue([("request", seen.key, json.dumps(asdict(seen)))]))
+
+    def mark_sent(self, seen: SeenRequest) -> None:
+        """The answer went out (queued write: losing it only means a repeat of the answer)."""
+        sent = SeenRequest(seen.topic, seen.transaction, seen.seen_at, seen.answer, sent=True)
+        self.requests[(seen.topic, seen.transaction)] = sent
+        self._queue([("request", sent.key, json.dumps(asdict(sent)))])
+
+    def forget_request(self, topic: str, transaction: str) -> None:
+        """Forget a request, so the same transaction runs again (nothing of it was done)."""
+        seen = self.requests.pop((topic, transaction), None)
+        if seen is not None:
+            self._queue(deletes=[("request", seen.key)])
+
+    def expire_requests(self, older_than: float) -> None:
+        """Forget requests seen before ``older_than`` (wall-clock seconds)."""
+        old = [seen for seen in self.requests.values() if seen.seen_at < older_than]
+        for seen in old:
+            del self.requests[(seen.topic, seen.transaction)]
+        if old:
+            self._queue(deletes=[("request", seen.key) for seen in old])
+
+    # ---- submissions (awaited writes) ---------------------------------------------------------
+    async def begin_submission(self, submission: Submission) -> None:
+        """Record a print before its cloud call, and wait until it is on disk."""
+        self.submissions[submission.id] = submission
+        row = ("submission", submission.id, json.dumps(asdict(submission)))
+        await asyncio.wrap_future(self._queue([row]))
+
+    async def end_submission(self, submission_id: str, job: JobRecord | None = None) -> None:
+        """The cloud answered: replace the submission by its job (or drop it) in one commit."""
+        self.submissions.pop(submission_id, None)
+        puts = []
+        if job is not None:
+            self.jobs[job.task_id] = job
+            puts.append(("job", job.task_id, json.dumps(job.to_json())))
+        await asyncio.wrap_future(self._queue(puts, [("submission", submission_id)]))
+
+    # ---- the health heartbeat -----------------------------------------------------------------
+    def write_heartbeat(self, health: dict[str, Any]) -> None:
+        """Leave the latest health snapshot where ``lianke-bridge health`` finds it."""
+        self._submit(_write_atomically, self._directory / HEARTBEAT_FILE, health)
+
+    def clear_heartbeat(self) -> None:
+        """The bridge stops: a health check must not find it healthy a minute later."""
+        self._submit(_remove, self._directory / HEARTBEAT_FILE)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def _write_atomically(path: Path, data: dict[str, Any]) -> None:
     """Temp file, fsync, rename: a crash leaves the old file or the new one, never half."""
+    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-", suffix=".json")
@@ -105,6 +332,9 @@ def _write_atomically(path: Path, data: dict[str, Any]) -> None:
         Path(tmp).replace(path)
     except OSError as err:
         _LOGGER.warning("could not save %s: %s", path, err)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
 
 
 def read_heartbeat(directory: Path) -> tuple[float, dict[str, Any]] | None:

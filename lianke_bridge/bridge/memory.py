@@ -1,0 +1,82 @@
+"""Exactly once for requests that carry a ``transaction``: across redeliveries and restarts.
+
+The broker may deliver a QoS 1 request again (a lost PUBACK, a reconnect, the bridge killed
+before it acknowledged). Each request with a transaction is recorded on disk before it runs and
+its answer before it is published, so a repeat within ``DUPLICATE_WINDOW`` is never run again:
+
+- answered and published: ``duplicate``, with the original answer in ``error.original``;
+- answered, not yet published (the bridge died in between): the original answer, as is;
+- being handled right now: ``duplicate`` (the answer follows on its own);
+- begun by an earlier run that died before answering: ``recover`` says what became of it (a
+  print is looked up in the cloud); if nothing of it was done, it runs now.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from lianke_bridge.bridge import commands as cmd
+from lianke_bridge.bridge.store import SeenRequest, Store
+
+DUPLICATE_WINDOW = 600.0
+"""Seconds a request's transaction is remembered (QoS 1 may deliver twice), across restarts."""
+
+Recover = Callable[[str, str], Awaitable[dict[str, Any] | None]]
+"""(request topic, transaction) -> the answer of an interrupted request, or None: run it again."""
+
+
+class RequestMemory:
+    """Decides whether a request with a transaction runs, and remembers its answer."""
+
+    def __init__(self, store: Store, recover: Recover, *, window: float = DUPLICATE_WINDOW) -> None:
+        self._store = store
+        self._recover = recover
+        self._window = window
+        self._live: set[tuple[str, str]] = set()
+
+    async def begin(self, topic: str, transaction: str) -> dict[str, Any] | None:
+        """None: run the request (it is recorded as begun). Else the envelope to answer with."""
+        now = time.time()
+        self._store.expire_requests(now - self._window)
+        key = (topic, transaction)
+        seen = self._store.requests.get(key)
+        if seen is not None:
+            if key in self._live:
+                return duplicate_envelope(transaction, None)
+            if seen.answer is not None:
+                return duplicate_envelope(transaction, seen.answer) if seen.sent else seen.answer
+            answer = await self._recover(topic, transaction)
+            if answer is not None:
+                await self._store.remember_request(
+                    SeenRequest(topic, transaction, seen.seen_at, answer)
+                )
+                return answer
+        self._live.add(key)
+        await self._store.remember_request(SeenRequest(topic, transaction, now))
+        return None
+
+    def release(self, topic: str, transaction: str) -> None:
+        """The request that ``begin`` let run is over (answered, failed or cancelled)."""
+        self._live.discard((topic, transaction))
+
+    async def answered(self, topic: str, transaction: str, envelope: dict[str, Any]) -> None:
+        """Record the answer (on disk) before it is published."""
+        seen = self._store.requests.get((topic, transaction))
+        seen_at = seen.seen_at if seen is not None else time.time()
+        await self._store.remember_request(SeenRequest(topic, transaction, seen_at, envelope))
+
+    def sent(self, topic: str, transaction: str) -> None:
+        """The answer was published: a repeat now gets ``duplicate``."""
+        seen = self._store.requests.get((topic, transaction))
+        if seen is not None and seen.answer is not None and not seen.sent:
+            self._store.mark_sent(seen)
+
+
+def duplicate_envelope(transaction: str, original: dict[str, Any] | None) -> dict[str, Any]:
+    """``duplicate``; with the first answer in ``error.original`` once there is one."""
+    envelope = cmd.error_envelope(cmd.duplicate_error(transaction), transaction)
+    if original is not None:
+        envelope["error"]["original"] = original
+    return envelope

@@ -1,0 +1,114 @@
+"""Crash-safe memory: duplicates across restarts, and prints interrupted mid-call followed up."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from bridge_harness import RunningBridge, make_config
+from mqtt_broker import MosquittoBroker, MqttProbe
+from sim_api import SimApi
+
+from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.bridge.store import SeenRequest, Store, Submission
+from lianke_bridge.config import Config
+from lianke_bridge.simulator import Simulator
+
+PRINT_PATH = "/api/print/job"
+
+
+async def _run_once(config: Config, probe: MqttProbe, device: str, payload: Any) -> Any:
+    """Start a bridge, send one print, stop it; the answer."""
+    bridge = RunningBridge(BridgeService(config), probe)
+    await bridge.start()
+    try:
+        return await bridge.request(device, "print", payload)
+    finally:
+        await bridge.stop()
+
+
+async def test_a_duplicate_is_recognised_after_a_restart_with_the_original_answer(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """The same transaction after a restart is not printed again; the first answer comes along."""
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+    payload = {"url": "https://x.test/once.pdf", "transaction": "order-17"}
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        first = await _run_once(config, probe, "office", payload)
+        again = await _run_once(config, probe, "office", payload)
+    assert first["status"] == "ok", first
+    assert again["status"] == "error"
+    assert again["error"]["code"] == "duplicate"
+    assert again["error"]["original"] == first
+    assert again["transaction"] == "order-17"
+    assert simulator.count(PRINT_PATH, "POST") == 1
+
+
+async def test_a_print_interrupted_after_reaching_the_cloud_is_followed_and_answered(
+    simulator: Simulator,
+    sim_api: SimApi,
+    mosquitto: MosquittoBroker,
+    base_topic: str,
+    tmp_path: Path,
+) -> None:
+    """The state a SIGKILL during the cloud call leaves: a submission, no task id, no answer.
+
+    At start the bridge finds the task in the box's task list and follows it to its end; the
+    broker's redelivery of the request gets the answer it never had (ok, with that task), and
+    nothing is printed twice.
+    """
+    state = tmp_path / "state"
+    config = make_config(simulator, mosquitto, base_topic, state)
+    topic = f"{base_topic}/office/request/print"
+    store = Store(state)
+    before = time.time()
+    await store.remember_request(SeenRequest(topic, "killed", before))
+    await store.begin_submission(Submission("s-1", "office", 1, "url", "killed", before))
+    store.close()
+    task_id = await sim_api.submit_ok()  # the call that reached the cloud before the kill
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        bridge = RunningBridge(BridgeService(config), probe)
+        await bridge.start()
+        try:
+            job = await bridge.wait_json(
+                f"office/job/{task_id}", lambda j: j["state"] == "succeeded"
+            )
+            redelivered = await bridge.request(
+                "office", "print", {"url": "https://x.test/a", "transaction": "killed"}
+            )
+            resent = await bridge.request(
+                "office", "print", {"url": "https://x.test/a", "transaction": "killed"}
+            )
+        finally:
+            await bridge.stop()
+    assert job["transaction"] == "killed"
+    assert redelivered["status"] == "ok", redelivered
+    assert redelivered["data"]["task_id"] == task_id
+    assert resent["error"]["code"] == "duplicate"
+    assert resent["error"]["original"]["data"]["task_id"] == task_id
+    assert simulator.count(PRINT_PATH, "POST") == 1
+
+
+async def test_a_print_interrupted_before_reaching_the_cloud_runs_when_redelivered(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path, caplog: Any
+) -> None:
+    """No task in the cloud: the submission is dropped with a warning; the redelivery prints."""
+    state = tmp_path / "state"
+    config = make_config(simulator, mosquitto, base_topic, state)
+    topic = f"{base_topic}/office/request/print"
+    store = Store(state)
+    before = time.time()
+    await store.remember_request(SeenRequest(topic, "lost", before))
+    await store.begin_submission(Submission("s-1", "office", 1, "url", "lost", before))
+    store.close()
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        with caplog.at_level(logging.WARNING):
+            answer = await _run_once(
+                config, probe, "office", {"url": "https://x.test/a", "transaction": "lost"}
+            )
+    assert answer["status"] == "ok", answer
+    assert "interrupted before it reached the cloud" in caplog.text
+    assert simulator.count(PRINT_PATH, "POST") == 1
+    assert Store(state).submissions == {}

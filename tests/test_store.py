@@ -1,0 +1,179 @@
+"""The store: what survives a restart, a corrupt file, and writes kept off the event loop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lianke_bridge.bridge import store as store_module
+from lianke_bridge.bridge.state import JobRecord
+from lianke_bridge.bridge.store import (
+    CORRUPT_SUFFIX,
+    DATABASE_FILE,
+    LEGACY_STATE_FILE,
+    SeenRequest,
+    Store,
+    Submission,
+)
+
+
+def _reopen(store: Store, directory: Path) -> Store:
+    store.close()
+    return Store(directory)
+
+
+def _leftovers(directory: Path) -> list[str]:
+    """Files a crash-safe writer must not leave behind once closed."""
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") or "-wal" in p.name)
+
+
+async def test_everything_survives_a_restart(tmp_path: Path) -> None:
+    """Discovery, jobs, seen requests with their answers and submissions come back."""
+    store = Store(tmp_path)
+    store.set_discovery({"homeassistant/device/lianke_x/config": ["sensor/queue"]})
+    store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
+    answer = {"status": "ok", "data": {"task_id": "t-1"}, "transaction": "a"}
+    await store.remember_request(SeenRequest("lianke/office/request/print", "a", 1.0, answer))
+    await store.begin_submission(Submission("s-1", "office", 2, "text", "b", 2.0))
+    again = _reopen(store, tmp_path)
+    assert again.discovery == {"homeassistant/device/lianke_x/config": ["sensor/queue"]}
+    assert list(again.jobs) == ["t-1"]
+    assert again.requests[("lianke/office/request/print", "a")].answer == answer
+    assert again.submissions["s-1"].port == 2
+    again.close()
+    assert _leftovers(tmp_path) == []
+
+
+async def test_an_awaited_write_is_committed_before_it_returns(tmp_path: Path) -> None:
+    """A request remembered is on disk at once: another connection reads it (as after SIGKILL)."""
+    store = Store(tmp_path)
+    await store.remember_request(SeenRequest("t/request/print", "x", 5.0))
+    with sqlite3.connect(tmp_path / DATABASE_FILE) as other:
+        rows = other.execute("SELECT kind FROM state").fetchall()
+    assert rows == [("request",)]
+    store.close()
+
+
+async def test_writes_run_on_the_writer_thread(tmp_path: Path, monkeypatch: Any) -> None:
+    """No commit happens on the event loop's thread."""
+    threads: list[str] = []
+    commit = Store._commit
+
+    def spy(self: Store, *args: Any) -> None:
+        threads.append(threading.current_thread().name)
+        commit(self, *args)
+
+    monkeypatch.setattr(Store, "_commit", spy)
+    store = Store(tmp_path)
+    store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
+    await store.flush()
+    store.close()
+    assert threads
+    assert all(name.startswith("store") for name in threads)
+
+
+async def test_submission_becomes_its_job_in_one_step(tmp_path: Path) -> None:
+    """end_submission swaps the submission for the job."""
+    store = Store(tmp_path)
+    await store.begin_submission(Submission("s-1", "office", 1, "url", None, 1.0))
+    await store.end_submission(
+        "s-1", JobRecord(task_id="t-9", device="office", port=1, source="url")
+    )
+    again = _reopen(store, tmp_path)
+    assert again.submissions == {}
+    assert list(again.jobs) == ["t-9"]
+    again.close()
+
+
+def test_a_corrupt_database_is_reported_and_replaced(tmp_path: Path, caplog: Any) -> None:
+    """Garbage in the state file: one ERROR line, an empty state, a working new database."""
+    (tmp_path / DATABASE_FILE).write_bytes(b"this is not a database" * 100)
+    with caplog.at_level(logging.WARNING):
+        store = Store(tmp_path)
+    assert store.jobs == {}
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(problems) == 1
+    assert problems[0].levelno == logging.ERROR
+    assert "unreadable" in problems[0].getMessage()
+    store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
+    again = _reopen(store, tmp_path)
+    assert list(again.jobs) == ["t-1"]
+    again.close()
+    assert (tmp_path / (DATABASE_FILE + CORRUPT_SUFFIX)).exists()
+
+
+def test_a_missing_folder_is_created(tmp_path: Path) -> None:
+    """A state_dir that does not exist yet is made; nothing is logged."""
+    store = Store(tmp_path / "new" / "state")
+    store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
+    again = _reopen(store, tmp_path / "new" / "state")
+    assert list(again.jobs) == ["t-1"]
+    again.close()
+
+
+def test_an_unusable_folder_is_not_fatal(tmp_path: Path, caplog: Any) -> None:
+    """A state_dir that is a file: one ERROR line, the bridge goes on without memory."""
+    blocker = tmp_path / "state"
+    blocker.write_text("a file", encoding="utf-8")
+    with caplog.at_level(logging.ERROR):
+        store = Store(blocker)
+    store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
+    assert list(store.jobs) == ["t-1"]
+    store.close()
+    assert "cannot keep state" in caplog.text
+
+
+def test_the_json_file_of_earlier_versions_is_imported(tmp_path: Path) -> None:
+    """bridge-state.json is read once into the database, then removed."""
+    job = JobRecord(task_id="t-7", device="office", port=1, source="url").to_json()
+    legacy = {"discovery": {"homeassistant/device/x/config": ["button/refresh"]}, "jobs": [job]}
+    (tmp_path / LEGACY_STATE_FILE).write_text(json.dumps(legacy), encoding="utf-8")
+    store = Store(tmp_path)
+    assert list(store.jobs) == ["t-7"]
+    assert not (tmp_path / LEGACY_STATE_FILE).exists()
+    again = _reopen(store, tmp_path)
+    assert again.discovery == {"homeassistant/device/x/config": ["button/refresh"]}
+    again.close()
+
+
+def test_requests_expire(tmp_path: Path) -> None:
+    """Requests seen before the window are forgotten, on disk too."""
+    store = Store(tmp_path)
+    store.requests[("t", "old")] = SeenRequest("t", "old", 10.0)
+    store.requests[("t", "new")] = SeenRequest("t", "new", 100.0)
+    store.expire_requests(50.0)
+    assert list(store.requests) == [("t", "new")]
+    store.close()
+
+
+def test_heartbeat_leaves_no_temp_file(tmp_path: Path) -> None:
+    """The heartbeat is written through a temp file that is always renamed or removed."""
+    store = Store(tmp_path)
+    store.write_heartbeat({"ok": True})
+    store.close()
+    found = store_module.read_heartbeat(tmp_path)
+    assert found is not None
+    assert found[1] == {"ok": True}
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("garbage", ['{"topic": 1}', "[1, 2]", "not json"])
+def test_an_unreadable_row_is_skipped(tmp_path: Path, garbage: str, caplog: Any) -> None:
+    """One bad row is logged and skipped; the others load."""
+    store = Store(tmp_path)
+    store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
+    store.close()
+    with sqlite3.connect(tmp_path / DATABASE_FILE) as db:
+        db.execute("INSERT INTO state VALUES ('request', 'k', ?)", (garbage,))
+    with caplog.at_level(logging.WARNING):
+        again = Store(tmp_path)
+    assert list(again.jobs) == ["t-1"]
+    assert again.requests == {}
+    assert "cannot be read" in caplog.text
+    again.close()
