@@ -196,15 +196,17 @@ async def exercise(bridge: RunningBridge, simulator: Simulator) -> None:  # noqa
     failed = ok(await bridge.request("office", "print", {"url": "https://x.test/f.pdf"}))
     await bridge.wait_json("office/event", lambda e: e["event"] == "job_failed")
     simulator.faults.jobs_fail(OFFICE_ID, fail=False)
-    simulator.state.timing = replace(simulator.state.timing, ready=5.0)
+    timing = simulator.state.timing
+    simulator.state.timing = replace(timing, ready=5.0)
     slow = ok(await bridge.request("office", "print", {"url": "https://x.test/slow.pdf"}))
     ok(await bridge.request("office", "cancel", {"task_id": slow["task_id"]}))
     await bridge.wait_json(f"office/job/{slow['task_id']}", lambda j: j["state"] == "cancelled")
-    simulator.state.timing = replace(simulator.state.timing, ready=0.0)
+    simulator.state.timing = timing
     # the other box commands
     ok(await bridge.request("office", "flush", "PRESS"))
     ok(await bridge.request("office", "flush", {"port": 1}))
-    ok(await bridge.request("office", "reset_error_limit", {"port": 1}))  # the failed job
+    simulator.state.boxes[OFFICE_ID].failures = 1  # whatever the jobs above left
+    ok(await bridge.request("office", "reset_error_limit", {"port": 1}))
     ok(await bridge.request("office", "refresh"))
     ok(await bridge.request("office", "refresh_network_printers"))
     ok(await bridge.request("office", "job", {"task_id": failed["task_id"]}))
