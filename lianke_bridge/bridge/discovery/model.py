@@ -1,0 +1,216 @@
+"""The model of Home Assistant discovery: context, messages, devices, entities and ids. Pure.
+
+One small model (:class:`HaDevice` holding :class:`HaEntity` objects) describes every Home
+Assistant device and entity the bridge offers; :mod:`.entities` fills it from the bridge's
+state, :mod:`.render` turns it into messages and :mod:`.plan` decides what to clear or migrate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lianke_bridge import __version__
+from lianke_bridge.bridge.topics import Topics
+from lianke_bridge.config import Config
+
+ORIGIN_NAME = "lianke-bridge"
+MANUFACTURER = "Lianke"
+DEFAULT_BASE_TOPIC = "lianke"
+
+ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]+$")
+"""Home Assistant's rule for node ids, object ids and component keys in discovery topics."""
+
+ONLINE = "online"
+OFFLINE = "offline"
+PRESS = "PRESS"
+TEXT_MAX = 255
+"""Home Assistant caps a text entity's value at 255 characters."""
+
+Mode = Literal["device", "entity"]
+Platform = Literal["binary_sensor", "button", "event", "notify", "sensor", "text"]
+
+
+@dataclass(frozen=True)
+class DiscoveryContext:
+    """What every payload needs besides the model: prefix, base topic, mode, version."""
+
+    prefix: str = "homeassistant"
+    base_topic: str = DEFAULT_BASE_TOPIC
+    mode: Mode = "device"
+    sw_version: str = __version__
+    expire_factor: float = 3.0
+    """``expire_after`` = this many poll periods; 0 leaves ``expire_after`` out."""
+
+    @classmethod
+    def from_config(cls, config: Config, *, sw_version: str = __version__) -> DiscoveryContext:
+        """The context of a running bridge."""
+        return cls(
+            prefix=config.homeassistant.prefix,
+            base_topic=config.mqtt.base_topic,
+            mode=config.homeassistant.discovery,
+            sw_version=sw_version,
+        )
+
+    @property
+    def topics(self) -> Topics:
+        """The contract's topics under the base topic."""
+        return Topics(self.base_topic)
+
+    def expire_after(self, period: float) -> int | None:
+        """Seconds after which Home Assistant marks a polled value unavailable."""
+        if self.expire_factor <= 0 or period <= 0:
+            return None
+        return math.ceil(self.expire_factor * period)
+
+
+@dataclass(frozen=True)
+class DiscoveryMessage:
+    """One message to publish: a config (dict), or None to clear the retained topic."""
+
+    topic: str
+    payload: dict[str, Any] | None
+    retain: bool = True
+
+    def encode(self) -> bytes:
+        """The wire form: compact JSON, or empty to clear."""
+        if self.payload is None:
+            return b""
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class HaEntity:
+    """One Home Assistant entity: the single source of truth for both discovery modes."""
+
+    platform: Platform
+    key: str
+    """Component key and object id, unique within its device (``[a-z0-9_]``)."""
+    name: str | None
+    availability: tuple[str, ...]
+    """Topics that must all say ``online`` (mode ``all``); empty: always available."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Platform options (state_topic, value_template, device_class…)."""
+
+
+@dataclass(frozen=True)
+class HaDevice:
+    """One Home Assistant device and its entities."""
+
+    node_id: str
+    """Node id in topics and the device identifier (``[a-zA-Z0-9_-]``)."""
+    entity_prefix: str
+    """Start of every default entity id (``lianke_office`` -> ``sensor.lianke_office_queue``)."""
+    info: Mapping[str, Any]
+    """The ``device`` block."""
+    entities: tuple[HaEntity, ...]
+
+
+# ---- ids --------------------------------------------------------------------------------------
+def topic_id(value: str) -> str:
+    """A value made safe for a discovery topic segment and a unique id (lower case)."""
+    cleaned = re.sub(r"[^a-z0-9_-]+", "_", value.lower()).strip("_-")
+    return cleaned or "x"
+
+
+def entity_slug(value: str) -> str:
+    """A value made safe for an entity id: ``[a-z0-9_]``, no double or edge underscores."""
+    cleaned = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")
+    return cleaned or "x"
+
+
+def bridge_node_id(base_topic: str) -> str:
+    """``lianke_bridge``; another base topic gets its own (two bridges on one HA)."""
+    if base_topic == DEFAULT_BASE_TOPIC:
+        return "lianke_bridge"
+    return f"lianke_bridge_{topic_id(base_topic)}"
+
+
+def box_node_id(device_id: str) -> str:
+    """``lianke_<device_id>``: stable across renames of the configured name."""
+    return f"lianke_{topic_id(device_id)}"
+
+
+def printer_node_id(device_id: str, port: int) -> str:
+    """``lianke_<device_id>_p<port>``."""
+    return f"{box_node_id(device_id)}_p{port}"
+
+
+# ---- entity kinds -------------------------------------------------------------------------------
+def availability_topics(ctx: DiscoveryContext, box: str | None) -> tuple[str, ...]:
+    """The topics an entity needs ``online``: the bridge's, and the box's when it has one."""
+    topics = ctx.topics
+    if box is None:
+        return (topics.bridge_state,)
+    return (topics.bridge_state, topics.availability(box))
+
+
+def clean(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options that are set (Home Assistant wants absent keys, not nulls)."""
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def sensor(
+    key: str,
+    name: str,
+    availability: tuple[str, ...],
+    state_topic: str,
+    value_template: str | None = None,
+    **options: Any,
+) -> HaEntity:
+    """A sensor showing ``state_topic`` (through ``value_template`` when given)."""
+    return HaEntity(
+        "sensor",
+        key,
+        name,
+        availability,
+        clean({"state_topic": state_topic, "value_template": value_template, **options}),
+    )
+
+
+def binary_sensor(
+    key: str,
+    name: str,
+    availability: tuple[str, ...],
+    state_topic: str,
+    value_template: str | None = None,
+    **options: Any,
+) -> HaEntity:
+    """A binary sensor; with a template, the template renders ``ON`` / ``OFF``."""
+    payloads = {"payload_on": "ON", "payload_off": "OFF"} if value_template else {}
+    return HaEntity(
+        "binary_sensor",
+        key,
+        name,
+        availability,
+        clean(
+            {
+                "state_topic": state_topic,
+                "value_template": value_template,
+                **payloads,
+                **options,
+            }
+        ),
+    )
+
+
+def button(
+    key: str,
+    name: str,
+    availability: tuple[str, ...],
+    command_topic: str,
+    payload_press: str = PRESS,
+    **options: Any,
+) -> HaEntity:
+    """A button sending ``payload_press`` to ``command_topic``."""
+    return HaEntity(
+        "button",
+        key,
+        name,
+        availability,
+        clean({"command_topic": command_topic, "payload_press": payload_press, **options}),
+    )
