@@ -48,6 +48,10 @@ class Floor:
             "devicePort": "1",
             "printerModel": "Kyocera MA2000w GX",
             "jobFile": url,
+            "urlFileExt": ".pdf",
+            "dmPaperSize": "9",
+            "jpScale": "fit",
+            "jpAutoScale": "4",
         }
         for name, value in fields.items():
             form.add_field(name, value)

@@ -76,10 +76,10 @@ async def test_a_print_interrupted_after_reaching_the_cloud_is_followed_and_answ
                 f"office/job/{task_id}", lambda j: j["state"] == "succeeded"
             )
             redelivered = await bridge.request(
-                "office", "print", {"url": "https://x.test/a", "transaction": "killed"}
+                "office", "print", {"url": "https://x.test/a.pdf", "transaction": "killed"}
             )
             resent = await bridge.request(
-                "office", "print", {"url": "https://x.test/a", "transaction": "killed"}
+                "office", "print", {"url": "https://x.test/a.pdf", "transaction": "killed"}
             )
         finally:
             await bridge.stop()
@@ -106,7 +106,7 @@ async def test_a_print_interrupted_before_reaching_the_cloud_runs_when_redeliver
     async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
         with caplog.at_level(logging.WARNING):
             answer = await _run_once(
-                config, probe, "office", {"url": "https://x.test/a", "transaction": "lost"}
+                config, probe, "office", {"url": "https://x.test/a.pdf", "transaction": "lost"}
             )
     assert answer["status"] == "ok", answer
     assert "interrupted before it reached the cloud" in caplog.text

@@ -177,6 +177,7 @@ async def test_submit_urls_with_every_field(client: LiankeClient, simulator: Sim
         "dmDuplex": "2",
         "dmPrintQuality": "-4",
         "jpScale": "fit",
+        "jpAutoScale": "4",
         "jpAutoAlign": "z5",
         "jpPageRange": "-2",
         "jpAutoRotate": "1",
@@ -189,7 +190,6 @@ async def test_submit_urls_with_every_field(client: LiankeClient, simulator: Sim
         "errLimitNum": "30",
     }
     assert {k: sent.fields.get(k) for k in expected} == expected
-    assert "jpAutoScale" not in sent.fields
     status = await wait_final(client, office, task_id)
     assert status.state is codes.JobState.SUCCEEDED
 
@@ -941,3 +941,23 @@ def test_firmware_compare(text: str | None, version: tuple[int, ...] | None, nee
     """Firmware versions compare as numbers (2.1.98 < 2.1.112), not as strings."""
     assert parse_version(text) == version
     assert refresh_needed(text) is needed
+
+
+async def test_url_job_without_a_known_type_is_refused_unsent(
+    client: LiankeClient, simulator: Simulator
+) -> None:
+    """A URL whose type neither url_file_ext nor its path gives is not sent (urlFileExt)."""
+    request = PrintRequest(urls=("https://a.example/download?id=7",), paper_size=9)
+    with pytest.raises(ValueError, match="urlFileExt"):
+        await client.submit_job(box(simulator, OFFICE), request)
+    assert simulator.requests == []
+
+
+async def test_url_job_sends_the_type_of_its_path(
+    client: LiankeClient, simulator: Simulator
+) -> None:
+    """A link ending in .pdf before its ?query goes with urlFileExt .pdf and both scalings."""
+    request = PrintRequest(urls=("https://a.example/x.pdf?sig=1",), paper_size=9)
+    await client.submit_job(box(simulator, OFFICE), request)
+    sent = simulator.requests[-1].fields
+    assert (sent["urlFileExt"], sent["jpScale"], sent["jpAutoScale"]) == (".pdf", "fit", "4")

@@ -820,6 +820,7 @@ def test_words_become_api_numbers() -> None:
         "dmColor": "2",
         "dmDuplex": "3",
         "jpScale": "fitw",
+        "jpAutoScale": "1",
         "jpAutoAlign": "z5",
         "jpPageRange": "-1",
         "jpAutoRotate": "0",
@@ -828,17 +829,20 @@ def test_words_become_api_numbers() -> None:
 
 
 def test_nothing_asked_sends_only_the_required_fields() -> None:
-    """Options not asked for are left out, but the API's required paper and scale are filled.
+    """Options not asked for are left out, but the API's required fields are filled.
 
-    dmPaperSize comes from the printer's own default (DevMode, A4 = 9 for the HP) and jpScale
-    is "fit", so the cloud never refuses a plain URL for a missing required field.
+    dmPaperSize comes from the printer's own default (DevMode, A4 = 9 for the HP), jpScale is
+    "fit" with its jpAutoScale 4 (both marked required), and urlFileExt is the link's own type,
+    so the cloud never refuses a plain URL for a missing required field.
     """
     assert build({"url": URL}) == {
         "devicePort": "2",
         "jobFile": URL,
+        "urlFileExt": ".pdf",
         "printerModel": HP,
         "dmPaperSize": "9",
         "jpScale": "fit",
+        "jpAutoScale": "4",
     }
 
 
@@ -853,7 +857,14 @@ def test_network_printer_goes_to_port_1_with_its_ip() -> None:
 def test_unknown_printer_uses_the_given_port() -> None:
     """Without a printer row the requested port is used and no model is sent."""
     form = build({"url": URL}, port=3, printer=None, params=None)
-    assert form == {"devicePort": "3", "jobFile": URL, "dmPaperSize": "9", "jpScale": "fit"}
+    assert form == {
+        "devicePort": "3",
+        "jobFile": URL,
+        "urlFileExt": ".pdf",
+        "dmPaperSize": "9",
+        "jpScale": "fit",
+        "jpAutoScale": "4",
+    }
 
 
 @pytest.mark.parametrize(
@@ -1160,3 +1171,82 @@ def test_echoed_values_are_cut_short() -> None:
         {"url": "x" * 3000 + "://a.org/x.pdf"},
     ):
         assert len(refused("print", payload).message) < 300
+
+
+# ------------------------------------------------------------------- required cloud fields
+
+
+@pytest.mark.parametrize(
+    ("scale", "auto_scale"),
+    [
+        ("fit", "4"),
+        ("fitw", "1"),
+        ("fith", "2"),
+        ("fill", "3"),
+        ("none", "0"),
+        ("cover", "4"),
+        ("80%", "80%"),
+    ],
+)
+def test_every_scale_goes_with_its_auto_scale(scale: str, auto_scale: str) -> None:
+    """JpAutoScale is marked required: it always goes along, meaning what jpScale means."""
+    form = build({"url": URL, "scale": scale})
+    assert (form["jpScale"], form["jpAutoScale"]) == (scale, auto_scale)
+
+
+@pytest.mark.parametrize(
+    ("url", "ext"),
+    [
+        ("https://a.org/x.pdf", ".pdf"),
+        ("https://a.org/x.PDF?sig=abc&exp=1", ".pdf"),
+        ("https://a.org/x.pdf#page=2", ".pdf"),
+        ("https://a.org/%E6%8A%A5%E5%91%8A.docx", ".docx"),
+        ("https://a.org/report%2Epng", ".png"),
+        ("https://a.org/dir.v2/photo.jpeg?x=1.pdf", ".jpeg"),
+    ],
+)
+def test_url_file_ext_comes_from_the_links_path(url: str, ext: str) -> None:
+    """Without file_ext, urlFileExt is the type the link's path ends in (query ignored)."""
+    assert build({"url": url})["urlFileExt"] == ext
+
+
+def test_url_file_ext_prefers_the_request_then_the_port_defaults() -> None:
+    """The request's file_ext wins over the port's default, which wins over the path."""
+    assert (
+        build({"url": URL, "file_ext": "docx"}, defaults=PrintOptions(file_ext=".png"))[
+            "urlFileExt"
+        ]
+        == ".docx"
+    )
+    assert build({"url": URL}, defaults=PrintOptions(file_ext=".png"))["urlFileExt"] == ".png"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://a.org/download?id=7",
+        "https://a.org/get?file=a.pdf",
+        "https://a.org/archive.zip",
+        "https://a.org/",
+    ],
+)
+def test_link_of_unknown_type_is_refused_naming_file_ext(url: str) -> None:
+    """No silent guess: a link whose type cannot be told is refused, naming file_ext."""
+    err = build_refused({"url": url})
+    assert "file_ext" in err.message
+    assert ".pdf" in err.message
+
+
+def test_unsupported_file_ext_is_refused() -> None:
+    """A file_ext the cloud does not print (not in the reference's list) is refused."""
+    err = build_refused({"url": "https://a.org/download?id=7", "file_ext": "zip"})
+    assert "file_ext '.zip'" in err.message
+
+
+def test_links_of_different_types_need_file_ext() -> None:
+    """One job carries one urlFileExt: a PDF and a PNG link together are refused."""
+    err = build_refused({"url": ["https://a.org/a.pdf", "https://a.org/b.png"]})
+    assert "different types (.pdf, .png)" in err.message
+    assert "file_ext" in err.message
+    form = build({"url": ["https://a.org/a.pdf", "https://a.org/b.png"], "file_ext": ".pdf"})
+    assert form["urlFileExt"] == ".pdf"

@@ -432,6 +432,7 @@ def test_print_request_every_field() -> None:
         "dmMediaType": "256",
         "dmPrintQuality": "-4",
         "jpScale": "fit",
+        "jpAutoScale": "4",
         "jpAutoAlign": "z5",
         "jpPageRange": "-1",
         "jpAutoRotate": "1",
@@ -453,5 +454,40 @@ def test_print_request_leaves_defaults_to_the_cloud() -> None:
     request = PrintRequest(
         file=JobFile("a.pdf", b"%PDF"), paper_size=9, paper_width=1, auto_scale="4"
     )
-    assert request.to_form() == {"devicePort": "1", "dmPaperSize": "9", "jpAutoScale": "4"}
+    assert request.to_form() == {
+        "devicePort": "1",
+        "dmPaperSize": "9",
+        "jpAutoScale": "4",
+        "jpScale": "fit",
+    }
     assert "%PDF" not in repr(request)
+
+
+def test_print_request_always_sends_both_scalings() -> None:
+    """JpScale and jpAutoScale always go together and agree, whichever one was given."""
+
+    def scaling(**kwargs: Any) -> tuple[str | None, str | None]:
+        form = PrintRequest(urls=("https://a.example/x.pdf",), **kwargs).to_form()
+        return form.get("jpScale"), form.get("jpAutoScale")
+
+    assert scaling() == ("fit", "4")
+    assert scaling(scale="fill") == ("fill", "3")
+    assert scaling(scale="cover") == ("cover", "4")
+    assert scaling(scale="none") == ("none", "0")
+    assert scaling(scale="55%") == ("55%", "55%")
+    assert scaling(auto_scale="2") == ("fith", "2")
+    assert scaling(auto_scale="70%") == ("70%", "70%")
+    assert scaling(extra={"jpScale": "fitw"}) == ("fitw", "1")
+    assert scaling(extra={"jpAutoScale": "3"}) == ("fill", "3")
+    assert scaling(extra={"jpAutoScale": "9"}) == (None, "9")
+
+
+def test_print_request_derives_url_file_ext_from_the_links() -> None:
+    """URLs always carry urlFileExt: the given one, else the type their paths end in."""
+    derived = PrintRequest(urls=("https://a.example/x.PDF?token=1",)).to_form()
+    given = PrintRequest(urls=("https://a.example/get?id=1",), url_file_ext="PNG").to_form()
+    unknown = PrintRequest(urls=("https://a.example/get?id=1",))
+    assert derived["urlFileExt"] == ".pdf"
+    assert given["urlFileExt"] == ".png"
+    assert unknown.file_ext_for_urls is None
+    assert "urlFileExt" not in unknown.to_form()

@@ -240,7 +240,8 @@ async def exercise(bridge: RunningBridge, simulator: Simulator) -> None:  # noqa
     simulator.faults.plug_printer(OFFICE_ID, 2)
     await bridge.wait_json("bridge/event", lambda e: e["event"] == "printer_added")
     simulator.state.boxes[OFFICE_ID].failures = 30
-    assert refused(await bridge.request("office", "print", {"url": "https://x.test/a"})) == 11203
+    paused = await bridge.request("office", "print", {"url": "https://x.test/a.pdf"})
+    assert refused(paused) == 11203
     await bridge.wait_json("bridge/event", lambda e: e["event"] == "error_limit")
     ok(await bridge.request("office", "reset_error_limit", 1))
     # the cloud rate-limiting (a warning on bridge/log), the box offline and back
@@ -249,7 +250,7 @@ async def exercise(bridge: RunningBridge, simulator: Simulator) -> None:  # noqa
     await bridge.wait_json("bridge/log", lambda r: r["level"] == "warning")
     simulator.faults.box_offline(OFFICE_ID)
     await bridge.wait_json("office/event", lambda e: e["event"] == "device_offline")
-    assert refused(await bridge.request("office", "print", {"url": "https://x.test/a"})) == 5002
+    assert refused(await bridge.request("office", "print", {"url": "https://x.test/a.pdf"})) == 5002
     simulator.faults.box_offline(OFFICE_ID, offline=False)
     await bridge.wait_json("office/event", lambda e: e["event"] == "device_online")
     assert ok(await bridge.request("office", "reboot", "PRESS")) == {"rebooting": True}

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from lianke_bridge import errors
 from lianke_bridge.bridge import render
+from lianke_bridge.cloud import models
 from lianke_bridge.cloud.models import JobFile, PaperSize, Printer, PrinterParams, PrintRequest
 from lianke_bridge.errors import CommandError
 from lianke_bridge.print_options import (
@@ -891,7 +892,7 @@ def _build(
         port=printer.device_port if printer is not None else port,
         urls=cmd.urls,
         file=file,
-        url_file_ext=opts.file_ext if cmd.urls else None,
+        url_file_ext=_url_file_ext(cmd.urls, opts.file_ext) if cmd.urls else None,
         printer_model=(printer.model or None) if printer is not None else None,
         paper_size=paper[0] if paper else (default_paper or DEFAULT_PAPER_SIZE),
         paper_width=paper[1] if paper else None,
@@ -913,6 +914,33 @@ def _build(
         pdf_rev=opts.reverse,
         target_ip=target_ip,
         extra=dict(opts.api_fields),
+    )
+
+
+def _url_file_ext(urls: Sequence[str], file_ext: str | None) -> str:
+    """``urlFileExt``, required with links: never a guess.
+
+    ``file_ext`` (the request's, then the port's default), else the type the links' paths end in.
+    """
+    supported = ", ".join(models.SUPPORTED_FILE_EXTS)
+    if file_ext is not None:
+        if not models.is_supported_file_ext(file_ext):
+            raise _Invalid(
+                f"file_ext {show(file_ext)} is not a type the cloud prints; one of {supported}"
+            )
+        return models.normalise_file_ext(file_ext)
+    found = models.urls_file_ext(urls)
+    if found is not None:
+        return found
+    types = sorted({ext for ext in map(models.url_path_ext, urls) if ext})
+    if len(types) > 1:
+        raise _Invalid(
+            f"the links are of different types ({', '.join(types)}) but a job takes one "
+            "file_ext: send them as separate jobs, or give file_ext"
+        )
+    raise _Invalid(
+        "cannot tell the document type from the link (its path does not end in a supported "
+        f"extension); give file_ext, one of {supported}"
     )
 
 
@@ -939,7 +967,7 @@ def build_page_count_request(
         port=printer.device_port if printer is not None else port,
         urls=cmd.urls,
         file=cmd.file,
-        url_file_ext=cmd.file_ext if cmd.urls else None,
+        url_file_ext=(cmd.file_ext or models.urls_file_ext(cmd.urls)) if cmd.urls else None,
         printer_model=(printer.model or None) if printer is not None else None,
         paper_size=paper[0] if paper else None,
         paper_width=paper[1] if paper else None,

@@ -48,6 +48,8 @@ from lianke_bridge.cloud.models import (
     PrinterParams,
     PrinterStatus,
     PrintRequest,
+    normalise_file_ext,
+    url_path_ext,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -356,6 +358,11 @@ class LiankeClient:
             raise ValueError("a print job needs a file, URLs or a task ticket")
         if request.urls and request.file:
             raise ValueError("a print job takes either a file or URLs, not both")
+        if request.urls and request.file_ext_for_urls is None:
+            raise ValueError(
+                "a print job given by URL needs urlFileExt (url_file_ext): "
+                "the links' paths do not end in one supported type"
+            )
         if request.callback_url and not request.callback_url.startswith("https://"):
             raise ValueError("callbackUrl must be an https:// link (the cloud calls no other)")
         fields = {**creds.as_params(), **request.to_form()}
@@ -467,8 +474,9 @@ class LiankeClient:
             fields["dmPaperSize"] = str(paper_size)
         if links:
             fields["jobFile"] = links[0]
-            if url_file_ext is not None:
-                fields["urlFileExt"] = url_file_ext
+            ext = normalise_file_ext(url_file_ext) if url_file_ext else url_path_ext(links[0])
+            if ext is not None:
+                fields["urlFileExt"] = ext
 
         def form() -> aiohttp.FormData:
             return _multipart(fields, file)
