@@ -642,7 +642,7 @@ def check_problems(stack: Stack, report: Report) -> None:
     # The cloud pauses a printer after failed jobs (errLimitNum 1: after one, not thirty).
     fault({"fault": "jobs_fail", "device_id": office})
     for name in ("a", "b"):
-        payload = {"url": f"https://x.test/{name}", "options": {"errLimitNum": "1"}}
+        payload = {"url": f"https://x.test/{name}.pdf", "options": {"errLimitNum": "1"}}
         stack.api(
             "POST",
             "services/mqtt/publish",

@@ -124,10 +124,16 @@ class SimApi:
         file: tuple[str, bytes] | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
-        """POST /api/print/job with sensible defaults (A4, a URL unless a file is given)."""
-        form: dict[str, Any] = {**self.creds(box), "devicePort": 1, "dmPaperSize": 9}
+        """POST /api/print/job with the required fields (A4, fit; a PDF link unless a file)."""
+        form: dict[str, Any] = {
+            **self.creds(box),
+            "devicePort": 1,
+            "dmPaperSize": 9,
+            "jpAutoScale": 4,
+        }
         if file is None:
             form["jobFile"] = "https://example.com/doc.pdf"
+            form["urlFileExt"] = ".pdf"
         form.update(fields)
         return await self.post_form("/api/print/job", form, file)
 

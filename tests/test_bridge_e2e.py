@@ -251,7 +251,7 @@ async def test_flush_without_port_flushes_every_port(
 
 async def test_queries(running_bridge: RunningBridge, simulator: Simulator) -> None:
     """job, tasks, printer_params, paper_sizes, refresh, refresh_network_printers answer data."""
-    task_id = ok(await running_bridge.request("office", "print", {"url": "https://x.test/a"}))[
+    task_id = ok(await running_bridge.request("office", "print", {"url": "https://x.test/a.pdf"}))[
         "task_id"
     ]
     job = ok(await running_bridge.request("office", "job", {"task_id": task_id}))
@@ -309,7 +309,7 @@ async def test_retained_request_is_ignored(
 ) -> None:
     """A retained print request is never acted on (it would print at every restart)."""
     topic = f"{running_bridge.base}/office/request/print"
-    await running_bridge.probe.publish(topic, {"url": "https://x.test/a"}, retain=True)
+    await running_bridge.probe.publish(topic, {"url": "https://x.test/a.pdf"}, retain=True)
     await running_bridge.probe.expect_silence(f"{running_bridge.base}/office/response/#", 0.5)
     assert simulator.count("/api/print/job", method="POST") == 0
     await running_bridge.probe.publish(topic, b"", retain=True)
@@ -319,7 +319,7 @@ async def test_duplicate_transaction_is_not_repeated(
     running_bridge: RunningBridge, simulator: Simulator
 ) -> None:
     """The same transaction twice prints once; the second is answered duplicate."""
-    request = {"url": "https://x.test/a", "transaction": "same"}
+    request = {"url": "https://x.test/a.pdf", "transaction": "same"}
     ok(await running_bridge.request("office", "print", request))
     again = await running_bridge.request("office", "print", request)
     assert error_code(again) == "duplicate"
@@ -334,9 +334,9 @@ async def test_bad_requests_get_clear_errors_and_the_bridge_goes_on(
     await running_bridge.wait_json("office/state", lambda s: bool(s["printers"]))
     cases: list[tuple[str, Any, str]] = [
         ("cancel", "not json", "invalid_payload"),
-        ("print", {"url": "https://x.test/a", "copies": "two"}, "invalid_payload"),
+        ("print", {"url": "https://x.test/a.pdf", "copies": "two"}, "invalid_payload"),
         ("print", {"url": "ftp://x.test/a"}, "invalid_payload"),
-        ("print", {"url": "https://x.test/a", "port": 9}, "unknown_port"),
+        ("print", {"url": "https://x.test/a.pdf", "port": 9}, "unknown_port"),
         ("print", [1, 2], "invalid_payload"),
         ("explode", {}, "unknown_command"),
         ("print", {"file": "A" * (30 * 1024 * 1024), "filename": "big.pdf"}, "invalid_payload"),
@@ -345,19 +345,19 @@ async def test_bad_requests_get_clear_errors_and_the_bridge_goes_on(
         envelope = await running_bridge.request("office", command, payload)
         assert error_code(envelope) == expected, (command, envelope)
     assert simulator.count("/api/print/job", method="POST") == 0
-    ok(await running_bridge.request("office", "print", {"url": "https://x.test/ok"}))
+    ok(await running_bridge.request("office", "print", {"url": "https://x.test/ok.pdf"}))
 
 
 async def test_unknown_device_is_answered(running_bridge: RunningBridge) -> None:
     """A request for a box that is not configured gets an error naming the configured ones."""
-    envelope = await running_bridge.request("kitchen", "print", {"url": "https://x.test/a"})
+    envelope = await running_bridge.request("kitchen", "print", {"url": "https://x.test/a.pdf"})
     assert error_code(envelope) == "unknown_device"
     assert "office" in envelope["error"]["message"]
 
 
 async def test_unknown_device_name_is_echoed_cut_short(running_bridge: RunningBridge) -> None:
     """A 3,000-character device name is not repeated whole in the error."""
-    envelope = await running_bridge.request("k" * 3000, "print", {"url": "https://x.test/a"})
+    envelope = await running_bridge.request("k" * 3000, "print", {"url": "https://x.test/a.pdf"})
     assert error_code(envelope) == "unknown_device"
     assert len(envelope["error"]["message"]) < 200
 
@@ -368,7 +368,7 @@ async def test_cloud_error_codes_reach_the_response(
     """A print to an offline box is answered with the cloud's 5002 and its own message."""
     await running_bridge.wait_json("office/state", lambda s: bool(s["printers"]))
     simulator.faults.box_offline(OFFICE_ID)
-    envelope = await running_bridge.request("office", "print", {"url": "https://x.test/a"})
+    envelope = await running_bridge.request("office", "print", {"url": "https://x.test/a.pdf"})
     assert error_code(envelope) == 5002
     assert envelope["error"]["api_message"]
 
@@ -421,7 +421,11 @@ async def test_print_defaults_apply_per_port(
         await bridge.start()
         try:
             ok(await bridge.request("office", "print", {"url": "https://x.test/a.pdf"}))
-            ok(await bridge.request("office", "print", {"url": "https://x.test/b", "copies": 1}))
+            ok(
+                await bridge.request(
+                    "office", "print", {"url": "https://x.test/b.pdf", "copies": 1}
+                )
+            )
         finally:
             await bridge.stop()
     first, second = submissions(simulator)

@@ -86,7 +86,7 @@ async def test_error_limit_is_shown_and_reset(
     """After 30 failed jobs a print gets 11203, the printer shows it, and a reset clears it."""
     await running_bridge.wait_json("office/printer/1/state")
     simulator.state.boxes[OFFICE_ID].failures = 30
-    envelope = await running_bridge.request("office", "print", {"url": "https://x.test/a"})
+    envelope = await running_bridge.request("office", "print", {"url": "https://x.test/a.pdf"})
     assert envelope["status"] == "error"
     assert envelope["error"]["code"] == 11203
     await running_bridge.wait_json("bridge/event", lambda e: e["event"] == "error_limit")
@@ -121,7 +121,7 @@ async def test_jobs_survive_a_bridge_restart(
         first = RunningBridge(BridgeService(config), probe)
         await first.start()
         try:
-            task_id = ok(await first.request("office", "print", {"url": "https://x.test/a"}))[
+            task_id = ok(await first.request("office", "print", {"url": "https://x.test/a.pdf"}))[
                 "task_id"
             ]
         finally:
@@ -153,7 +153,7 @@ async def test_finished_jobs_are_cleared_after_retention(
         bridge = RunningBridge(BridgeService(config), probe)
         await bridge.start()
         try:
-            task_id = ok(await bridge.request("office", "print", {"url": "https://x.test/a"}))[
+            task_id = ok(await bridge.request("office", "print", {"url": "https://x.test/a.pdf"}))[
                 "task_id"
             ]
             await bridge.wait_json(f"office/job/{task_id}", lambda j: j["state"] == "succeeded")
@@ -232,7 +232,7 @@ async def test_clear_on_stop_leaves_nothing_retained_but_offline(
         await bridge.start()
         try:
             await bridge.wait_json("office/printer/1/state")
-            ok(await bridge.request("office", "print", {"url": "https://x.test/a"}))
+            ok(await bridge.request("office", "print", {"url": "https://x.test/a.pdf"}))
             await probe.wait_for(f"{prefix}/device/#")
         finally:
             await bridge.stop()

@@ -356,10 +356,10 @@ async def test_refresh_network_printers(client: LiankeClient, simulator: Simulat
 
 
 async def test_count_pages_of_a_file(client: LiankeClient, simulator: Simulator) -> None:
-    """file_pages answers a task_id; count_pages follows it to the page count."""
+    """file_pages answers data.pages: count_pages returns it, with no task to follow."""
     office = box(simulator, OFFICE)
     started = await client.file_pages(office, file=JobFile("a.pdf", PDF_3_PAGES))
-    assert started.task_id
+    assert (started.pages, started.task_id) == (3, None)
     pages = await client.count_pages(
         office,
         file=JobFile("a.pdf", PDF_3_PAGES),
@@ -368,6 +368,7 @@ async def test_count_pages_of_a_file(client: LiankeClient, simulator: Simulator)
         poll_interval=0.01,
     )
     assert pages == 3
+    assert simulator.count(JOB) == 0
     sent = [r for r in simulator.requests if r.path == "/api/print/file_pages"]
     assert len(sent) == 2
     assert sent[1].fields["dmPaperSize"] == "9"
@@ -386,8 +387,20 @@ async def test_count_pages_of_a_url(client: LiankeClient, simulator: Simulator) 
     assert (sent.fields["jobFile"], sent.fields["urlFileExt"]) == (url, ".pdf")
 
 
+async def test_count_pages_follows_a_task_id_answer(
+    client: LiankeClient, simulator: Simulator
+) -> None:
+    """Should file_pages answer only a task_id (the reference's script), the task is followed."""
+    simulator.faults.pages_as_task()
+    url = "https://docs.example/contract.pdf"
+    pages = await client.count_pages(box(simulator, OFFICE), urls=[url], poll_interval=0.01)
+    assert pages == url_pages(url)
+    assert simulator.count(JOB, "GET") >= 1
+
+
 async def test_count_pages_gives_up_in_time(slow_queue: Simulator) -> None:
     """A count that does not finish within its timeout is a CloudTimeoutError, not a hang."""
+    slow_queue.faults.pages_as_task()
     async with make_client(slow_queue) as client:
         with pytest.raises(errors.CloudTimeoutError, match="file_pages"):
             await client.count_pages(

@@ -514,7 +514,7 @@ async def test_finished_jobs_fire_the_event_entity(
     simulator.faults.jobs_fail(OFFICE_ID, fail=False)
     simulator.state.timing = replace(simulator.state.timing, ready=5.0)
     data = ok(
-        await send(ha.probe, f"{ha.base}/office/request/print", '{"url": "https://x.test/c"}')
+        await send(ha.probe, f"{ha.base}/office/request/print", '{"url": "https://x.test/c.pdf"}')
     )
     cancel = json.dumps({"task_id": data["task_id"]})
     ok(await send(ha.probe, f"{ha.base}/office/request/cancel", cancel))
@@ -608,11 +608,11 @@ async def test_error_limit_sensor_turns_on_and_the_reset_button_clears_it(
 
     simulator.faults.jobs_fail(OFFICE_ID)
     failed = ok(
-        await send(ha.probe, f"{ha.base}/office/request/print", '{"url": "https://x.test/a"}')
+        await send(ha.probe, f"{ha.base}/office/request/print", '{"url": "https://x.test/a.pdf"}')
     )
     await ha.wait_json(f"office/job/{failed['task_id']}", lambda j: j["state"] == "failed")
     # errLimitNum 1: the cloud's pause after one failure instead of thirty.
-    paused = {"url": "https://x.test/b", "options": {"errLimitNum": "1"}}
+    paused = {"url": "https://x.test/b.pdf", "options": {"errLimitNum": "1"}}
     answer = await send(ha.probe, f"{ha.base}/office/request/print", json.dumps(paused))
     assert answer.json()["error"]["code"] == 11203
     await ha.probe.wait_for(state_topic, limit_is("ON"))

@@ -102,7 +102,7 @@ async def test_metrics_and_health_count_api_errors_once(
     """A cloud error shows in /metrics by call and code, and bridge/health gives the same count."""
     await http_bridge.wait_json("office/state", lambda s: bool(s["printers"]))
     simulator.faults.box_offline(OFFICE_ID)
-    envelope = await http_bridge.request("office", "print", {"url": "https://x.test/a"})
+    envelope = await http_bridge.request("office", "print", {"url": "https://x.test/a.pdf"})
     assert envelope["error"]["code"] == 5002
     samples = await scrape(http_bridge)
     health = http_bridge.service.health()

@@ -211,8 +211,8 @@ async def test_calls_without_examples_answer_the_envelope(sim_api: SimApi) -> No
     assert reboot == {"code": 200, "msg": "success"}
 
 
-async def test_file_pages_gives_a_task_whose_result_holds_the_page_count(sim_api: SimApi) -> None:
-    """file_pages answers a task_id (the example stores it); the task's result has total_page."""
+async def test_file_pages_answers_the_page_count(sim_api: SimApi) -> None:
+    """file_pages answers {"code": 200, "data": {"pages": N}}, as the real cloud does."""
     pdf = b"%PDF-1.4\n" + b"1 0 obj << /Type /Page >> endobj\n" * 3 + b"<< /Type /Pages >>"
     answer = await sim_api.post_form(
         "/api/print/file_pages",
@@ -224,11 +224,19 @@ async def test_file_pages_gives_a_task_whose_result_holds_the_page_count(sim_api
         },
         ("doc.pdf", pdf),
     )
-    assert answer["code"] == 200
+    assert answer == {"code": 200, "msg": "success", "data": {"pages": 3}}
+    assert FilePages.from_api(answer["data"]) == FilePages(task_id=None, pages=3)
+    assert sim_api.sim.state.jobs == {}
+
+
+async def test_file_pages_as_a_task_when_the_fault_asks(sim_api: SimApi) -> None:
+    """The pages_as_task fault answers a task_id whose result holds total_page."""
+    sim_api.sim.faults.pages_as_task()
+    pdf = b"%PDF-1.4\n" + b"1 0 obj << /Type /Page >> endobj\n" * 3
+    answer = await sim_api.post_form("/api/print/file_pages", sim_api.creds(), ("doc.pdf", pdf))
     counted = FilePages.from_api(answer["data"])
     assert counted.task_id is not None
     done = await sim_api.wait_final(counted.task_id)
-    assert done["task_state"] == "SUCCESS"
     assert done["task_result"]["data"]["total_page"] == 3
     assert_same_shape(
         {"code": 200, "msg": "success", "data": done}, example("GET", "/api/print/job")

@@ -14,6 +14,7 @@ from aiohttp import web
 from sim_api import SimApi
 
 from lianke_bridge.simulator import Simulator, Timing, demo_fleet
+from lianke_bridge.simulator.state import url_pages
 
 SLOW_JOBS = Timing(
     ready=0.05,
@@ -102,7 +103,9 @@ async def test_form_urlencoded_and_multipart_text_are_both_accepted(sim_api: Sim
         **sim_api.creds(),
         "devicePort": "1",
         "dmPaperSize": "9",
+        "jpAutoScale": "4",
         "jobFile": "https://x/y.pdf",
+        "urlFileExt": ".pdf",
     }
     urlencoded = await sim_api.post_form("/api/print/job", fields)
     multipart = aiohttp.FormData(fields)
@@ -124,8 +127,10 @@ async def test_parameters_are_read_only_where_the_reference_puts_them(sim_api: S
 
 async def test_paper_size_is_required_unless_a_task_ticket_is_given(sim_api: SimApi) -> None:
     """The paper size (dmPaperSize) is required; a taskTicket stands for file and paper size."""
-    fields = {**sim_api.creds(), "devicePort": 1}
-    without = await sim_api.post_form("/api/print/job", {**fields, "jobFile": "https://x/y.pdf"})
+    fields = {**sim_api.creds(), "devicePort": 1, "jpAutoScale": 4}
+    without = await sim_api.post_form(
+        "/api/print/job", {**fields, "jobFile": "https://x/y.pdf", "urlFileExt": ".pdf"}
+    )
     ticket = await sim_api.post_form("/api/print/job", {**fields, "taskTicket": "abc"})
     nothing = await sim_api.post_form("/api/print/job", {**fields, "dmPaperSize": 9})
     assert without["code"] == 400
@@ -518,11 +523,15 @@ async def test_wrong_device_credentials_are_404(sim_api: SimApi) -> None:
     assert unknown == wrong_key
 
 
-async def test_adaptation_request_needs_a_known_printer(sim_api: SimApi) -> None:
-    """uninstall_driver_event refuses a printerId that is not on the box."""
-    body = {**sim_api.creds(), "printerId": "1", "phone": "13912345678"}
-    answer = await sim_api.post_json("/api/driver/uninstall_driver_event", body)
-    assert answer["code"] == 400
+async def test_adaptation_request_needs_a_printer_id(sim_api: SimApi) -> None:
+    """uninstall_driver_event without a printerId, or with one that is no id, is refused."""
+    body = {**sim_api.creds(), "phone": "13912345678"}
+    missing = await sim_api.post_json("/api/driver/uninstall_driver_event", body)
+    bad = await sim_api.post_json(
+        "/api/driver/uninstall_driver_event", {**body, "printerId": "first"}
+    )
+    assert (missing["code"], bad["code"]) == (400, 400)
+    assert "printerId" in missing["msg"]
 
 
 async def test_file_pages_refuses_files_over_20_mb(sim_api: SimApi) -> None:
@@ -539,11 +548,8 @@ async def test_file_pages_refuses_files_over_20_mb(sim_api: SimApi) -> None:
 async def test_file_pages_of_a_url_is_deterministic(sim_api: SimApi) -> None:
     """Counting the same URL twice gives the same number of pages."""
     fields = {**sim_api.creds(), "jobFile": "https://example.com/a.pdf"}
-    pages = []
-    for _ in range(2):
-        task_id = (await sim_api.post_form("/api/print/file_pages", fields))["data"]["task_id"]
-        pages.append((await sim_api.wait_final(task_id))["task_result"]["data"]["total_page"])
-    assert pages[0] == pages[1]
+    pages = [(await sim_api.post_form("/api/print/file_pages", fields))["data"] for _ in "ab"]
+    assert pages[0] == pages[1] == {"pages": url_pages("https://example.com/a.pdf")}
 
 
 # ---------------------------------------------------------------------------- callbacks

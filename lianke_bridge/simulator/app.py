@@ -18,10 +18,10 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Self
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from lianke_bridge.cloud import codes
-from lianke_bridge.cloud.models import parse_cloud_date
+from lianke_bridge.cloud.models import SCALE_BY_AUTO_SCALE, is_supported_file_ext, parse_cloud_date
 from lianke_bridge.simulator import catalog
 from lianke_bridge.simulator.faults import Faults
 from lianke_bridge.simulator.fleet import Fleet, demo_fleet, load_fleet
@@ -34,7 +34,6 @@ from lianke_bridge.simulator.state import (
     SimState,
     Timing,
     count_pages,
-    today,
     url_bytes,
     url_pages,
 )
@@ -48,6 +47,9 @@ PHONE = re.compile(r"1[3-9]\d{9}")
 """A mainland Chinese mobile number (uninstall_driver_event's phone)."""
 BAD_PARAMETER = 400
 """Not in the reference: a missing or malformed parameter (the message says which)."""
+SCALE_WORDS = frozenset({"fit", "fitw", "fith", "fill", "cover", "none"})
+"""jpScale's words (the reference); ``NN%`` is allowed too."""
+PERCENT = re.compile(r"[1-9]\d{0,2}%")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -112,6 +114,9 @@ class Body:
 
 
 BODY = web.RequestKey("lianke_sim_body", Body)
+MAX_BODY = web.AppKey("lianke_sim_max_body", int)
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""The largest request body (aiohttp answers 413 above it)."""
 
 
 def _form(request: web.Request) -> Mapping[str, Any]:
@@ -131,8 +136,13 @@ def _document(request: web.Request) -> tuple[tuple[str, bytes] | None, list[str]
 
 
 def _text(params: Mapping[str, Any], name: str) -> str:
+    """A parameter as text; a JSON object or list where a value belongs is refused (400)."""
     value = params.get(name)
-    return "" if value is None or isinstance(value, dict) else str(value).strip()
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        raise ApiRefusalError(BAD_PARAMETER, f"{name}参数类型错误")
+    return str(value).strip()
 
 
 def _int(params: Mapping[str, Any], name: str, default: int | None = None) -> int | None:
@@ -143,6 +153,42 @@ def _int(params: Mapping[str, Any], name: str, default: int | None = None) -> in
         return int(text)
     except ValueError:
         raise ApiRefusalError(BAD_PARAMETER, f"{name}参数错误") from None
+
+
+def _check_job_fields(
+    form: Mapping[str, Any], file: tuple[str, bytes] | None, urls: list[str]
+) -> int:
+    """The print job's own fields as the reference requires them; returns errLimitNum."""
+    ticket = _text(form, "taskTicket")
+    if not (ticket or file or urls):
+        raise ApiRefusalError(BAD_PARAMETER, "jobFile参数不能为空")
+    if not ticket and _int(form, "dmPaperSize") is None:
+        raise ApiRefusalError(BAD_PARAMETER, "dmPaperSize参数不能为空")
+    if urls and not ticket and file is None:
+        _check_url_file_ext(_text(form, "urlFileExt"))
+    _check_scaling(_text(form, "jpScale"), _text(form, "jpAutoScale"))
+    limit = _int(form, "errLimitNum", ERROR_LIMIT)
+    if limit is None or not 1 <= limit <= ERROR_LIMIT:
+        raise ApiRefusalError(BAD_PARAMETER, f"errLimitNum参数错误，取值范围为1-{ERROR_LIMIT}")
+    return limit
+
+
+def _check_url_file_ext(ext: str) -> None:
+    """A job given by link needs urlFileExt, of a supported type (the jobFile row says so)."""
+    if not ext:
+        raise ApiRefusalError(BAD_PARAMETER, "使用链接时，需要额外传urlFileExt参数")
+    if not is_supported_file_ext(ext):
+        raise ApiRefusalError(BAD_PARAMETER, "urlFileExt参数错误，不支持该文件格式")
+
+
+def _check_scaling(scale: str, auto_scale: str) -> None:
+    """JpAutoScale is required (必填); jpScale stands in for it. Values as the reference lists."""
+    if not scale and not auto_scale:
+        raise ApiRefusalError(BAD_PARAMETER, "jpAutoScale参数不能为空")
+    if scale and scale.lower() not in SCALE_WORDS and not PERCENT.fullmatch(scale):
+        raise ApiRefusalError(BAD_PARAMETER, "jpScale参数错误")
+    if auto_scale and auto_scale not in SCALE_BY_AUTO_SCALE and not PERCENT.fullmatch(auto_scale):
+        raise ApiRefusalError(BAD_PARAMETER, "jpAutoScale参数错误")
 
 
 class Api:
@@ -193,6 +239,28 @@ class Api:
             await asyncio.sleep(seconds)
         finally:
             box.busy.discard(call)
+
+    def check_error_pause(self, box: BoxRuntime, limit: int) -> None:
+        """11203 while the box's run of failures has reached ``limit``, for Timing.error_pause.
+
+        The pause counts from the last failed job; once it has passed the run starts again.
+        """
+        if box.failures < limit:
+            return
+        if self.state.clock.monotonic() - box.last_failure >= self.state.timing.error_pause:
+            box.failures = 0
+            return
+        raise ApiRefusalError(
+            11203,
+            f"连续发送失败任务大于{limit}次，该设备已被暂停使用，请30分钟后再试或联系客服人员解除",
+        )
+
+    def check_status_window(self, box: BoxRuntime, port: int) -> None:
+        """10009 for printer_status of a port asked again within Timing.status_window."""
+        last = box.status_answered.get(port)
+        window = self.state.timing.status_window
+        if last is not None and self.state.clock.monotonic() - last < window:
+            raise ApiRefusalError(10009, "请求频繁，同设备相同USB口短时间内请勿重复请求")
 
     # ---- printers and models ---------------------------------------------------------------
 
@@ -275,19 +343,8 @@ class Api:
         form = _form(request)
         box = self.box(form)
         port = self.port(box, form, "devicePort")
-        ticket = _text(form, "taskTicket")
         file, urls = _document(request)
-        if not (ticket or file or urls):
-            raise ApiRefusalError(BAD_PARAMETER, "jobFile参数不能为空")
-        if not ticket and _int(form, "dmPaperSize") is None:
-            raise ApiRefusalError(BAD_PARAMETER, "dmPaperSize参数不能为空")
-        limit = min(_int(form, "errLimitNum", ERROR_LIMIT) or ERROR_LIMIT, ERROR_LIMIT)
-        if box.failures >= limit:
-            raise ApiRefusalError(
-                11203,
-                f"连续发送失败任务大于{limit}次，该设备已被暂停使用，"
-                "请30分钟后再试或联系客服人员解除",
-            )
+        self.check_error_pause(box, _check_job_fields(form, file, urls))
         if _text(form, "reportDeviceStatus") != "0":
             if box.online is None:
                 raise ApiRefusalError(5001, "设备未配网")
@@ -339,7 +396,7 @@ class Api:
         return ok({"queue_num": self.state.flush(box, port)})
 
     async def file_pages(self, request: web.Request) -> web.Response:
-        """POST file_pages: count a document's pages as a task (see GET /api/print/job)."""
+        """POST file_pages: a document's page count, ``data.pages`` (slow: Timing.pages)."""
         form = _form(request)
         box = self.box(form)
         file, urls = _document(request)
@@ -354,19 +411,25 @@ class Api:
         else:
             raise ApiRefusalError(BAD_PARAMETER, "jobFile参数不能为空")
         port = self.port(box, form, "devicePort")
-        job = self.state.submit(box, port, None, total_page=pages, file_total=size, pages_only=True)
-        return ok({"task_id": job.task_id})
+        if self.state.pages_as_task:
+            job = self.state.submit(
+                box, port, None, total_page=pages, file_total=size, pages_only=True
+            )
+            return ok({"task_id": job.task_id})
+        await asyncio.sleep(self.state.timing.pages)
+        return ok({"pages": pages})
 
     async def reset_error_limit(self, request: web.Request) -> web.Response:
-        """POST reset_printing_error_limit: 10 a day, only when there are failures."""
+        """POST reset_printing_error_limit: 10 calls a day; clears only when there are failures."""
         box = self.box(_json(request))
         await self.one_at_a_time(box, "reset", self.state.timing.answer)
-        if box.resets_today() >= RESETS_PER_DAY:
+        day = self.state.clock.today()
+        if box.resets_on(day) >= RESETS_PER_DAY:
             raise ApiRefusalError(11200, "重置打印失败限制失败，当天重置次数超过限制")
+        box.resets[day] = box.resets_on(day) + 1  # every call counts, 11201 too
         if box.failures == 0:
             raise ApiRefusalError(11201, "暂无打印失败记录，无法重置")
         box.failures = 0
-        box.resets[today()] = box.resets_today() + 1
         return ok()
 
     # ---- the box ---------------------------------------------------------------------------
@@ -382,7 +445,7 @@ class Api:
                     "api_support": 1,
                     "device_type": 2,
                     "expire_date": spec.expire_date,
-                    "is_expire": bool(expire and expire < today().isoformat()),
+                    "is_expire": bool(expire and expire < self.state.clock.today().isoformat()),
                     "mobile_support": 1,
                     "online": box.online,
                     "remote_support": 1,
@@ -418,10 +481,14 @@ class Api:
         port = self.port(box, params, "usbPort")
         if box.online != 1:
             raise ApiRefusalError(5002, "设备已离线，请检查云指示灯")
+        self.check_status_window(box, port)
         await self.one_at_a_time(box, "printer_status", self.state.timing.printer_status)
+        box.status_answered[port] = self.state.clock.monotonic()
         printer = box.printers.get(port)
         if printer is None or not printer.plugged:
             raise ApiRefusalError(497, "未检测到打印机，请插好打印机并刷新再试")
+        if printer.unresponsive:
+            raise ApiRefusalError(500, "设备无响应")
         if not printer.spec.support_status:
             data: dict[str, Any] = dict.fromkeys(printer.status_data(), False)
             data.update(errCode=None, statusCode=None, msg="该打印机暂不支持状态查询")
@@ -460,12 +527,15 @@ class Api:
     async def uninstall_driver_event(self, request: web.Request) -> web.Response:
         """POST uninstall_driver_event: an adaptation request; 403 for an invalid phone."""
         body = _json(request)
-        box = self.box(body)
+        self.box(body)
         if not PHONE.fullmatch(_text(body, "phone")):
             raise ApiRefusalError(403, "无效手机号")
         printer_id = _int(body, "printerId")
-        if printer_id not in {p.spec.printer_id for p in box.printers.values()}:
+        if printer_id is None:
+            raise ApiRefusalError(BAD_PARAMETER, "printerId参数不能为空")
+        if printer_id < 1:
             raise ApiRefusalError(BAD_PARAMETER, "printerId参数错误")
+        # Any printer id is taken (the reference's example sends "1"): it queues a request.
         return ok()
 
 
@@ -477,29 +547,85 @@ def _gateway(ip: str) -> str:
 # ---- middleware and admin -----------------------------------------------------------------
 
 
-async def _read_body(request: web.Request) -> None:
-    """Parse the body once: form (with files kept aside) or JSON; note which it was."""
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+BAD_BODY_MSG = "请求参数格式错误"
+"""Not in the reference: the answer to a body that cannot be read (see ``_read_body``)."""
+MAX_RECORDED_DEPTH = 16
+"""Deeper parts of a recorded JSON body are shown as ``…`` (the log must stay printable)."""
+
+
+class BadBodyError(Exception):
+    """A request body the simulator cannot read as its content type says."""
+
+
+async def _read_body(request: web.Request) -> Body:
+    """Parse the body once: form (with files kept aside) or JSON; note which it was.
+
+    Any body that cannot be read (a multipart without or with a wrong boundary, a truncated
+    body, a part without a name, bytes that are not in the declared charset, an unknown
+    charset, JSON nested too deep) is a ``BadBodyError``: the caller answers 400, never 500.
+    """
+    try:
+        if request.content_type in FORM_TYPES:
+            return await _read_form(request)
+        if not request.body_exists:
+            return Body(None, {}, {})
+        raw = await request.read()
+        parsed = json.loads(raw) if raw.strip() else None
+    except web.HTTPException:
+        raise  # 413 and the like: aiohttp's own 4xx answers
+    except RecursionError as err:
+        raise BadBodyError("nested too deep") from err
+    except Exception as err:
+        raise BadBodyError(type(err).__name__) from err
+    if isinstance(parsed, dict):
+        return Body("json", parsed, {})
+    return Body(None, {}, {})
+
+
+async def _read_form(request: web.Request) -> Body:
+    if request.content_type == "application/x-www-form-urlencoded":
+        return Body("form", dict((await request.post()).items()), {})
+    return await _read_multipart(request)
+
+
+async def _read_multipart(request: web.Request) -> Body:
+    """Multipart, read part by part into memory, within the app's size limit.
+
+    Not ``request.post()``: it leaves temporary files behind when a later part is broken.
+    """
     fields: dict[str, Any] = {}
     files: dict[str, tuple[str, bytes]] = {}
-    kind: str | None = None
-    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        kind = "form"
-        for name, value in (await request.post()).items():
-            if isinstance(value, web.FileField):
-                content = value.file.read()
-                files[name] = (value.filename, content)
-                fields[name] = {"filename": value.filename, "size": len(content)}
-            else:
-                fields[name] = value
-    elif request.body_exists:
-        raw = await request.read()
-        try:
-            parsed = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            kind, fields = "json", parsed
-    request[BODY] = Body(kind, fields, files)
+    limit = request.app[MAX_BODY]
+    total = 0
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            raise BadBodyError("a part without a name, or a nested multipart")
+        content = bytearray()
+        while chunk := await part.read_chunk():
+            total += len(chunk)
+            if total > limit:
+                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=total)
+            content += chunk
+        if part.filename is not None:
+            files[part.name] = (part.filename, bytes(content))
+        else:
+            fields[part.name] = bytes(content).decode(part.get_charset(default="utf-8"))
+    return Body("form", fields, files)
+
+
+def _printable(value: Any, depth: int = 0) -> Any:
+    """A recorded value that JSON can always show: no lone surrogates, no endless nesting."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if depth >= MAX_RECORDED_DEPTH and isinstance(value, dict | list):
+        return "…"
+    if isinstance(value, dict):
+        return {_printable(str(k)): _printable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v, depth + 1) for v in value]
+    return value
 
 
 def _html_error(status: int, html: bool) -> web.Response:
@@ -529,14 +655,21 @@ class _Cloud:
         if request.path.startswith(ADMIN_PREFIX):
             return await handler(request)
         sim = self.sim
-        await _read_body(request)
+        try:
+            body, bad_body = await _read_body(request), False
+        except BadBodyError:
+            body, bad_body = Body(None, {}, {}), True
+        request[BODY] = body
+        recorded: dict[str, Any] = dict(body.fields)
+        for name, (filename, content) in body.files.items():
+            recorded[name] = {"filename": filename, "size": len(content)}
         sim.requests.append(
             RecordedRequest(
                 method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                fields=dict(request[BODY].fields),
-                api_key=request.headers.get("ApiKey"),
+                path=_printable(request.path),
+                query=_printable(dict(request.query)),
+                fields=_printable(recorded),
+                api_key=_printable(request.headers.get("ApiKey")),
             )
         )
         early = await self.request_faults(request)
@@ -544,6 +677,8 @@ class _Cloud:
             return early
         if request.headers.get("ApiKey") != sim.fleet.api_key:
             return refusal(10001, "ApiKey无效")
+        if bad_body:
+            return refusal(BAD_PARAMETER, BAD_BODY_MSG)
         try:
             return await handler(request)
         except ApiRefusalError as err:
@@ -568,12 +703,21 @@ class _Cloud:
         return None
 
     async def add_fault(self, request: web.Request) -> web.Response:
-        """POST /_sim/faults {"fault": name, ...arguments}."""
+        """POST /_sim/faults {"fault": name, ...arguments}; anything else is a clear 400."""
         try:
-            body = await request.json()
-            self.sim.faults.apply(body if isinstance(body, dict) else {})
+            raw = await request.read()
+        except web.HTTPException:
+            raise
+        except Exception:  # noqa: BLE001 - a truncated or undecodable upload
+            return _admin_error("the body could not be read")
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            return _admin_error('the body must be JSON like {"fault": "clear"}')
+        try:
+            self.sim.faults.apply(body)
         except ValueError as err:
-            return web.json_response({"ok": False, "error": str(err)}, status=400)
+            return _admin_error(str(err))
         return web.json_response({"ok": True})
 
     async def clear_faults(self, _request: web.Request) -> web.Response:
@@ -590,11 +734,16 @@ class _Cloud:
         return web.json_response(self.sim.state.snapshot(), dumps=_dumps)
 
 
+def _admin_error(message: str) -> web.Response:
+    return web.json_response({"ok": False, "error": _printable(message)}, status=400, dumps=_dumps)
+
+
 def build_app(sim: Simulator) -> web.Application:
     """The aiohttp application: API routes behind recording, faults and the ApiKey check."""
     api = Api(sim)
     cloud = _Cloud(sim)
-    app = web.Application(middlewares=[cloud.middleware], client_max_size=64 * 1024 * 1024)
+    app = web.Application(middlewares=[cloud.middleware], client_max_size=MAX_BODY_BYTES)
+    app[MAX_BODY] = MAX_BODY_BYTES
     routes = [
         web.get("/api/external_api/printer_list", api.printer_list),
         web.get("/api/print/printer_params", api.printer_params),
@@ -606,6 +755,8 @@ def build_app(sim: Simulator) -> web.Application:
         web.delete("/api/print/job", api.cancel_job),
         web.get("/api/device/device_info", api.device_info),
         web.get("/api/device/printer_status", api.printer_status),
+        # Lianke's own Python SDK asks printer_status with DELETE: answered the same.
+        web.delete("/api/device/printer_status", api.printer_status),
         web.post("/api/print/query_device_task", api.query_device_task),
         web.post("/api/driver/uninstall_driver_event", api.uninstall_driver_event),
         web.get("/api/device/async_refresh_device_info", api.refresh_device_info),

@@ -2,7 +2,8 @@
 
 The laser data is the reference's own example (``reference_models.json``); the receipt, label
 and inkjet models are plausible stand-ins built by ``ModelSpec``. A printer in a fleet file
-whose model is not listed here gets a generic model of its kind, so any fleet works.
+whose model is not listed here gets a generic model of its kind, so any fleet works, and every
+other model printer_enum lists gets the generic model its name suggests (``guess_kind``).
 """
 
 from __future__ import annotations
@@ -187,9 +188,29 @@ def paper_list(model: str, kind: PrinterKind | None = None) -> dict[str, Any] | 
     return spec.paper_list() if spec else None
 
 
+def guess_kind(model: str) -> PrinterKind:
+    """The kind a listed model's name suggests (label, receipt, inkjet; laser otherwise)."""
+    name = model.lower()
+    if "label" in name or name.startswith(("km-", "tsc", "qr-")):
+        return PrinterKind.LABEL
+    if "pos" in name or name.startswith("xp-"):
+        return PrinterKind.RECEIPT
+    if name.startswith(("epson", "canon mp")):
+        return PrinterKind.INKJET
+    return PrinterKind.LASER
+
+
+@cache
+def _listed() -> frozenset[str]:
+    """The models printer_enum lists whatever the fleet (the reference's lists)."""
+    return frozenset(supported_models())
+
+
 def _spec(model: str, kind: PrinterKind | None) -> ModelSpec | None:
     if model in MODELS:
         return MODELS[model]
+    if kind is None and model in _listed():
+        kind = guess_kind(model)
     if kind is None:
         return None
     generic = GENERIC_BY_KIND.get(kind, GENERIC_BY_KIND[PrinterKind.LASER])

@@ -7,8 +7,10 @@ faults change how the next matching HTTP calls are answered (10009, slow, HTTP 5
 from __future__ import annotations
 
 import inspect
+import math
+import types
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from lianke_bridge.cloud.codes import TaskState
 from lianke_bridge.simulator.state import BoxRuntime, PrinterRuntime, SimState
@@ -100,6 +102,18 @@ class Faults:
         printer.out_of_ribbon = out_of_ribbon
         printer.paused = paused
 
+    def printer_unresponsive(self, device_id: str, port: int, unresponsive: bool = True) -> None:
+        """The printer does not answer: printer_status ``{"code": 500, "msg": "设备无响应"}``."""
+        self._printer(device_id, port).unresponsive = unresponsive
+
+    def pages_as_task(self, on: bool = True) -> None:
+        """file_pages answers ``data.task_id`` (the count a task to follow), not ``data.pages``."""
+        self._state.pages_as_task = on
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass at once for the cloud's rules (pauses, windows, daily counts)."""
+        self._state.clock.advance(seconds)
+
     def jobs_fail(self, device_id: str, fail: bool = True, *, task_state: str = "SUCCESS") -> None:
         """Jobs of the box end badly: SUCCESS with task_result code 502, or FAILURE."""
         state = TaskState(task_state)
@@ -115,10 +129,13 @@ class Faults:
 
     def api_error(self, code: int, msg: str = "", path: str | None = None, count: int = 1) -> None:
         """The next ``count`` matching calls answer ``{"code": code, "msg": msg}`` (HTTP 200)."""
+        _check_count(count)
         self.request_faults.append(RequestFault("api_error", path, count, code=code, msg=msg))
 
     def slow(self, seconds: float, path: str | None = None) -> None:
         """Matching calls answer ``seconds`` late, until cleared (``slow(0)`` clears)."""
+        if not 0 <= seconds <= MAX_SLOW_SECONDS:
+            raise ValueError(f"seconds must be from 0 to {MAX_SLOW_SECONDS:g}; got {seconds}")
         self.request_faults = [
             f for f in self.request_faults if not (f.kind == "slow" and f.path == path)
         ]
@@ -128,24 +145,33 @@ class Faults:
     def http_error(
         self, status: int = 502, html: bool = True, path: str | None = None, count: int = 1
     ) -> None:
-        """The next ``count`` matching calls get HTTP ``status`` with an HTML (or text) page."""
+        """The next ``count`` matching calls get HTTP ``status`` with an HTML (or text) page.
+
+        ``status`` is 200-599: 200 stands for a gateway's page that is not the API's JSON.
+        """
+        if not 200 <= status <= 599:  # noqa: PLR2004 - final HTTP statuses
+            raise ValueError(f"status must be an HTTP status from 200 to 599; got {status}")
+        _check_count(count)
         self.request_faults.append(
             RequestFault("http_error", path, count, status=status, html=html)
         )
 
     def drop_connection(self, path: str | None = None, count: int = 1) -> None:
         """The next ``count`` matching calls have their connection closed without an answer."""
+        _check_count(count)
         self.request_faults.append(RequestFault("drop", path, count))
 
     def clear(self) -> None:
         """Remove every fault: request faults, and boxes and printers back to the fleet's state."""
         self.request_faults.clear()
+        self._state.pages_as_task = False
         for box in self._state.boxes.values():
             box.offline = box.spec.boot_state == "offline"
             box.never_booted = box.spec.boot_state == "never_booted"
             box.fail_jobs = None
             for printer in box.printers.values():
                 printer.plugged = True
+                printer.unresponsive = False
                 self.printer_problem(box.spec.device_id, printer.spec.port)
 
     def take(self, kind: str, path: str) -> RequestFault | None:
@@ -167,7 +193,10 @@ class Faults:
         "unplug_printer",
         "plug_printer",
         "printer_problem",
+        "printer_unresponsive",
         "jobs_fail",
+        "pages_as_task",
+        "advance_clock",
         "rate_limit",
         "api_error",
         "slow",
@@ -176,15 +205,64 @@ class Faults:
         "clear",
     )
 
-    def apply(self, body: dict[str, Any]) -> None:
-        """``{"fault": "box_offline", "device_id": "...", ...}``: call the named control."""
+    def apply(self, body: object) -> None:
+        """``{"fault": "box_offline", "device_id": "...", ...}``: call the named control.
+
+        Every argument is checked against the control's annotation first, so a wrong type is a
+        ``ValueError`` naming it, never a crash inside the simulator.
+        """
+        if not isinstance(body, dict):
+            raise ValueError('the body must be a JSON object like {"fault": "clear"}')  # noqa: TRY004 - answered as a bad request
         name = body.get("fault")
-        if name not in self.NAMES:
-            raise ValueError(f"unknown fault {name!r}; one of: {', '.join(self.NAMES)}")
+        if not isinstance(name, str) or name not in self.NAMES:
+            raise ValueError(f"unknown fault {_shown(name)}; one of: {', '.join(self.NAMES)}")
         method = getattr(self, name)
         params = {k: v for k, v in body.items() if k != "fault"}
         try:
             inspect.signature(method).bind(**params)
         except TypeError as err:
             raise ValueError(f"{name}: {err}") from None
+        hints = get_type_hints(method)
+        for key, value in params.items():
+            _check_type(f"{name}: {key}", value, hints[key])
         method(**params)
+
+
+MAX_SLOW_SECONDS = 3600.0
+"""The longest ``slow`` delay: longer would only hang the caller."""
+
+
+def _check_count(count: int | None) -> None:
+    if count is not None and count < 1:
+        raise ValueError(f"count must be 1 or more; got {count}")
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"  # noqa: PLR2004 - short
+
+
+def _check_type(where: str, value: object, hint: Any) -> None:
+    """``value`` must be of the annotated type (JSON: bool is not a number, numbers finite)."""
+    union = get_origin(hint) in (Union, types.UnionType)
+    allowed = get_args(hint) if union else (hint,)
+    for kind in allowed:
+        if kind is type(None) and value is None:
+            return
+        if kind is bool and isinstance(value, bool):
+            return
+        if isinstance(value, bool):
+            continue
+        if kind is int and isinstance(value, int):
+            return
+        if kind is float and isinstance(value, int | float) and math.isfinite(value):
+            return
+        if kind is str and isinstance(value, str):
+            return
+    names = " or ".join(
+        {bool: "true/false", int: "a whole number", float: "a number", str: "a string"}.get(
+            kind, "null"
+        )
+        for kind in allowed
+    )
+    raise ValueError(f"{where} must be {names}; got {_shown(value)}")

@@ -2,7 +2,9 @@
 """The simulated cloud's live state: boxes, printers, jobs, error counters, timers.
 
 Every wait is an ``asyncio.sleep`` on the running loop with a ``Timing`` duration, so tests run
-the whole life of a job in tens of milliseconds. Timestamps shown to clients use the wall clock.
+the whole life of a job in tens of milliseconds. The cloud's rules that span minutes or days (the
+printer_status window, the 11203 pause, the daily reset count, the day's tasks) and the
+timestamps shown to clients read ``SimState.clock``, which tests can move forward.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -54,7 +57,11 @@ class Timing:
     answer: float = 0.1
     """Latency of the other one-at-a-time calls (reset, refresh); a second one meanwhile: 10009."""
     pages: float = 1.0
-    """file_pages counting (PARSING) time."""
+    """file_pages counting time (the answer's latency; PARSING of a counting task)."""
+    status_window: float = 2.0
+    """printer_status for a port again within this many seconds of its last answer: 10009."""
+    error_pause: float = 30 * 60.0
+    """How long the 11203 pause lasts after the last failed job (the cloud says 30 minutes)."""
     callback_retries: tuple[float, ...] = (0.0, 5.0, 10.0)
     """Delays before each callback attempt (the reference: 0, 5, 10 s)."""
 
@@ -71,8 +78,38 @@ class Timing:
             printer_status=0.05,
             answer=0.05,
             pages=0.02,
+            status_window=0.0,
             callback_retries=(0.0, 0.05, 0.1),
         )
+
+
+class SimClock:
+    """The simulated cloud's sense of time: the real clocks plus an offset tests can advance.
+
+    ``advance(1800)`` makes half an hour pass at once for every rule that reads the clock (the
+    11203 pause, the printer_status window, the daily reset count, the last day's tasks).
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward (never back)."""
+        if not seconds >= 0:
+            raise ValueError("the clock only moves forward: seconds must be 0 or more")
+        self.offset += seconds
+
+    def monotonic(self) -> float:
+        """Seconds for measuring spans (windows, pauses)."""
+        return time.monotonic() + self.offset
+
+    def now(self) -> datetime:
+        """The local date and time shown to clients."""
+        return datetime.now().astimezone() + timedelta(seconds=self.offset)
+
+    def today(self) -> date:
+        """The local date (the cloud's "day" for its daily limits)."""
+        return self.now().date()
 
 
 @dataclass
@@ -84,6 +121,8 @@ class PrinterRuntime:
     paper_out: bool = False
     paper_jam: bool = False
     cover_open: bool = False
+    unresponsive: bool = False
+    """Fault: printer_status answers 500 设备无响应 (the device did not answer)."""
     out_of_ink: bool = False
     out_of_ribbon: bool = False
     paused: bool = False
@@ -221,11 +260,6 @@ class Job:
         }
 
 
-def today() -> date:
-    """The local date (the cloud's "day" for its daily limits)."""
-    return datetime.now().astimezone().date()
-
-
 def _local(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -238,23 +272,39 @@ def _http_date(moment: datetime) -> str:
 class BoxRuntime:
     """A box's live condition, its printers and its per-box counters."""
 
-    def __init__(self, spec: BoxSpec) -> None:
+    def __init__(self, spec: BoxSpec, clock: SimClock) -> None:
         self.spec = spec
+        self._clock = clock
         self.never_booted = spec.boot_state == "never_booted"
         self.offline = spec.boot_state == "offline"
         self.rebooting = False
         self.refreshing = False
         self.busy: set[str] = set()
         """One-at-a-time calls in progress (printer_status, reset, refresh)."""
-        self.failures = 0
-        """Consecutive failed jobs."""
+        self._failures = 0
+        self.last_failure = 0.0
+        """``SimClock.monotonic`` of the last failed job (the 11203 pause counts from it)."""
+        self.status_answered: dict[int, float] = {}
+        """Port -> ``SimClock.monotonic`` of its last printer_status answer."""
         self.disconnects = 0
         """How often the box went offline: a job being sent across one fails."""
         self.resets: dict[date, int] = {}
+        """reset_printing_error_limit calls per day (every call counts, 11201 too)."""
         self.fail_jobs: TaskState | None = None
         """Fault: jobs end with this state and a failed result (SUCCESS) or FAILURE."""
         self.printers = {p.port: PrinterRuntime(p) for p in spec.printers}
         self.locks: dict[int, asyncio.Lock] = {}
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failed jobs; each one added restarts the 11203 pause."""
+        return self._failures
+
+    @failures.setter
+    def failures(self, value: int) -> None:
+        if value > self._failures:
+            self.last_failure = self._clock.monotonic()
+        self._failures = value
 
     @property
     def online(self) -> int | None:
@@ -278,9 +328,9 @@ class BoxRuntime:
         """Jobs for one printer run one after the other."""
         return self.locks.setdefault(port, asyncio.Lock())
 
-    def resets_today(self) -> int:
-        """reset_printing_error_limit calls that succeeded today."""
-        return self.resets.get(today(), 0)
+    def resets_on(self, day: date) -> int:
+        """reset_printing_error_limit calls made on ``day``."""
+        return self.resets.get(day, 0)
 
 
 def count_pages(filename: str, content: bytes) -> int:
@@ -308,7 +358,10 @@ class SimState:
     def __init__(self, fleet: Fleet, timing: Timing) -> None:
         self.fleet = fleet
         self.timing = timing
-        self.boxes = {b.device_id: BoxRuntime(b) for b in fleet.boxes}
+        self.pages_as_task = False
+        """Fault: file_pages answers a ``task_id`` to follow, as the reference's script expects."""
+        self.clock = SimClock()
+        self.boxes = {b.device_id: BoxRuntime(b, self.clock) for b in fleet.boxes}
         self.jobs: dict[str, Job] = {}
         self.callbacks: list[dict[str, Any]] = []
         """Every callback attempt: url, body, and the HTTP status or error."""
@@ -353,7 +406,7 @@ class SimState:
         callback_url: str | None = None,
     ) -> Job:
         """Accept a job: it starts in READY and moves on by itself."""
-        now = datetime.now().astimezone()
+        now = self.clock.now()
         job = Job(
             task_id=str(uuid.uuid4()),
             device_id=box.spec.device_id,
@@ -416,10 +469,9 @@ class SimState:
             )
         return TaskState.SUCCESS, 200, "success"
 
-    @staticmethod
-    def _move(job: Job, state: TaskState) -> None:
+    def _move(self, job: Job, state: TaskState) -> None:
         job.state = state
-        job.updated = datetime.now().astimezone()
+        job.updated = self.clock.now()
 
     def _finish(self, box: BoxRuntime, job: Job, state: TaskState, code: int, msg: str) -> None:
         self._move(job, state)
@@ -462,7 +514,7 @@ class SimState:
 
     def day_tasks(self, box: BoxRuntime) -> list[Job]:
         """The box's print jobs of the last 24 hours, newest first."""
-        since = datetime.now().astimezone() - timedelta(days=1)
+        since = self.clock.now() - timedelta(days=1)
         jobs = [
             j
             for j in self.jobs.values()
@@ -536,7 +588,7 @@ class SimState:
                     "rebooting": box.rebooting,
                     "refreshing": box.refreshing,
                     "failures": box.failures,
-                    "resets_today": box.resets_today(),
+                    "resets_today": box.resets_on(self.clock.today()),
                     "fail_jobs": str(box.fail_jobs) if box.fail_jobs else None,
                     "queue": self.queue_length(box),
                     "printers": {
