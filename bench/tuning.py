@@ -6,7 +6,7 @@ bridge sets, every client of the run gets the same ones, from here.
 
 from __future__ import annotations
 
-import socket
+from lianke_bridge.bridge.service import MQTT_SOCKET_OPTIONS
 
-SOCKET_OPTIONS: tuple[tuple[int, int, int], ...] = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
-"""The bridge's MQTT socket options (none yet)."""
+SOCKET_OPTIONS: tuple[tuple[int, int, int], ...] = MQTT_SOCKET_OPTIONS
+"""The bridge's MQTT socket options (TCP_NODELAY), for every other client of the run."""

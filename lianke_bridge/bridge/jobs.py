@@ -30,7 +30,7 @@ from lianke_bridge.bridge.state import JobRecord, utc_now
 from lianke_bridge.bridge.store import Store, Submission
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.cloud import codes
-from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.client import LiankeClient, background_calls
 from lianke_bridge.cloud.models import Credentials, DeviceTask, JobStatus
 from lianke_bridge.config import JobsConfig
 
@@ -76,6 +76,8 @@ class JobTracker:
         self._calling: set[str] = set()
         """Submissions whose cloud call is running in this process."""
         self._reconcile_lock = asyncio.Lock()
+        self._due: dict[str, float] = {}
+        """Event-loop time each active job is next asked about (missing: due now)."""
 
     @property
     def jobs(self) -> dict[str, JobRecord]:
@@ -92,9 +94,13 @@ class JobTracker:
         return max(mine, key=lambda j: j.created_at) if mine else None
 
     async def track(self, job: JobRecord) -> None:
-        """Start following a freshly submitted job."""
+        """Start following a freshly submitted job, first asked one poll interval from now.
+
+        The submission's answer already said where the job is: waking the tracker here would
+        cost a cloud call per print (and re-ask every other active job with it).
+        """
+        self._due[job.task_id] = asyncio.get_running_loop().time() + self._config.poll_interval
         await self._save_and_publish(job)
-        self._wake.set()
 
     async def submit(
         self,
@@ -249,21 +255,33 @@ class JobTracker:
                 )
 
     async def run(self) -> None:
-        """Poll active jobs, expire finished ones, look up interrupted prints."""
+        """Poll each active job on its own schedule, expire ended ones, find interrupted prints."""
+        background_calls()  # requests' calls go first
+        loop = asyncio.get_running_loop()
         while True:
             checkpoint()
             if self.unresolved():
                 await self.reconcile()
             await self.poll_once()
             await self.expire()
-            await sleep_until_woken(self._wake, self._config.poll_interval)
+            active = [j.task_id for j in self.jobs.values() if not j.state.is_final]
+            next_due = min((self._due.get(t, 0.0) for t in active), default=None)
+            wait = self._config.poll_interval if next_due is None else next_due - loop.time()
+            await sleep_until_woken(self._wake, max(0.05, min(wait, self._config.poll_interval)))
 
     async def poll_once(self) -> None:
-        """Ask the cloud about every job that has not ended."""
+        """Ask the cloud about each job that has not ended and is due.
+
+        Jobs known from before a restart are due at once.
+        """
+        now = asyncio.get_running_loop().time()
         for job in [j for j in self.jobs.values() if not j.state.is_final]:
             credentials = self._credentials(job.device)
             if credentials is None:
                 continue
+            if self._due.get(job.task_id, 0.0) > now:
+                continue
+            self._due[job.task_id] = now + self._config.poll_interval
             try:
                 status = await self._client.job_status(credentials, job.task_id, job.port)
             except errors.CloudError as err:
@@ -304,6 +322,7 @@ class JobTracker:
             return job
         updated = replace(job, state=codes.JobState.CANCELLING, api_state="SET_REVOKE")
         await self._save_and_publish(updated)
+        self._due[task_id] = 0.0  # the cancel's outcome is worth one call now
         self._wake.set()
         return updated
 
@@ -314,6 +333,7 @@ class JobTracker:
             if job.finished_at is not None and job.finished_at <= cutoff:
                 await self._publisher.clear(self._topics.job(job.device, job.task_id))
                 self._store.drop_job(job.task_id)
+                self._due.pop(job.task_id, None)
 
     async def _save_and_publish(self, job: JobRecord) -> None:
         self._store.put_job(job)

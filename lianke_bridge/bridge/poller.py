@@ -27,7 +27,7 @@ from lianke_bridge.bridge.state import (
 )
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.cloud import codes
-from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.client import LiankeClient, background_calls
 from lianke_bridge.cloud.models import Credentials, DeviceTask, Printer
 from lianke_bridge.config import DeviceConfig
 
@@ -143,6 +143,7 @@ class BoxPoller:
 
     async def run(self) -> None:
         """Poll forever; a refresh request wakes it early. Cloud errors never end it."""
+        background_calls()  # requests' calls go first
         loop = asyncio.get_running_loop()
         while True:
             checkpoint()

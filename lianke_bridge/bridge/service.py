@@ -12,6 +12,7 @@ import contextlib
 import logging
 import random
 import resource
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -43,6 +44,9 @@ from lianke_bridge.print_options.readers import show
 
 _LOGGER = logging.getLogger(__name__)
 
+MQTT_SOCKET_OPTIONS = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
+"""TCP_NODELAY: an answer goes out at once instead of waiting ~40 ms for the broker's delayed
+ACK of the previous packet (Nagle), which made every answer ~40 ms late."""
 HEALTH_INTERVAL = 60.0
 MAX_RECONNECT_DELAY = 60.0
 MAX_CONCURRENT_REQUESTS = 8
@@ -197,6 +201,7 @@ class BridgeService:
             keepalive=mqtt.keepalive,
             **session_options(mqtt),
             will=aiomqtt.Will(self.topics.bridge_state, "offline", qos=1, retain=True),
+            socket_options=MQTT_SOCKET_OPTIONS,
             tls_params=tls_params,
             tls_insecure=True if mqtt.tls is not None and mqtt.tls.insecure else None,
         )

@@ -3,7 +3,8 @@
 Polite by construction, because the real cloud bans keys and IPs that hammer it:
 
 - one ``aiohttp`` session reused for every call, the ``ApiKey`` header on every call;
-- a client-wide token bucket (``rate_limit`` calls per second);
+- a client-wide token bucket (``rate_limit`` calls per second) that serves commands ahead of
+  polls (:func:`background_calls`);
 - at most one ``printer_status`` in flight per box (the API allows one), and one maintenance call
   (reboot, error-limit reset, device refresh) per box;
 - ``printer_params`` and ``paper_dimension_list`` cached per printer model (the reference asks);
@@ -20,14 +21,17 @@ query string, which carries the deviceKey).
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import json
 import logging
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum
 from types import TracebackType
 from typing import Any, Self, TypedDict, Unpack
 
@@ -136,29 +140,83 @@ class ApiStats:
         }
 
 
+class Priority(IntEnum):
+    """Who waits for a call: the client-wide ceiling serves the lower number first."""
+
+    COMMAND = 0
+    """Someone is waiting for the answer (an MQTT request)."""
+    POLL = 1
+    """Background polling: it may wait behind every command."""
+
+
+_PRIORITY: ContextVar[Priority] = ContextVar("lianke_call_priority", default=Priority.COMMAND)
+
+
+def background_calls() -> None:
+    """From now on, calls made by the current task (and tasks it starts) wait behind commands.
+
+    Pollers call this once at the start of their task; everything else stays a command.
+    """
+    _PRIORITY.set(Priority.POLL)
+
+
 class _TokenBucket:
-    """A client-wide ceiling of ``rate`` calls per second, with bursts up to ``rate``."""
+    """A client-wide ceiling of ``rate`` calls per second, with bursts up to ``rate``.
+
+    Waiters are served by priority, then in order of arrival: a command never queues behind
+    polls. No task of its own: one timer at a time releases the next token.
+    """
 
     def __init__(self, rate: float) -> None:
         self._rate = rate
         self._capacity = max(1.0, rate)
         self._tokens = self._capacity
         self._updated = time.monotonic()
-        self._lock = asyncio.Lock()
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
 
-    async def acquire(self) -> bool:
+    async def acquire(self, priority: Priority = Priority.COMMAND) -> bool:
         """Take one token, waiting for it if needed; True when the caller had to wait."""
         if self._rate <= 0:
             return False
-        async with self._lock:  # waiters queue in order
-            self._refill()
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return False
-            await asyncio.sleep((1 - self._tokens) / self._rate)
-            self._refill()
-            self._tokens = max(0.0, self._tokens - 1)
-            return True
+        self._refill()
+        if not self._waiters and self._tokens >= 1:
+            self._tokens -= 1
+            return False
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (int(priority), next(self._order), future))
+        self._arm()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():  # granted, then cancelled: give back
+                self._tokens = min(self._capacity, self._tokens + 1)
+                self._release()
+            raise
+        return True
+
+    def _arm(self) -> None:
+        """Set the timer for the next token, if anyone waits and none is set."""
+        if self._timer is None and self._waiters:
+            delay = max(0.0, (1 - self._tokens) / self._rate)
+            self._timer = asyncio.get_running_loop().call_later(delay, self._release)
+
+    def _release(self) -> None:
+        """Hand out the tokens there are, best priority first."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._refill()
+        while self._waiters and self._tokens >= 1:
+            _, _, future = heapq.heappop(self._waiters)
+            if future.done():  # its caller was cancelled while waiting
+                continue
+            self._tokens -= 1
+            future.set_result(None)
+        while self._waiters and self._waiters[0][2].done():
+            heapq.heappop(self._waiters)
+        self._arm()
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -699,7 +757,7 @@ class LiankeClient:
 
     async def _send(self, request: _Request) -> Any:
         """One HTTP request, its failures mapped onto the error tree."""
-        if await self._bucket.acquire():
+        if await self._bucket.acquire(_PRIORITY.get()):
             self.stats.throttled += 1
         session = self._get_session()
         call = request.call
