@@ -1,24 +1,24 @@
-"""The ``lianke-bridge`` command: run, check-config, decode-qr, simulate, demo.
+"""The ``lianke-bridge`` command: run, check-config, health, decode-qr, simulate, demo.
 
 Only this module configures logging handlers, and only here is there a last-resort handler for
-unexpected errors.
+unexpected errors. Each command imports what it needs when it runs: ``health`` runs every minute
+as a container health check and must stay fast and small (no asyncio, no service, no config
+validator).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import logging
 import signal
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lianke_bridge import __version__, errors
+import lianke_bridge
+from lianke_bridge import errors
 
 if TYPE_CHECKING:
     from lianke_bridge.config import Config
@@ -38,8 +38,6 @@ STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
 )
 """Signals that stop the process cleanly: a service manager, Ctrl-C, a closed terminal."""
-HEARTBEAT_STALE = 3
-"""``health``: a heartbeat older than this many health intervals means the bridge is gone."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -102,6 +100,8 @@ def run_until_stopped(main: Callable[[], Awaitable[Any]]) -> int:
     Returns the exit code: 0 after a signal or a normal end, 1 after an error (logged in one
     line when it is a known one or the system's, e.g. a port in use).
     """
+    import asyncio  # noqa: PLC0415 - keep CLI start fast
+    import contextlib  # noqa: PLC0415
 
     async def runner() -> None:
         task = asyncio.ensure_future(main())
@@ -143,16 +143,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The service."""
     from lianke_bridge.bridge.service import BridgeService  # noqa: PLC0415 - keep CLI start fast
     from lianke_bridge.config import redacted  # noqa: PLC0415
+    from lianke_bridge.systemd import Notifier, run_notified  # noqa: PLC0415
 
     config = _load_config_or_say_why(args.config)
     if config is None:
         return 2
     setup_logging(args.log_level or config.logging.level, config.logging.format)
-    _LOGGER.info("lianke-bridge %s starting", __version__)
+    _LOGGER.info("lianke-bridge %s starting", lianke_bridge.__version__)
     _LOGGER.debug("configuration: %s", redacted(config))
     service = BridgeService(config)
     logging.getLogger().addHandler(MqttLogHandler(service.forward_log))
-    return run_until_stopped(service.run)
+    notifier = Notifier()
+    return run_until_stopped(lambda: run_notified(service.run(), service.connected, notifier))
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -168,38 +170,20 @@ def cmd_health(args: argparse.Namespace) -> int:
     """Whether the bridge of this configuration runs and is connected (a container health check).
 
     Reads the heartbeat the running bridge leaves in its state directory with every health
-    snapshot (each minute while connected to the broker). Exit 0 when it is fresh and says
-    connected, 1 otherwise, 2 for a bad configuration. Cloud trouble does not count: restarting
-    the container would not fix the cloud.
+    snapshot (each minute while connected to the broker). Exit 0 when it is fresh, written by a
+    bridge process that still runs, and says connected; 1 otherwise; 2 when the configuration
+    file cannot be read. Cloud trouble does not count: restarting would not fix the cloud.
     """
-    from lianke_bridge.bridge.service import HEALTH_INTERVAL  # noqa: PLC0415
-    from lianke_bridge.bridge.store import HEARTBEAT_FILE, read_heartbeat  # noqa: PLC0415
+    from lianke_bridge import heartbeat  # noqa: PLC0415 - standard library only
 
-    config = _load_config_or_say_why(args.config)
-    if config is None:
+    try:
+        state_dir = heartbeat.read_state_dir(Path(args.config))
+    except (OSError, ValueError) as err:
+        print(f"configuration error in {args.config}: {err}", file=sys.stderr)  # noqa: T201
         return 2
-    found = read_heartbeat(config.state_dir)
-    if found is None:
-        where = config.state_dir / HEARTBEAT_FILE
-        message = f"unhealthy: no heartbeat in {where} (is the bridge running?)"
-        print(message, file=sys.stderr)  # noqa: T201
-        return 1
-    age, health = found
-    max_age = HEARTBEAT_STALE * HEALTH_INTERVAL
-    if age > max_age:
-        print(  # noqa: T201
-            f"unhealthy: the last heartbeat is {age:.0f} s old (more than {max_age:.0f} s): "
-            "the bridge stopped or lost the broker",
-            file=sys.stderr,
-        )
-        return 1
-    mqtt = health.get("mqtt")
-    if not (isinstance(mqtt, dict) and mqtt.get("connected") is True):
-        print("unhealthy: not connected to the MQTT broker", file=sys.stderr)  # noqa: T201
-        return 1
-    cloud = "; the cloud reports problems" if health.get("api_problem") else ""
-    print(f"healthy: connected to the broker, heartbeat {age:.0f} s old{cloud}")  # noqa: T201
-    return 0
+    found = heartbeat.verdict(state_dir)
+    print(found.message, file=sys.stdout if found.healthy else sys.stderr)
+    return found.exit_code
 
 
 def cmd_decode_qr(args: argparse.Namespace) -> int:
@@ -238,6 +222,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 async def run_demo(broker_host: str, broker_port: int) -> None:
     """Start the demo fleet's simulator, find or start a broker, run the bridge."""
+    import tempfile  # noqa: PLC0415
+
     from lianke_bridge.bridge.service import BridgeService  # noqa: PLC0415
     from lianke_bridge.broker import ensure_broker  # noqa: PLC0415
     from lianke_bridge.demo import demo_config, instructions  # noqa: PLC0415
@@ -279,12 +265,23 @@ def _log_level(text: str) -> str:
     return level
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked for (``importlib.metadata`` is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
+        print(f"{parser.prog} {lianke_bridge.__version__}")  # noqa: T201
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(
         prog="lianke-bridge", description="Lianke cloud printer boxes on MQTT."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     log_help = "DEBUG, INFO, WARNING or ERROR (run: overrides logging.level)"
     parser.add_argument("--log-level", type=_log_level, help=log_help)
     # also accepted after the command (`lianke-bridge run --log-level debug`)

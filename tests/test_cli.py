@@ -32,6 +32,7 @@ from lianke_bridge.__main__ import main
 from lianke_bridge.bridge.service import HEALTH_INTERVAL
 from lianke_bridge.bridge.store import HEARTBEAT_FILE
 from lianke_bridge.config import ENV_OVERRIDES
+from lianke_bridge.heartbeat import WRITER_KEY, writer_identity
 from lianke_bridge.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -432,10 +433,11 @@ async def test_run_without_the_config_file_exits_2(tmp_path: Path) -> None:
 
 
 def write_heartbeat(state_dir: Path, *, connected: bool, age: float) -> None:
-    """A heartbeat as the bridge leaves it, ``age`` seconds old."""
+    """A heartbeat as a bridge leaves it, ``age`` seconds old (written by this live process)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / HEARTBEAT_FILE
-    path.write_text(json.dumps({"mqtt": {"connected": connected}, "api_problem": True}), "utf-8")
+    data = {"mqtt": {"connected": connected}, "api_problem": True, WRITER_KEY: writer_identity()}
+    path.write_text(json.dumps(data), "utf-8")
     then = time.time() - age
     os.utime(path, (then, then))
 

@@ -23,7 +23,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from lianke_bridge import __version__, errors
+from lianke_bridge import __version__, errors, heartbeat
 from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge import commands as cmd
 from lianke_bridge.bridge import discovery, http
@@ -47,7 +47,7 @@ _LOGGER = logging.getLogger(__name__)
 MQTT_SOCKET_OPTIONS = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 """TCP_NODELAY: an answer goes out at once instead of waiting ~40 ms for the broker's delayed
 ACK of the previous packet (Nagle), which made every answer ~40 ms late."""
-HEALTH_INTERVAL = 60.0
+HEALTH_INTERVAL = heartbeat.HEALTH_INTERVAL
 MAX_RECONNECT_DELAY = 60.0
 MAX_CONCURRENT_REQUESTS = 8
 UNKNOWN_DEVICE = "unknown_device"
@@ -215,6 +215,12 @@ class BridgeService:
             self.store.close()
 
     async def _run(self) -> None:
+        if (problem := heartbeat.writable_problem(self.config.state_dir)) is not None:
+            _LOGGER.error(
+                "%s. The bridge runs on, but forgets its jobs and Home Assistant entities at "
+                "every restart, and its health check fails",
+                problem,
+            )
         async with self._cloud_client() as client, asyncio.TaskGroup() as group:
             self._setup(client)
             if self.config.http.enabled:

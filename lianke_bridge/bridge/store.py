@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lianke_bridge import heartbeat
 from lianke_bridge.bridge.state import JobRecord
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ LEGACY_STATE_FILE = "bridge-state.json"
 """The JSON file of earlier versions: read once into the database, then removed."""
 CORRUPT_SUFFIX = ".corrupt"
 """A corrupt database is kept beside the new one under this suffix (the last one only)."""
-HEARTBEAT_FILE = "health.json"
+HEARTBEAT_FILE = heartbeat.HEARTBEAT_FILE
 """Rewritten every health interval while connected: the container health check reads it."""
 
 _KINDS = ("discovery", "job", "request", "submission")
@@ -307,7 +308,8 @@ class Store:
     # ---- the health heartbeat -----------------------------------------------------------------
     def write_heartbeat(self, health: dict[str, Any]) -> None:
         """Leave the latest health snapshot where ``lianke-bridge health`` finds it."""
-        self._submit(_write_atomically, self._directory / HEARTBEAT_FILE, health)
+        signed = heartbeat.signed(health)  # who wrote it: a SIGKILLed bridge is seen as gone
+        self._submit(_write_atomically, self._directory / HEARTBEAT_FILE, signed)
 
     def clear_heartbeat(self) -> None:
         """The bridge stops: a health check must not find it healthy a minute later."""

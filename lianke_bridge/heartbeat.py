@@ -1,0 +1,183 @@
+"""The heartbeat file: the running bridge writes it (bridge/store.py), ``health`` reads it.
+
+Standard library only, and nothing else of the package: a container health check runs this every
+minute (on a Raspberry Pi too), so it must start fast and small. The file says who wrote it (pid,
+the kernel's boot id, the process start time) so a bridge killed with SIGKILL, which cannot
+remove it, is seen as gone at once instead of when the file grows old.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HEARTBEAT_FILE = "health.json"
+"""Rewritten every health interval while connected, in the state directory."""
+HEALTH_INTERVAL = 60.0
+"""Seconds between two heartbeats (and between two ``<base>/bridge/health`` messages)."""
+HEARTBEAT_STALE = 3
+"""A heartbeat older than this many health intervals means the bridge hangs or is gone."""
+WRITER_KEY = "writer"
+"""The key of the heartbeat that identifies the writing process."""
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def _boot_id() -> str | None:
+    try:
+        return _BOOT_ID.read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (Linux); None if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    # the command name (field 2) may contain spaces and parentheses: split after the last ")"
+    fields = stat.rsplit(")", 1)[-1].split()
+    try:
+        return int(fields[19])  # field 22 of the whole line
+    except (IndexError, ValueError):
+        return None
+
+
+def writer_identity() -> dict[str, Any]:
+    """Who this process is: what a later reader needs to tell whether it still runs."""
+    pid = os.getpid()
+    return {"pid": pid, "boot_id": _boot_id(), "start_ticks": _start_ticks(pid)}
+
+
+def writer_alive(writer: Any) -> bool:
+    """Whether the process that wrote a heartbeat still runs (same boot, same pid, same start)."""
+    if not isinstance(writer, dict) or not isinstance(writer.get("pid"), int):
+        return False
+    pid: int = writer["pid"]
+    boot = writer.get("boot_id")
+    if boot is not None and boot != _boot_id():
+        return False  # written before the machine rebooted
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it runs, as another user
+    ticks = writer.get("start_ticks")
+    return ticks is None or ticks == _start_ticks(pid)  # else: the pid was reused
+
+
+def signed(health: dict[str, Any]) -> dict[str, Any]:
+    """The health snapshot as the heartbeat file holds it: with the writer's identity."""
+    return {**health, WRITER_KEY: writer_identity()}
+
+
+def writable_problem(directory: Path) -> str | None:
+    """Why the bridge cannot keep its state in ``directory``, or None if it can.
+
+    Tries for real (creates the folder, writes and removes a file): permission bits alone do not
+    tell about read-only mounts.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".probe-")
+        os.close(fd)
+        Path(tmp).unlink()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        return (
+            f"the state directory {directory} is not writable by uid {os.getuid()} "
+            f"gid {os.getgid()} ({reason}): give that user write access "
+            "(in Docker: chown the volume mounted at /data)"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What ``lianke-bridge health`` says, and its exit code."""
+
+    healthy: bool
+    message: str
+
+    @property
+    def exit_code(self) -> int:
+        """0 healthy, 1 not."""
+        return 0 if self.healthy else 1
+
+
+def verdict(directory: Path, *, now: float | None = None) -> Verdict:
+    """Judge the heartbeat in ``directory``: fresh, written by a live bridge, connected.
+
+    Cloud trouble does not count: restarting the bridge would not fix the cloud. When there is
+    no usable heartbeat and the directory cannot be written, that is the reason given.
+    """
+    found = _judge(directory, time.time() if now is None else now)
+    if not found.healthy and (problem := writable_problem(directory)) is not None:
+        return _unhealthy(problem)
+    return found
+
+
+def _unhealthy(reason: str) -> Verdict:
+    return Verdict(healthy=False, message=f"unhealthy: {reason}")
+
+
+def _judge(directory: Path, now: float) -> Verdict:
+    path = directory / HEARTBEAT_FILE
+    try:
+        age = now - path.stat().st_mtime
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        return _unhealthy(f"no heartbeat in {path} (is the bridge running?)")
+    if not writer_alive(data.get(WRITER_KEY)):
+        return _unhealthy("the bridge that wrote the heartbeat is not running")
+    max_age = HEARTBEAT_STALE * HEALTH_INTERVAL
+    if age > max_age:
+        return _unhealthy(
+            f"the last heartbeat is {age:.0f} s old (more than "
+            f"{max_age:.0f} s): the bridge hangs or lost the broker",
+        )
+    mqtt = data.get("mqtt")
+    if not (isinstance(mqtt, dict) and mqtt.get("connected") is True):
+        return _unhealthy("not connected to the MQTT broker")
+    cloud = "; the cloud reports problems" if data.get("api_problem") else ""
+    return Verdict(
+        healthy=True, message=f"healthy: connected to the broker, heartbeat {age:.0f} s old{cloud}"
+    )
+
+
+def read_state_dir(config_path: Path) -> Path:
+    """The ``state_dir`` a configuration file names, without validating the rest of it.
+
+    Raises ``OSError`` (unreadable) or ``ValueError`` (not YAML, or a bad ``state_dir``).
+    Tags such as ``!secret`` and ``!env`` are not resolved: ``state_dir`` needs none.
+    """
+    import yaml  # noqa: PLC0415 - only this command needs it
+
+    class _Lenient(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        """A safe loader that reads any tag as nothing."""
+
+    _Lenient.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
+    text = config_path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.load(text, Loader=_Lenient)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as err:
+        raise ValueError(f"not valid YAML: {err}") from None
+    value = raw.get("state_dir") if isinstance(raw, dict) else None
+    if value is None:
+        value = DEFAULT_STATE_DIR
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("state_dir must be a folder path")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else config_path.absolute().parent / path
+
+
+DEFAULT_STATE_DIR = "data"
+"""The configuration's default ``state_dir`` (relative to the configuration file)."""
