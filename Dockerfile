@@ -1,23 +1,42 @@
-# lianke-bridge for a Raspberry Pi (arm64, armv7) or any amd64 host.
-# Every dependency is pure Python or ships arm wheels, so the build needs no compiler.
-FROM python:3.12-slim AS build
-WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY lianke_bridge ./lianke_bridge
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# lianke-bridge for a Raspberry Pi (linux/arm64, linux/arm/v7) or any linux/amd64 host.
+# Every dependency installs without a compiler: wheels on amd64 and arm64; on arm/v7 PyYAML has
+# no wheel and installs as pure Python (slower YAML parsing, once at start; nothing else changes).
+# See README "Docker on a Raspberry Pi" for `docker buildx` and docker-compose.yml.
 
-FROM python:3.12-slim
-ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
-RUN useradd --system --uid 1000 --home-dir /data --shell /usr/sbin/nologin lianke \
-    && mkdir -p /data && chown lianke /data
+# python:3.12-slim-bookworm: a tag that stays on one Debian release (plain -slim moves).
+FROM python:3.12-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+# config.example.yaml is package data (lianke_bridge/config.example.yaml links to it)
+COPY pyproject.toml README.md config.example.yaml ./
+COPY lianke_bridge ./lianke_bridge
+# the bridge and every dependency as wheels, so the runtime stage needs no build tools
+RUN pip wheel --wheel-dir /wheels .
+
+FROM python:3.12-slim-bookworm
+# The bridge runs as uid 1000, gid 1000 (the first user of a Raspberry Pi OS, so a bind-mounted
+# ./data of that user is writable as it is): /data must be writable by that uid.
+ARG UID=1000
+ARG GID=1000
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN groupadd --system --gid "${GID}" lianke \
+    && useradd --system --uid "${UID}" --gid lianke --home-dir /data --shell /usr/sbin/nologin lianke \
+    && mkdir -p /data /usr/share/lianke-bridge \
+    && chown lianke:lianke /data
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
-USER lianke
+# only the wheels built above: no index, so the image holds exactly what was built
+RUN pip install --no-index /wheels/*.whl && rm -rf /wheels
+COPY config.example.yaml /usr/share/lianke-bridge/config.example.yaml
+USER ${UID}:${GID}
 WORKDIR /data
 VOLUME ["/data"]
-# The configuration lives in /data/config.yaml; state (what was published, jobs) in /data/state.
-# Healthy while the bridge runs and is connected to its broker (a heartbeat file it rewrites
-# every minute); a cloud outage is not a reason to restart the container.
+# /data/config.yaml is the configuration (start from /usr/share/lianke-bridge/config.example.yaml);
+# the state (discovery published, jobs followed, the heartbeat) goes to its state_dir, which is
+# /data/data with the default `state_dir: data` (relative to the configuration file).
+# Healthy while the bridge process runs and is connected to its broker (a heartbeat it rewrites
+# every minute); unhealthy at once when /data cannot be written. A cloud outage is not a reason
+# to restart the container.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=90s --retries=3 \
     CMD ["lianke-bridge", "health", "-c", "/data/config.yaml"]
 ENTRYPOINT ["lianke-bridge"]

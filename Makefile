@@ -17,6 +17,7 @@ test: $(STAMP) lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check lianke_bridge tests scripts bench
 	$(BIN)/ruff format --check lianke_bridge tests scripts bench
+	$(BIN)/hadolint Dockerfile
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -197,6 +197,8 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "MQTT_PORT": ("mqtt", "port"),
     "MQTT_USERNAME": ("mqtt", "username"),
     "MQTT_PASSWORD": ("mqtt", "password"),
+    "MQTT_BASE_TOPIC": ("mqtt", "base_topic"),
+    "LOG_LEVEL": ("logging", "level"),
 }
 """Environment variables that override the file (each also as ``<VAR>_FILE``, Docker secrets)."""
 
