@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from lianke_bridge import heartbeat
 from lianke_bridge.bridge import store as store_module
 from lianke_bridge.bridge.state import JobRecord
 from lianke_bridge.bridge.store import (
@@ -159,7 +160,7 @@ def test_heartbeat_leaves_no_temp_file(tmp_path: Path) -> None:
     store.close()
     found = store_module.read_heartbeat(tmp_path)
     assert found is not None
-    assert found[1] == {"ok": True}
+    assert found[1] == {"ok": True, "writer": heartbeat.writer_identity()}  # signed by us
     assert _leftovers(tmp_path) == []
 
 
