@@ -25,7 +25,10 @@ from lianke_bridge.config import (
     check_config,
     load_config,
     redacted,
+    schema,
     validate_config,
+    validators,
+    yaml_source,
 )
 from lianke_bridge.errors import ConfigError
 from lianke_bridge.print_options import PrintOptions
@@ -111,7 +114,7 @@ def test_every_option_is_in_the_example_and_the_docs() -> None:
     """No option is undocumented: each key appears in config.example.yaml and the docs table."""
     example = EXAMPLE.read_text(encoding="utf-8")
     docs = DOCS.read_text(encoding="utf-8")
-    for key in sorted(cfg._ALL_KEYS):
+    for key in sorted(schema._ALL_KEYS):
         assert re.search(rf"\b{key}:", example), f"{key} is missing from config.example.yaml"
         assert f"`{key}`" in docs or f".{key}`" in docs, f"{key} is missing from the docs"
 
@@ -501,14 +504,14 @@ def test_base_topic_must_be_a_publish_topic_root(tmp_path: Path, topic: str, mes
 
 def test_topic_validators() -> None:
     """valid_publish_topic refuses wildcards; valid_subscribe_topic places them correctly."""
-    assert cfg.valid_publish_topic("home/lianke/office") == "home/lianke/office"
-    assert cfg.valid_subscribe_topic("lianke/+/state") == "lianke/+/state"
-    assert cfg.valid_subscribe_topic("lianke/#") == "lianke/#"
+    assert validators.valid_publish_topic("home/lianke/office") == "home/lianke/office"
+    assert validators.valid_subscribe_topic("lianke/+/state") == "lianke/+/state"
+    assert validators.valid_subscribe_topic("lianke/#") == "lianke/#"
     for bad in ("lianke/#/x", "lianke/a+", "x#"):
         with pytest.raises(vol.Invalid):
-            cfg.valid_subscribe_topic(bad)
+            validators.valid_subscribe_topic(bad)
     with pytest.raises(vol.Invalid):
-        cfg.valid_publish_topic("a\x01b")
+        validators.valid_publish_topic("a\x01b")
 
 
 def test_mqtt_options(tmp_path: Path) -> None:
@@ -945,7 +948,7 @@ def test_tags_need_a_name(tmp_path: Path, tag: str, message: str) -> None:
 
 def test_secret_tag_needs_a_file() -> None:
     """Parsed data has no file beside which secrets.yaml could be: validate_config says so."""
-    loader = cfg._Loader("api_key: !secret api", path=None, environ={})
+    loader = yaml_source._Loader("api_key: !secret api", path=None, environ={})
     try:
         data = loader.get_single_data()
     finally:
@@ -962,35 +965,43 @@ def test_unhashable_key_is_a_yaml_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("validator", "value", "message"),
     [
-        (cfg.seconds(1, 10), 11, "must be at most 10 seconds"),
-        (cfg.integer(1, 3), True, "must be a whole number from 1 to 3"),
-        (cfg.integer(1, 3), "2", None),
+        (validators.seconds(1, 10), 11, "must be at most 10 seconds"),
+        (validators.integer(1, 3), True, "must be a whole number from 1 to 3"),
+        (validators.integer(1, 3), "2", None),
         (
-            cfg.positive_number(10, "calls per second"),
+            validators.positive_number(10, "calls per second"),
             0,
             "must be a number of calls per second above 0",
         ),
-        (cfg.positive_number(10, "calls per second"), 11, "must be at most 10 calls per second"),
-        (cfg.byte_size(1024, 2048), 100, "must be from 1 KB to 2 KB"),
-        (cfg.boolean, "yes", None),
-        (cfg.boolean, "maybe", "must be true or false"),
-        (cfg.text, 1234, None),
-        (cfg.text, "  ", "must not be empty"),
-        (cfg.text, ["x"], "must be text"),
-        (cfg.valid_topic, 5, "must be an MQTT topic (text)"),
-        (cfg.valid_topic, "x" * 70000, "is longer than MQTT allows (65535 bytes)"),
-        (cfg.host, "my broker", "must be a host name or IP address"),
-        (cfg.http_url, "http://host:99999", "must be an http:// or https:// URL"),
-        (cfg.http_url, 42, "must be an http:// or https:// URL"),
-        (cfg.http_url, "https://x.example/api/", None),
-        (cfg.existing_file, "", "must be the path of a file"),
-        (cfg.directory, 3, "must be the path of a folder"),
         (
-            cfg.tls,
+            validators.positive_number(10, "calls per second"),
+            11,
+            "must be at most 10 calls per second",
+        ),
+        (validators.byte_size(1024, 2048), 100, "must be from 1 KB to 2 KB"),
+        (validators.boolean, "yes", None),
+        (validators.boolean, "maybe", "must be true or false"),
+        (validators.text, 1234, None),
+        (validators.text, "  ", "must not be empty"),
+        (validators.text, ["x"], "must be text"),
+        (validators.valid_topic, 5, "must be an MQTT topic (text)"),
+        (validators.valid_topic, "x" * 70000, "is longer than MQTT allows (65535 bytes)"),
+        (validators.host, "my broker", "must be a host name or IP address"),
+        (validators.http_url, "http://host:99999", "must be an http:// or https:// URL"),
+        (validators.http_url, 42, "must be an http:// or https:// URL"),
+        (validators.http_url, "https://x.example/api/", None),
+        (validators.existing_file, "", "must be the path of a file"),
+        (validators.directory, 3, "must be the path of a folder"),
+        (
+            schema.tls,
             "yes please",
             "must be true, false, or a mapping with ca_certs, certfile, keyfile",
         ),
-        (cfg.port_map(cfg.section(cfg.PRINT_OPTIONS_SCHEMA)), [1], "must map port numbers"),
+        (
+            schema.port_map(schema.section(schema.PRINT_OPTIONS_SCHEMA)),
+            [1],
+            "must map port numbers",
+        ),
     ],
 )
 def test_small_validators(validator: Any, value: object, message: str | None) -> None:
