@@ -124,9 +124,9 @@ class JobTracker:
             transaction=transaction,
             recorded_at=time.time(),
         )
-        await self._store.begin_submission(submission)
-        self._calling.add(submission.id)
+        self._calling.add(submission.id)  # before any await: reconcile must not take it
         try:
+            await self._store.begin_submission(submission)
             task_id = await call()
         except errors.CloudApiError:
             await self._store.end_submission(submission.id)
@@ -161,13 +161,25 @@ class JobTracker:
     async def recover_print(self, device: str, transaction: str) -> JobRecord | None:
         """What became of an interrupted print: its job, or None if it never reached the cloud.
 
-        Raises CloudError when the box's task list cannot be read (the answer is not known yet).
+        While the box's task list cannot be read the answer is not known: it is asked again
+        every ``poll_interval`` (an answer "unreachable" would hide a print that may be done).
         """
-        job = self.find_print(device, transaction)
-        if job is None and any(s.transaction == transaction for s in self.unresolved(device)):
-            await self.reconcile(device, raise_errors=True)
+        while True:
             job = self.find_print(device, transaction)
-        return job
+            if job is not None or not any(
+                s.transaction == transaction for s in self.unresolved(device)
+            ):
+                return job
+            try:
+                await self.reconcile(device, raise_errors=True)
+            except errors.CloudError as err:
+                _LOGGER.info(
+                    "cannot look up the interrupted print %r on %s yet (%s); trying again",
+                    transaction,
+                    device,
+                    err,
+                )
+                await asyncio.sleep(self._config.poll_interval)
 
     async def reconcile(self, device: str | None = None, *, raise_errors: bool = False) -> None:
         """Find the jobs of unresolved submissions in the boxes' task lists."""

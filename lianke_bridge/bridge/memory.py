@@ -54,7 +54,11 @@ class RequestMemory:
                 )
                 return answer
         self._live.add(key)
-        await self._store.remember_request(SeenRequest(topic, transaction, now))
+        try:
+            await self._store.remember_request(SeenRequest(topic, transaction, now))
+        except BaseException:  # cancelled while recording: the request did not begin
+            self._live.discard(key)
+            raise
         return None
 
     def release(self, topic: str, transaction: str) -> None:
