@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from config_files import MINIMAL, write
 
 from lianke_bridge.bridge.service import session_options
 from lianke_bridge.config import (
@@ -17,50 +18,36 @@ from lianke_bridge.config import (
 )
 from lianke_bridge.errors import ConfigError
 
-MINIMAL = """\
-lianke:
-  api_key: test-api-key-123
-devices:
-  - device_id: LC01TEST0001
-    device_key: test-device-key-1
-"""
-
-
-def _write(folder: Path, text: str, name: str = "config.yaml") -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
 
 # ---- the session ------------------------------------------------------------------------------
 def test_session_defaults_are_persistent_and_stable(tmp_path: Path) -> None:
     """Without mqtt keys the bridge asks for a day-long session under a fixed client id."""
-    mqtt = load_config(_write(tmp_path, MINIMAL), environ={}).mqtt
+    mqtt = load_config(write(tmp_path, MINIMAL), environ={}).mqtt
     assert mqtt.session_expiry == DEFAULT_SESSION_EXPIRY == 86400
     assert mqtt.client_id == "lianke-bridge"
-    again = load_config(_write(tmp_path, MINIMAL), environ={}).mqtt
+    again = load_config(write(tmp_path, MINIMAL), environ={}).mqtt
     assert again.client_id == mqtt.client_id
 
 
 def test_client_id_follows_the_base_topic(tmp_path: Path) -> None:
     """Two bridges with different base topics never share (and steal) one session."""
     text = MINIMAL + "mqtt:\n  base_topic: shop/printers\n"
-    assert load_config(_write(tmp_path, text), environ={}).mqtt.client_id == (
+    assert load_config(write(tmp_path, text), environ={}).mqtt.client_id == (
         "lianke-bridge-shop-printers"
     )
     text = MINIMAL + "mqtt:\n  base_topic: shop/printers\n  client_id: front-desk\n"
-    assert load_config(_write(tmp_path, text), environ={}).mqtt.client_id == "front-desk"
+    assert load_config(write(tmp_path, text), environ={}).mqtt.client_id == "front-desk"
 
 
 def test_session_expiry_takes_durations(tmp_path: Path) -> None:
     """``session_expiry`` reads like the other durations; 0 means a clean start every time."""
     text = MINIMAL + "mqtt:\n  session_expiry: 2h\n"
-    assert load_config(_write(tmp_path, text), environ={}).mqtt.session_expiry == 7200
+    assert load_config(write(tmp_path, text), environ={}).mqtt.session_expiry == 7200
     text = MINIMAL + "mqtt:\n  session_expiry: 0\n"
-    assert load_config(_write(tmp_path, text), environ={}).mqtt.session_expiry == 0
+    assert load_config(write(tmp_path, text), environ={}).mqtt.session_expiry == 0
     text = MINIMAL + "mqtt:\n  session_expiry: -5\n"
     with pytest.raises(ConfigError, match=r"line 7: mqtt\.session_expiry: must be at least 0"):
-        load_config(_write(tmp_path, text), environ={})
+        load_config(write(tmp_path, text), environ={})
 
 
 def test_session_options_mqtt5() -> None:

@@ -8,23 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from config_files import MINIMAL, write
 
 from lianke_bridge.config import check_config, load_config
 from lianke_bridge.errors import ConfigError
-
-MINIMAL = """\
-lianke:
-  api_key: test-api-key-123
-devices:
-  - device_id: LC01TEST0001
-    device_key: test-device-key-1
-"""
-
-
-def _write(folder: Path, text: str, name: str = "config.yaml") -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def _bomb(levels: int, key: str = "x") -> str:
@@ -40,12 +27,12 @@ def test_alias_bomb_is_refused_with_its_line(tmp_path: Path) -> None:
     text = MINIMAL + _bomb(6)
     assert len(text.encode()) < 1024
     with pytest.raises(ConfigError, match=r"line 10, column \d+: too many aliases"):
-        load_config(_write(tmp_path, text), environ={})
+        load_config(write(tmp_path, text), environ={})
 
 
 def test_check_config_reports_an_alias_bomb(tmp_path: Path) -> None:
     """``check-config`` answers a 1 kB bomb (9**8 values) with one clear problem."""
-    ok, report = check_config(_write(tmp_path, MINIMAL + _bomb(8)), environ={})
+    ok, report = check_config(write(tmp_path, MINIMAL + _bomb(8)), environ={})
     assert not ok
     assert "too many aliases" in report
     assert report.count("\n") == 1
@@ -53,10 +40,10 @@ def test_check_config_reports_an_alias_bomb(tmp_path: Path) -> None:
 
 def test_alias_bomb_in_secrets_is_refused(tmp_path: Path) -> None:
     """secrets.yaml goes through the same limit."""
-    _write(tmp_path, "api: key\n" + _bomb(8, "s"), "secrets.yaml")
+    write(tmp_path, "api: key\n" + _bomb(8, "s"), "secrets.yaml")
     text = MINIMAL.replace("test-api-key-123", "!secret api")
     with pytest.raises(ConfigError, match="too many aliases"):
-        load_config(_write(tmp_path, text), environ={})
+        load_config(write(tmp_path, text), environ={})
 
 
 def test_ordinary_aliases_still_work(tmp_path: Path) -> None:
@@ -74,7 +61,7 @@ devices:
     device_id: LC01TEST0002
     poll: *slow
 """
-    config = load_config(_write(tmp_path, text), environ={})
+    config = load_config(write(tmp_path, text), environ={})
     assert [d.poll.tasks for d in config.devices] == [120, 120]
     assert config.devices[1].device_key == "test-device-key-1"
 
@@ -83,4 +70,4 @@ def test_alias_inside_its_own_anchor_is_refused(tmp_path: Path) -> None:
     """A self-referencing list is refused instead of becoming an endless structure."""
     text = MINIMAL + "x: &loop [a, *loop]\n"
     with pytest.raises(ConfigError, match=r"line 6, column \d+: the alias \*loop is inside"):
-        load_config(_write(tmp_path, text), environ={})
+        load_config(write(tmp_path, text), environ={})
