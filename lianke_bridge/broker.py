@@ -27,7 +27,7 @@ from typing import Any, Literal, Self, cast, get_args
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
-from lianke_bridge.errors import LiankeError
+from lianke_bridge.errors import BrokerError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,10 +52,6 @@ _MOSQUITTO_PATHS = (
     "/opt/homebrew/sbin/mosquitto",
 )
 _UNSUPPORTED_PROTOCOL = 132  # MQTT 5 reason code; paho maps the 3.1.1 CONNACK code 1 to it
-
-
-class BrokerError(LiankeError):
-    """No MQTT broker could be found or started for the demo."""
 
 
 @dataclass(slots=True)

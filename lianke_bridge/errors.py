@@ -24,6 +24,10 @@ class CredentialsError(LiankeError):
     """A QR link or token could not be turned into a device id and key."""
 
 
+class BrokerError(LiankeError):
+    """No MQTT broker could be found or started for the demo."""
+
+
 class InvalidValueError(LiankeError):
     """A value given from outside (a request field, a configured option) is not acceptable.
 

@@ -12,12 +12,12 @@ from mqtt_broker import MosquittoBroker, MqttProbe, free_port
 
 from lianke_bridge.broker import (
     ENV_BROKER_KINDS,
-    BrokerError,
     RunningBroker,
     _start_embedded,
     ensure_broker,
     mqtt_protocol_at,
 )
+from lianke_bridge.errors import BrokerError
 
 
 @pytest.fixture(autouse=True)

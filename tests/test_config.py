@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 import voluptuous as vol
+from config_files import MINIMAL, load, problems, write
 
 from lianke_bridge import config as cfg
+from lianke_bridge.bridge.discovery import box_node_id
 from lianke_bridge.config import (
     POLL_FLOORS,
     REDACTED,
@@ -38,38 +40,11 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config.example.yaml"
 DOCS = REPO / "README.md"
 
-MINIMAL = """\
-lianke:
-  api_key: test-api-key-123
-devices:
-  - device_id: LC01TEST0001
-    device_key: test-device-key-1
-"""
-
 
 def token(device_id: str, device_key: str, *, urlsafe: bool = False) -> str:
     """A QR token as the box's QR code holds it: base64 of ``id:key``."""
     raw = f"{device_id}:{device_key}".encode()
     return (base64.urlsafe_b64encode(raw) if urlsafe else base64.b64encode(raw)).decode()
-
-
-def write(folder: Path, text: str, name: str = "config.yaml") -> Path:
-    """Write a file and return its path."""
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def load(folder: Path, text: str, environ: Mapping[str, str] | None = None) -> Config:
-    """Load ``text`` as config.yaml in ``folder`` with an explicit environment."""
-    return load_config(write(folder, text), environ=environ or {})
-
-
-def problems(folder: Path, text: str, environ: Mapping[str, str] | None = None) -> list[str]:
-    """The lines of the ConfigError that loading ``text`` must raise."""
-    with pytest.raises(ConfigError) as caught:
-        load(folder, text, environ)
-    return str(caught.value).splitlines()
 
 
 def raw_config(**sections: Any) -> dict[str, Any]:
@@ -167,6 +142,13 @@ def test_device_name_defaults_to_the_slugified_device_id(tmp_path: Path) -> None
     ]
     config = load(tmp_path, MINIMAL.replace("LC01TEST0001", "LC01.Test+0001"))
     assert config.devices[0].name == "lc01_test_0001"
+
+
+def test_device_name_and_node_id_follow_one_slug_rule(tmp_path: Path) -> None:
+    """The default name and the Home Assistant node id are the same slug of the id (no edge '-')."""
+    config = load(tmp_path, MINIMAL.replace("LC01TEST0001", "-LC01-Test-"))
+    assert config.devices[0].name == "lc01-test"
+    assert box_node_id("-LC01-Test-") == "lianke_lc01-test"
 
 
 # ---- every problem at once ----------------------------------------------------------------
@@ -978,7 +960,7 @@ def test_unhashable_key_is_a_yaml_error(tmp_path: Path) -> None:
             11,
             "must be at most 10 calls per second",
         ),
-        (validators.byte_size(1024, 2048), 100, "must be from 1 KB to 2 KB"),
+        (validators.byte_size(1024, 2048), 100, "must be from 1 KiB to 2 KiB"),
         (validators.boolean, "yes", None),
         (validators.boolean, "maybe", "must be true or false"),
         (validators.text, 1234, None),

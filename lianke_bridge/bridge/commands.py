@@ -41,7 +41,7 @@ from lianke_bridge.print_options import (
     readers,
 )
 from lianke_bridge.print_options.options import COLORS, DUPLEX, ORIENTATIONS
-from lianke_bridge.print_options.readers import kind, show
+from lianke_bridge.print_options.readers import kind, show, size_text
 
 # ---------------------------------------------------------------------------------------------
 # Errors and the response envelope
@@ -395,7 +395,8 @@ def parse_request(
     if len(payload) > max_bytes:
         raise CommandError(
             ErrorCode.INVALID_PAYLOAD,
-            f"the payload is {_size(len(payload))}, more than the limit of {_size(max_bytes)}"
+            f"the payload is {size_text(len(payload))}, "
+            f"more than the limit of {size_text(max_bytes)}"
             + ("; send large documents as a URL" if command in ("print", "page_count") else ""),
             transaction=_sniff_transaction(payload),
         )
@@ -706,13 +707,6 @@ def _require_object(command: str, body: _Body, *, example: str) -> dict[str, Any
     raise _Invalid(f"{command} needs a JSON object like {example}; {got}")
 
 
-def _size(n: int) -> str:
-    for unit, factor in (("MiB", 1024 * 1024), ("KiB", 1024)):
-        if n >= factor:
-            return f"{n / factor:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{n} bytes"
-
-
 def _bare_port(body: _Body) -> int | None:
     """A bare payload that is a port number (``2``); anything else means no port."""
     number = readers.whole_number(body.value) if body.kind in ("json", "text") else None
@@ -793,7 +787,8 @@ def _file(data: Mapping[str, Any], limits: _Limits, file_ext: str | None) -> Job
     estimate = len(compact) * 3 // 4 - compact[-2:].count("=")
     if estimate > limits.max_file_bytes:
         raise _Invalid(
-            f"file is {_size(estimate)}, more than the limit of {_size(limits.max_file_bytes)}; "
+            f"file is {size_text(estimate)}, "
+            f"more than the limit of {size_text(limits.max_file_bytes)}; "
             "send large documents as a URL"
         )
     bad_base64 = "file is not valid base64 (standard alphabet A-Z a-z 0-9 + /, '=' padding)"

@@ -52,6 +52,8 @@ from lianke_bridge.cloud.models import (
     PrinterParams,
     PrinterStatus,
     PrintRequest,
+    as_mapping,
+    int_or_none,
     normalise_file_ext,
     url_path_ext,
 )
@@ -62,7 +64,7 @@ DEFAULT_BASE_URL = "https://cloud.liankenet.com"
 DEFAULT_CACHE_TTL = 24 * 3600.0
 """Seconds a printer model's params and paper sizes are kept (they change with driver updates)."""
 MAX_FILE_PAGES_BYTES = 20 * 1024 * 1024
-"""file_pages refuses files above 20 MB (the reference)."""
+"""file_pages refuses files above 20 MiB (the reference's 20 MB)."""
 STATUS_TIMEOUT_FACTOR = 2.0
 """printer_status asks the printer live and is slow: it gets twice the normal timeout."""
 
@@ -353,7 +355,7 @@ class LiankeClient:
             params={**creds.as_params(), "printerType": str(int(printer_type))},
             secret=creds.device_key,
         )
-        rows = _mapping(data).get("row") or []
+        rows = as_mapping(data).get("row") or []
         return [Printer.from_api(row) for row in rows if isinstance(row, Mapping)]
 
     async def printer_params(self, model: str) -> PrinterParams:
@@ -367,7 +369,7 @@ class LiankeClient:
                 retry=Retry.READ,
                 params={"printerModel": model},
             )
-            return PrinterParams.from_api(model, _mapping(data))
+            return PrinterParams.from_api(model, as_mapping(data))
 
         result: PrinterParams = await self._cached("printer_params", model, fetch)
         return result
@@ -385,7 +387,7 @@ class LiankeClient:
             )
             return tuple(
                 PaperSize.from_api(str(name), entry)
-                for name, entry in _mapping(data).items()
+                for name, entry in as_mapping(data).items()
                 if isinstance(entry, Mapping)
             )
 
@@ -436,7 +438,7 @@ class LiankeClient:
             form=form,
             secret=creds.device_key,
         )
-        task_id = _mapping(data).get("task_id")
+        task_id = as_mapping(data).get("task_id")
         if not task_id:
             raise errors.CloudResponseError(
                 "the cloud accepted the job but sent no task_id", call="print_job", http_status=200
@@ -453,7 +455,7 @@ class LiankeClient:
             params=_job_params(creds, task_id, port),
             secret=creds.device_key,
         )
-        return JobStatus.from_api(task_id, _mapping(data))
+        return JobStatus.from_api(task_id, as_mapping(data))
 
     async def cancel_job(self, creds: Credentials, task_id: str, port: int = 1) -> None:
         """Ask the cloud to revoke a task (it goes SET_REVOKE, then REVOKED)."""
@@ -476,7 +478,7 @@ class LiankeClient:
             json_body=creds.as_params(),
             secret=creds.device_key,
         )
-        rows = _mapping(data).get("task_list") or []
+        rows = as_mapping(data).get("task_list") or []
         return [DeviceTask.from_api(row) for row in rows if isinstance(row, Mapping)]
 
     async def flush_jobs(self, creds: Credentials, port: int = 1) -> int:
@@ -489,7 +491,7 @@ class LiankeClient:
             json_body={**creds.as_params(), "devicePort": port},
             secret=creds.device_key,
         )
-        return _int(_mapping(data).get("queue_num"))
+        return _int(as_mapping(data).get("queue_num"))
 
     async def reset_error_limit(self, creds: Credentials, port: int = 1) -> None:
         """Lift the pause after too many failed jobs (11203); at most 10 a day per box."""
@@ -524,7 +526,7 @@ class LiankeClient:
         if bool(links) == bool(file) or len(links) > 1:
             raise ValueError("file_pages takes exactly one document: one file or one URL")
         if file is not None and len(file.content) > MAX_FILE_PAGES_BYTES:
-            raise ValueError("file_pages accepts files up to 20 MB")
+            raise ValueError("file_pages accepts files up to 20 MiB")
         fields = {**creds.as_params(), "devicePort": str(port)}
         if printer_model is not None:
             fields["printerModel"] = printer_model
@@ -547,7 +549,7 @@ class LiankeClient:
             form=form,
             secret=creds.device_key,
         )
-        result = FilePages.from_api(_mapping(data))
+        result = FilePages.from_api(as_mapping(data))
         if result.task_id is None and result.pages is None:
             raise errors.CloudResponseError(
                 "the answer has neither a page count nor a task_id",
@@ -606,7 +608,7 @@ class LiankeClient:
             params=creds.as_params(),
             secret=creds.device_key,
         )
-        return DeviceInfo.from_api(_mapping(data))
+        return DeviceInfo.from_api(as_mapping(data))
 
     async def printer_status(self, creds: Credentials, port: int) -> PrinterStatus:
         """A live reading of a printer's sensors; one at a time per box, slow by nature."""
@@ -620,7 +622,7 @@ class LiankeClient:
                 secret=creds.device_key,
                 time_limit=self.timeout * STATUS_TIMEOUT_FACTOR,
             )
-        return PrinterStatus.from_api(_mapping(data))
+        return PrinterStatus.from_api(as_mapping(data))
 
     async def request_adaptation(self, creds: Credentials, printer_id: int, phone: str) -> None:
         """Ask Lianke to adapt a driver for an unsupported printer (they text ``phone``)."""
@@ -822,7 +824,7 @@ class LiankeClient:
             raise errors.CloudResponseError(
                 f"the answer is not JSON ({kind}, {len(body)} bytes)", call=call, http_status=status
             ) from err
-        code = _int_or_none(answer.get("code")) if isinstance(answer, Mapping) else None
+        code = int_or_none(answer.get("code")) if isinstance(answer, Mapping) else None
         if code is None:
             self.stats.count_error(call, "bad_response", latency)
             raise errors.CloudResponseError(
@@ -897,16 +899,5 @@ def _job_params(creds: Credentials, task_id: str, port: int) -> dict[str, str]:
     return {**creds.as_params(), "devicePort": str(port), "task_id": task_id}
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[call-overload,no-any-return]
-    except (TypeError, ValueError):
-        return None
-
-
 def _int(value: object) -> int:
-    return _int_or_none(value) or 0
+    return int_or_none(value) or 0

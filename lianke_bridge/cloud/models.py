@@ -16,7 +16,8 @@ from urllib.parse import unquote, urlsplit
 from lianke_bridge.cloud import codes
 
 
-def _int_or_none(value: object) -> int | None:
+def int_or_none(value: object) -> int | None:
+    """An API number (the cloud sends some as strings), or None when it is not one."""
     try:
         return int(value)  # type: ignore[call-overload,no-any-return]
     except (TypeError, ValueError):
@@ -29,7 +30,8 @@ def _str_or_none(value: object) -> str | None:
     return str(value)
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
+def as_mapping(value: object) -> Mapping[str, Any]:
+    """An API object, or an empty one when the cloud sent something else (null, a list)."""
     return value if isinstance(value, Mapping) else {}
 
 
@@ -60,7 +62,7 @@ class InkMarker:
     def from_api(cls, data: Mapping[str, Any]) -> InkMarker:
         """Parse one marker; the API's key names vary, so accept the common spellings."""
         name = data.get("name") or data.get("marker_name") or data.get("type") or "ink"
-        level = _int_or_none(data.get("level", data.get("marker_level")))
+        level = int_or_none(data.get("level", data.get("marker_level")))
         return cls(name=str(name), level=level, color=_str_or_none(data.get("color")))
 
 
@@ -105,8 +107,8 @@ class Printer:
         markers = row.get("markers") or ()
         model = row.get("driver_name") or row.get("drivce_name") or row.get("printer_name") or ""
         return cls(
-            id=_int_or_none(row.get("id")),
-            port=_int_or_none(row.get("port")) or 1,
+            id=int_or_none(row.get("id")),
+            port=int_or_none(row.get("port")) or 1,
             name=str(row.get("printer_name") or model),
             model=str(model),
             driver_type=codes.driver_type(row.get("driver_type")),
@@ -151,13 +153,13 @@ class PrinterParams:
     @classmethod
     def from_api(cls, model: str, data: Mapping[str, Any]) -> PrinterParams:
         """Parse the Capabilities and DevMode blocks."""
-        caps = _mapping(data.get("Capabilities"))
-        dev = _mapping(data.get("DevMode"))
+        caps = as_mapping(data.get("Capabilities"))
+        dev = as_mapping(data.get("DevMode"))
 
         def table(key: str) -> dict[str, int]:
             out: dict[str, int] = {}
-            for name, value in _mapping(caps.get(key)).items():
-                number = _int_or_none(value)
+            for name, value in as_mapping(caps.get(key)).items():
+                number = int_or_none(value)
                 if number is not None:
                     out[str(name).strip()] = number
             return out
@@ -170,12 +172,12 @@ class PrinterParams:
             duplex=table("Duplex"),
             orientations=table("Orientation"),
             media_types=table("MediaTypes"),
-            max_copies=_int_or_none(caps.get("Copies")),
-            default_paper=_int_or_none(dev.get("PaperSize")),
-            default_color=_int_or_none(dev.get("Color")),
-            default_duplex=_int_or_none(dev.get("Duplex")),
-            default_orientation=_int_or_none(dev.get("Orientation")),
-            default_source=_int_or_none(dev.get("DefaultSource")),
+            max_copies=int_or_none(caps.get("Copies")),
+            default_paper=int_or_none(dev.get("PaperSize")),
+            default_color=int_or_none(dev.get("Color")),
+            default_duplex=int_or_none(dev.get("Duplex")),
+            default_orientation=int_or_none(dev.get("Orientation")),
+            default_source=int_or_none(dev.get("DefaultSource")),
         )
 
 
@@ -195,11 +197,11 @@ class PaperSize:
         """Parse one named size."""
         return cls(
             name=name.strip(),
-            paper_id=_int_or_none(data.get("paper_id")) or 0,
-            physical_width=_int_or_none(data.get("physical_width")) or 0,
-            physical_height=_int_or_none(data.get("physical_height")) or 0,
-            printable_width=_int_or_none(data.get("printable_width")) or 0,
-            printable_height=_int_or_none(data.get("printable_height")) or 0,
+            paper_id=int_or_none(data.get("paper_id")) or 0,
+            physical_width=int_or_none(data.get("physical_width")) or 0,
+            physical_height=int_or_none(data.get("physical_height")) or 0,
+            printable_width=int_or_none(data.get("printable_width")) or 0,
+            printable_height=int_or_none(data.get("printable_height")) or 0,
         )
 
 
@@ -239,19 +241,19 @@ class DeviceInfo:
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> DeviceInfo:
         """Parse ``info``, ``network`` and ``version``."""
-        info = _mapping(data.get("info"))
-        network = _mapping(data.get("network"))
-        version = _mapping(data.get("version"))
+        info = as_mapping(data.get("info"))
+        network = as_mapping(data.get("network"))
+        version = as_mapping(data.get("version"))
         return cls(
             online=codes.online_state(info.get("online")),
             expire_date=_str_or_none(info.get("expire_date")),
             is_expired=bool(info.get("is_expire")),
-            usb_ports=_int_or_none(info.get("usb_port_num")) or 0,
-            device_type=_int_or_none(info.get("device_type")),
+            usb_ports=int_or_none(info.get("usb_port_num")) or 0,
+            device_type=int_or_none(info.get("device_type")),
             hardware=_str_or_none(version.get("hardware")),
             firmware=_str_or_none(version.get("software")),
-            lan_ip=_str_or_none(_mapping(network.get("lan")).get("ipaddr")),
-            wwan_ip=_str_or_none(_mapping(network.get("wwan")).get("ipaddr")),
+            lan_ip=_str_or_none(as_mapping(network.get("lan")).get("ipaddr")),
+            wwan_ip=_str_or_none(as_mapping(network.get("wwan")).get("ipaddr")),
         )
 
 
@@ -322,17 +324,17 @@ class JobStatus:
     @classmethod
     def from_api(cls, task_id: str, data: Mapping[str, Any]) -> JobStatus:
         """Parse task_state and task_result."""
-        result = _mapping(data.get("task_result"))
-        result_data = _mapping(result.get("data"))
+        result = as_mapping(data.get("task_result"))
+        result_data = as_mapping(result.get("data"))
         preview = result_data.get("preview") or result_data.get("preview_url")
         return cls(
             task_id=task_id,
             task_state=codes.TaskState.parse(data.get("task_state")),
-            result_code=_int_or_none(result.get("code")),
+            result_code=int_or_none(result.get("code")),
             result_message=_str_or_none(result.get("msg")),
-            total_pages=_int_or_none(result_data.get("total_page")),
-            file_total=_int_or_none(result_data.get("file_total")),
-            send_total=_int_or_none(result_data.get("send_total")),
+            total_pages=int_or_none(result_data.get("total_page")),
+            file_total=int_or_none(result_data.get("file_total")),
+            send_total=int_or_none(result_data.get("send_total")),
             done_time=_str_or_none(data.get("task_done_time")),
             preview_url=_str_or_none(preview),
         )
@@ -357,11 +359,11 @@ class DeviceTask:
     @classmethod
     def from_api(cls, row: Mapping[str, Any]) -> DeviceTask:
         """Parse a task_list row."""
-        result = _mapping(row.get("result"))
+        result = as_mapping(row.get("result"))
         return cls(
             task_id=str(row.get("task_id", "")),
             task_state=codes.TaskState.parse(row.get("status")),
-            result_code=_int_or_none(result.get("code")),
+            result_code=int_or_none(result.get("code")),
             result_message=_str_or_none(result.get("msg")),
             created_at=_str_or_none(row.get("create_at")),
             updated_at=_str_or_none(row.get("updated_at")),
@@ -385,7 +387,7 @@ class FilePages:
     def from_api(cls, data: Mapping[str, Any]) -> FilePages:
         """Parse ``task_id`` and whichever page field the answer carries."""
         pages = data.get("pages", data.get("total_page", data.get("page_num")))
-        return cls(task_id=_str_or_none(data.get("task_id")), pages=_int_or_none(pages))
+        return cls(task_id=_str_or_none(data.get("task_id")), pages=int_or_none(pages))
 
 
 AUTO_SCALE_BY_SCALE: Mapping[str, str] = {

@@ -22,6 +22,7 @@ from lianke_bridge.cloud.qr import parse_qr
 from lianke_bridge.config.model import LOG_LEVELS, PRINTER_TYPES, RESERVED_NAMES
 from lianke_bridge.errors import CredentialsError, PrintOptionsError
 from lianke_bridge.print_options import read_option
+from lianke_bridge.print_options.readers import NO_WORDS, YES_WORDS, size_text
 
 BASE_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "lianke_config_base_dir", default=None
@@ -117,13 +118,6 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024}
 _SIZE_UNITS |= {"m": 1024**2, "mb": 1024**2, "mib": 1024**2}
 
 
-def _size(size: int) -> str:
-    for unit, name in ((1024**2, "MB"), (1024, "KB")):
-        if size % unit == 0:
-            return f"{size // unit} {name}"
-    return f"{size} bytes"
-
-
 def byte_size(minimum: int, maximum: int) -> Callable[[Any], int]:
     """A size in bytes: a number, or text like ``512KB`` or ``20MB`` (MB = 1024 * 1024 bytes)."""
 
@@ -136,22 +130,18 @@ def byte_size(minimum: int, maximum: int) -> Callable[[Any], int]:
         if size is None or not math.isfinite(size):
             raise vol.Invalid("must be a size in bytes, or like 512KB or 20MB")
         if not minimum <= size <= maximum:
-            raise vol.Invalid(f"must be from {_size(minimum)} to {_size(maximum)}")
+            raise vol.Invalid(f"must be from {size_text(minimum)} to {size_text(maximum)}")
         return int(size)
 
     return validate
-
-
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
 
 
 def boolean(value: Any) -> bool:
     """``true`` or ``false`` (YAML's yes/no/on/off arrive here as booleans already)."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str) and value.strip().lower() in YES_WORDS | NO_WORDS:
+        return value.strip().lower() in YES_WORDS
     raise vol.Invalid("must be true or false")
 
 
@@ -210,9 +200,12 @@ def slug(value: Any) -> str:
     return value
 
 
-def slugify(value: str) -> str:
-    """A device id turned into a slug: lower case, anything else becomes ``_``."""
-    return re.sub(r"[^a-z0-9_-]+", "_", value.lower()).strip("_") or "box"
+def slugify(value: str, fallback: str = "box") -> str:
+    """A value made a slug: lower case, runs of anything else ``_``, no ``_`` or ``-`` at the ends.
+
+    The one rule for names made from ids: a box's default name, discovery node ids.
+    """
+    return re.sub(r"[^a-z0-9_-]+", "_", value.lower()).strip("_-") or fallback
 
 
 def device_name(value: Any) -> str:

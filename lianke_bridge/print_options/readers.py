@@ -60,6 +60,14 @@ def _number_text(value: float) -> str:
     return text if len(text) <= SHOW_LIMIT else text[: SHOW_LIMIT - 1] + "…"
 
 
+def size_text(n: int) -> str:
+    """A size in a message, in binary units as the limits are set: ``20 MiB``, ``1.5 KiB``."""
+    for unit, factor in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if n >= factor:
+            return f"{n / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
 def whole_number(value: object) -> int | None:
     """An int from a JSON integer, an integral float or a string of ASCII digits; else None."""
     if isinstance(value, bool):

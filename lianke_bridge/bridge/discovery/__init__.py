@@ -40,7 +40,6 @@ from lianke_bridge.bridge.discovery.model import (
     bridge_node_id,
     entity_slug,
     printer_node_id,
-    topic_id,
 )
 from lianke_bridge.bridge.discovery.plan import (
     MIGRATE_PAYLOAD,
@@ -110,5 +109,4 @@ __all__ = [
     "published_index",
     "removal_messages",
     "render_device",
-    "topic_id",
 ]

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from lianke_bridge import __version__
 from lianke_bridge.bridge.topics import Topics
-from lianke_bridge.config import Config
+from lianke_bridge.config import Config, slugify
 
 ORIGIN_NAME = "lianke-bridge"
 MANUFACTURER = "Lianke"
@@ -111,12 +111,6 @@ class HaDevice:
 
 
 # ---- ids --------------------------------------------------------------------------------------
-def topic_id(value: str) -> str:
-    """A value made safe for a discovery topic segment and a unique id (lower case)."""
-    cleaned = re.sub(r"[^a-z0-9_-]+", "_", value.lower()).strip("_-")
-    return cleaned or "x"
-
-
 def entity_slug(value: str) -> str:
     """A value made safe for an entity id: ``[a-z0-9_]``, no double or edge underscores."""
     cleaned = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")
@@ -127,12 +121,12 @@ def bridge_node_id(base_topic: str) -> str:
     """``lianke_bridge``; another base topic gets its own (two bridges on one HA)."""
     if base_topic == DEFAULT_BASE_TOPIC:
         return "lianke_bridge"
-    return f"lianke_bridge_{topic_id(base_topic)}"
+    return f"lianke_bridge_{slugify(base_topic, fallback='x')}"
 
 
 def box_node_id(device_id: str) -> str:
     """``lianke_<device_id>``: stable across renames of the configured name."""
-    return f"lianke_{topic_id(device_id)}"
+    return f"lianke_{slugify(device_id, fallback='x')}"
 
 
 def printer_node_id(device_id: str, port: int) -> str:
