@@ -94,8 +94,12 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
         logging.getLogger(name).setLevel(least)
 
 
-def run_until_stopped(main: Callable[[], Awaitable[Any]]) -> int:
+def run_until_stopped(
+    main: Callable[[], Awaitable[Any]], *, on_hangup: Callable[[], None] | None = None
+) -> int:
     """Run a coroutine; SIGTERM, Ctrl-C and SIGHUP cancel it so ``finally`` blocks run.
+
+    With ``on_hangup``, SIGHUP calls it instead (the bridge: try a refused key again).
 
     Returns the exit code: 0 after a signal or a normal end, 1 after an error (logged in one
     line when it is a known one or the system's, e.g. a port in use).
@@ -107,8 +111,11 @@ def run_until_stopped(main: Callable[[], Awaitable[Any]]) -> int:
         task = asyncio.ensure_future(main())
         loop = asyncio.get_running_loop()
         for sig in STOP_SIGNALS:
+            handler: Callable[[], object] = task.cancel
+            if on_hangup is not None and sig == getattr(signal, "SIGHUP", None):
+                handler = on_hangup
             with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, task.cancel)
+                loop.add_signal_handler(sig, handler)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
@@ -154,7 +161,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     service = BridgeService(config)
     logging.getLogger().addHandler(MqttLogHandler(service.forward_log))
     notifier = Notifier()
-    return run_until_stopped(lambda: run_notified(service.run(), service.connected, notifier))
+    return run_until_stopped(
+        lambda: run_notified(service.run(), service.connected, notifier),
+        on_hangup=service.retry_cloud,
+    )
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -364,7 +364,7 @@ state_dir: {state_dir}
 """
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
 async def test_run_publishes_state_and_stops_on_a_signal(
     simulator: Simulator,
     mosquitto: MosquittoBroker,
@@ -374,8 +374,9 @@ async def test_run_publishes_state_and_stops_on_a_signal(
 ) -> None:
     """``run -c FILE``: online, the box's state, healthy; a signal -> offline and exit 0.
 
-    SIGTERM is how a service manager or Docker stops it, SIGHUP a closed terminal. At DEBUG
-    (given after the command) the log shows the configuration, never a secret.
+    SIGTERM is how a service manager or Docker stops it, SIGINT Ctrl-C. SIGHUP before it does
+    not stop the bridge: it tries the cloud again. At DEBUG (given after the command) the log
+    shows the configuration, never a secret.
     """
     path = tmp_path / "config.yaml"
     path.write_text(run_config(simulator, mosquitto, base_topic, tmp_path / "state"), "utf-8")
@@ -399,12 +400,18 @@ async def test_run_publishes_state_and_stops_on_a_signal(
         code, out, _err = await run_cli("health", "-c", str(path))
         assert code == 0
         assert out.startswith("healthy: connected to the broker")
+        asked = simulator.count("/api/device/device_info")
+        process.send(signal.SIGHUP)
+        async with asyncio.timeout(START_TIMEOUT):  # the retry polls every box at once
+            while simulator.count("/api/device/device_info") <= asked:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
         mark = probe.mark()
         process.send(stop)
         assert await process.wait() == 0
         offline = await probe.wait_for(f"{base_topic}/bridge/state", since=mark)
         assert (offline.text, offline.retain) == ("offline", True)
     assert "Traceback" not in process.err
+    assert "SIGHUP: trying the cloud again" in process.err
     assert " DEBUG " in process.err
     assert "configuration:" in process.err
     for secret in (simulator.fleet.api_key, OFFICE_KEY):

@@ -885,6 +885,7 @@ def test_empty_stats() -> None:
         "throttled": 0,
         "retries": 0,
         "cache_hits": 0,
+        "refused_unsent": 0,
         "last_latency_ms": None,
         "last_call": None,
     }
@@ -974,3 +975,90 @@ async def test_url_job_sends_the_type_of_its_path(
     await client.submit_job(box(simulator, OFFICE), request)
     sent = simulator.requests[-1].fields
     assert (sent["urlFileExt"], sent["jpScale"], sent["jpAutoScale"]) == (".pdf", "fit", "4")
+
+
+# ---------------------------------------------------------------------------- refused keys
+
+
+async def test_refused_api_key_stops_every_call_at_once(
+    simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After one 10001 no call reaches the cloud; each is refused at once, saying why."""
+    caplog.set_level(logging.INFO)
+    async with LiankeClient("wrong-api-key-123", base_url=simulator.url, rate_limit=0) as client:
+        with pytest.raises(errors.InvalidApiKeyError):
+            await client.device_info(box(simulator, OFFICE))
+        for call in (
+            client.device_info(box(simulator, WAREHOUSE)),
+            client.printer_models(),
+            client.submit_job(box(simulator, OFFICE), URL_JOB),
+        ):
+            with pytest.raises(errors.InvalidApiKeyError, match="not sent") as caught:
+                await call
+            assert caught.value.code == 10001
+        assert client.key_refusal is not None
+        assert client.stats.unsent == 3
+    assert len(simulator.requests) == 1
+    refused = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(refused) == 1
+    assert "wrong-api-key-123" not in refused[0].getMessage()
+
+
+async def test_refused_api_key_is_tried_again_and_lifted(simulator: Simulator) -> None:
+    """retry_refused (SIGHUP) lets one call through; once the key is accepted, all calls pass."""
+    async with LiankeClient("new-key", base_url=simulator.url, rate_limit=0) as client:
+        with pytest.raises(errors.InvalidApiKeyError):
+            await client.device_info(box(simulator, OFFICE))
+        client.retry_refused()
+        with pytest.raises(errors.InvalidApiKeyError):  # still refused: sent, refused again
+            await client.device_info(box(simulator, OFFICE))
+        assert len(simulator.requests) == 2
+        simulator.fleet = replace(simulator.fleet, api_key="new-key")
+        client.retry_refused()
+        await client.device_info(box(simulator, OFFICE))
+        assert client.key_refusal is None
+        await client.device_info(box(simulator, WAREHOUSE))
+    assert len(simulator.requests) == 4
+
+
+async def test_refused_key_is_tried_again_after_the_interval(simulator: Simulator) -> None:
+    """refusal_retry is the interval: with 0 every call is a new try (the default is 15 min)."""
+    async with LiankeClient(
+        "wrong", base_url=simulator.url, rate_limit=0, refusal_retry=0.0
+    ) as eager:
+        for _ in range(2):
+            with pytest.raises(errors.InvalidApiKeyError):
+                await eager.device_info(box(simulator, OFFICE))
+    assert len(simulator.requests) == 2
+
+
+async def test_refused_device_key_stops_only_that_box(simulator: Simulator) -> None:
+    """A 404 box is answered locally from then on; other boxes go on; retry_refused tries it."""
+    office = box(simulator, OFFICE)
+    wrong = Credentials(office.device_id, "not-its-key")
+    async with make_client(simulator) as client:
+        with pytest.raises(errors.DeviceAuthError):
+            await client.device_info(wrong)
+        with pytest.raises(errors.DeviceAuthError, match="not sent"):
+            await client.printer_list(wrong)
+        await client.device_info(box(simulator, WAREHOUSE))
+        assert client.device_refusal(office.device_id) is not None
+        client.retry_refused()
+        await client.device_info(office)  # the right key now: accepted, refusal lifted
+        assert client.device_refusal(office.device_id) is None
+    assert [r.path for r in simulator.requests] == [DEVICE_INFO] * 3
+
+
+async def test_probe_without_an_answer_decides_nothing(simulator: Simulator) -> None:
+    """A probe that never gets an API answer (HTTP 502) leaves the key refused, tried again."""
+    async with LiankeClient("k", base_url=simulator.url, rate_limit=0, max_retries=0) as client:
+        with pytest.raises(errors.InvalidApiKeyError):
+            await client.device_info(box(simulator, OFFICE))
+        simulator.faults.http_error(502, path=DEVICE_INFO)
+        client.retry_refused()
+        with pytest.raises(errors.CloudResponseError):
+            await client.device_info(box(simulator, OFFICE))
+        assert client.key_refusal is not None
+        with pytest.raises(errors.InvalidApiKeyError):  # no verdict yet: this one is sent
+            await client.device_info(box(simulator, OFFICE))
+    assert len(simulator.requests) == 3

@@ -1033,3 +1033,12 @@ def test_print_defaults_pages_are_bounded(tmp_path: Path) -> None:
             "'1-99999' goes beyond page 9999, the highest page number"
         )
     ]
+
+
+def test_refusal_retry_is_a_long_interval(tmp_path: Path) -> None:
+    """lianke.refusal_retry: 15 min by default, a duration of at least a minute."""
+    assert load(tmp_path, MINIMAL).lianke.refusal_retry == 900
+    longer = MINIMAL.replace("  api_key: test-api-key-123", "  api_key: k\n  refusal_retry: 1h")
+    assert load(tmp_path, longer).lianke.refusal_retry == 3600
+    eager = MINIMAL.replace("  api_key: test-api-key-123", "  api_key: k\n  refusal_retry: 5s")
+    assert any("refusal_retry" in line for line in problems(tmp_path, eager))

@@ -195,7 +195,10 @@ class RequestHandlers:
         return {"port": port, "reset": True}
 
     async def refresh(self, box: Box, _request: cmd.Request) -> Any:
-        """Poll the box now and answer its fresh state."""
+        """Poll the box now and answer its fresh state (a refused key: its error, at once)."""
+        refused = self._service.client.refused("refresh", box.credentials)
+        if refused is not None:
+            raise refused
         state = await self._poller(box).poll_now()
         return {
             "state": state.to_json(),

@@ -76,6 +76,8 @@ class Box:
     """Whether device_info answered at least once (events fire on changes after that)."""
     printers_listed: bool = False
     """Whether printer_list answered at least once (until then the printers are unknown)."""
+    key_refused: bool = False
+    """The cloud refused the box's device id or key (404): said once in the log."""
 
     def poll_soon(self, *kinds: str, after: float = 0.0) -> None:
         """Make these polls due now (or ``after`` seconds from now) and wake the poller."""
@@ -189,10 +191,25 @@ class BoxPoller:
             return
         except errors.CloudError as err:
             _LOGGER.debug("%s: %s", self.box.name, err)
+            if isinstance(err, errors.DeviceAuthError):
+                self._key_refused()
             await self._set_box(self.box.state.with_changes(error=error_json(err)))
             return
         if self.box.backoff > 1.0:
             self.box.backoff = max(1.0, self.box.backoff / 2)
+
+    def _key_refused(self) -> None:
+        """Say once that the cloud refused this box's keys (the client stops using them)."""
+        if self.box.key_refused:
+            return
+        self.box.key_refused = True
+        _LOGGER.error(
+            "%s: the cloud refused its device id or key (404); its polling stops, trying again "
+            "every %.0f min or on SIGHUP (check device_id and device_key, or scan the QR again)",
+            self.box.name,
+            self._client.refusal_retry / 60,
+            extra={"device": self.box.name},
+        )
 
     async def _rate_limited(self, err: errors.TooFrequentError) -> None:
         box = self.box
@@ -209,6 +226,7 @@ class BoxPoller:
     async def _poll_device_info(self) -> None:
         box = self.box
         info = await self._client.device_info(box.credentials)
+        box.key_refused = False
         was_online, was_known = box.state.online, box.known
         identity = (box.state.model, box.state.firmware)
         box.known = True

@@ -16,6 +16,7 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiomqtt
@@ -172,6 +173,7 @@ class BridgeService:
             timeout=lianke.timeout,
             rate_limit=lianke.rate_limit,
             max_retries=lianke.max_retries,
+            refusal_retry=lianke.refusal_retry,
         ) as client:
             yield client
 
@@ -349,6 +351,7 @@ class BridgeService:
             "healthy": self.healthy(),
             "mqtt": {"connected": self.connected.is_set()},
             "api_problem": self._api_problem(),
+            "api_problem_reason": self.api_problem_reason(),
             "uptime_s": self.uptime_seconds(),
             "version": __version__,
         }
@@ -367,11 +370,35 @@ class BridgeService:
             },
             "api": api,
             "api_problem": self._api_problem(),
+            "api_problem_reason": self.api_problem_reason(),
             "jobs_active": sum(1 for j in self.jobs.jobs.values() if not j.state.is_final),
         }
 
+    def api_problem_reason(self) -> str | None:
+        """Why ``api_problem`` is on, when the cloud refused the ApiKey (None otherwise)."""
+        refusal = None if self._client is None else self._client.key_refusal
+        if refusal is None:
+            return None
+        since = iso(datetime.fromtimestamp(refusal.since, UTC))
+        return (
+            f"the cloud refused the ApiKey since {since} (code {refusal.answer.code}"
+            f"{': ' + refusal.answer.api_message if refusal.answer.api_message else ''}); "
+            f"polling stopped, tried again every {refusal.retry_in / 60:.0f} min or on SIGHUP"
+        )
+
+    def retry_cloud(self) -> None:
+        """SIGHUP: try refused keys again now, and poll every box at once."""
+        if self._client is None:
+            return
+        _LOGGER.info("SIGHUP: trying the cloud again")
+        self._client.retry_refused()
+        for box in self.boxes.values():
+            box.poll_soon("device_info")
+
     def _api_problem(self) -> bool:
         """The cloud is failing or rate-limiting: any box's last poll ended in such an error."""
+        if self._client is not None and self._client.key_refusal is not None:
+            return True
         for box in self.boxes.values():
             error = box.state.error
             if error and error.get("code") in _API_PROBLEM_CODES:

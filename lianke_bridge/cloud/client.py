@@ -61,6 +61,8 @@ from lianke_bridge.cloud.models import (
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://cloud.liankenet.com"
+DEFAULT_REFUSAL_RETRY = 15 * 60.0
+"""Seconds between tries of an ApiKey or device key the cloud refused (``retry_refused`` now)."""
 DEFAULT_CACHE_TTL = 24 * 3600.0
 """Seconds a printer model's params and paper sizes are kept (they change with driver updates)."""
 MAX_FILE_PAGES_BYTES = 20 * 1024 * 1024
@@ -97,6 +99,8 @@ class ApiStats:
     """Automatic retries made."""
     cache_hits: int = 0
     """printer_params / paper sizes answered from the cache."""
+    unsent: int = 0
+    """Calls answered without being sent, because the cloud refused their key."""
     last_latency: float | None = None
     """Seconds the last answered request took."""
     last_call: str | None = None
@@ -135,6 +139,7 @@ class ApiStats:
             "throttled": self.throttled,
             "retries": self.retries,
             "cache_hits": self.cache_hits,
+            "refused_unsent": self.unsent,
             "last_latency_ms": (
                 None if self.last_latency is None else round(self.last_latency * 1000, 1)
             ),
@@ -248,6 +253,39 @@ def refresh_needed(firmware: str | None) -> bool:
 
 
 @dataclass
+class Refusal:
+    """The cloud refused a key: calls with it are answered locally until ``retry_at``.
+
+    Then one call goes through as a probe; its answer either lifts the refusal or renews it.
+    Hammering the cloud with a refused key is how a key gets banned.
+    """
+
+    answer: errors.CloudApiError
+    """What the cloud answered (its code and ``msg``)."""
+    since: float
+    """``time.time()`` of the first refusal."""
+    retry_at: float
+    """``time.monotonic()`` from which the next call is sent as a probe."""
+    retry_in: float
+    """Seconds between probes (for the messages)."""
+    probing: bool = False
+    tries: int = 1
+
+    def unsent(self, call: str, what: str) -> errors.CloudApiError:
+        """The error a call gets without being sent: the same class and code, a clear reason."""
+        minutes = max(1, round(self.retry_in / 60))
+        return type(self.answer)(
+            code=self.answer.code,
+            message=(
+                f"not sent: the cloud refused {what} (code {self.answer.code}); the bridge stops "
+                f"using it and tries again every {minutes} min or on SIGHUP"
+            ),
+            api_message=self.answer.api_message,
+            call=call,
+        )
+
+
+@dataclass
 class _CacheEntry:
     value: Any
     expires: float
@@ -269,6 +307,7 @@ class _Request:
     form: _FormBuilder | None = field(repr=False)
     secret: str | None = field(repr=False)
     time_limit: float
+    device: str | None = None
 
 
 class PageDocument(TypedDict, total=False):
@@ -300,6 +339,7 @@ class LiankeClient:
         max_retries: int = 2,
         retry_backoff: float = 1.0,
         cache_ttl: float | None = DEFAULT_CACHE_TTL,
+        refusal_retry: float = DEFAULT_REFUSAL_RETRY,
     ) -> None:
         if not api_key:
             raise ValueError("an ApiKey is required")
@@ -316,6 +356,10 @@ class LiankeClient:
         self._box_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._cache: dict[tuple[str, str], _CacheEntry] = {}
         self._cache_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.refusal_retry = refusal_retry
+        self.key_refusal: Refusal | None = None
+        """Set while the cloud refuses the ApiKey: every call is answered here, unsent."""
+        self._device_refusals: dict[str, Refusal] = {}
 
     def __repr__(self) -> str:
         return f"LiankeClient(base_url={self.base_url!r})"
@@ -354,6 +398,7 @@ class LiankeClient:
             retry=Retry.READ,
             params={**creds.as_params(), "printerType": str(int(printer_type))},
             secret=creds.device_key,
+            device=creds.device_id,
         )
         rows = as_mapping(data).get("row") or []
         return [Printer.from_api(row) for row in rows if isinstance(row, Mapping)]
@@ -437,6 +482,7 @@ class LiankeClient:
             retry=Retry.NEVER,
             form=form,
             secret=creds.device_key,
+            device=creds.device_id,
         )
         task_id = as_mapping(data).get("task_id")
         if not task_id:
@@ -454,6 +500,7 @@ class LiankeClient:
             retry=Retry.READ,
             params=_job_params(creds, task_id, port),
             secret=creds.device_key,
+            device=creds.device_id,
         )
         return JobStatus.from_api(task_id, as_mapping(data))
 
@@ -466,6 +513,7 @@ class LiankeClient:
             retry=Retry.ON_TOO_FREQUENT,
             params=_job_params(creds, task_id, port),
             secret=creds.device_key,
+            device=creds.device_id,
         )
 
     async def device_tasks(self, creds: Credentials) -> list[DeviceTask]:
@@ -477,6 +525,7 @@ class LiankeClient:
             retry=Retry.READ,
             json_body=creds.as_params(),
             secret=creds.device_key,
+            device=creds.device_id,
         )
         rows = as_mapping(data).get("task_list") or []
         return [DeviceTask.from_api(row) for row in rows if isinstance(row, Mapping)]
@@ -490,6 +539,7 @@ class LiankeClient:
             retry=Retry.ON_TOO_FREQUENT,
             json_body={**creds.as_params(), "devicePort": port},
             secret=creds.device_key,
+            device=creds.device_id,
         )
         return _int(as_mapping(data).get("queue_num"))
 
@@ -503,6 +553,7 @@ class LiankeClient:
                 retry=Retry.ON_TOO_FREQUENT,
                 json_body={**creds.as_params(), "devicePort": str(port)},
                 secret=creds.device_key,
+                device=creds.device_id,
             )
 
     # ------------------------------------------------------------------ page counting
@@ -548,6 +599,7 @@ class LiankeClient:
             retry=Retry.NEVER,
             form=form,
             secret=creds.device_key,
+            device=creds.device_id,
         )
         result = FilePages.from_api(as_mapping(data))
         if result.task_id is None and result.pages is None:
@@ -607,6 +659,7 @@ class LiankeClient:
             retry=Retry.READ,
             params=creds.as_params(),
             secret=creds.device_key,
+            device=creds.device_id,
         )
         return DeviceInfo.from_api(as_mapping(data))
 
@@ -620,6 +673,7 @@ class LiankeClient:
                 retry=Retry.READ,
                 params={**creds.as_params(), "usbPort": str(port)},
                 secret=creds.device_key,
+                device=creds.device_id,
                 time_limit=self.timeout * STATUS_TIMEOUT_FACTOR,
             )
         return PrinterStatus.from_api(as_mapping(data))
@@ -633,6 +687,7 @@ class LiankeClient:
             retry=Retry.ON_TOO_FREQUENT,
             json_body={**creds.as_params(), "printerId": str(printer_id), "phone": phone},
             secret=creds.device_key,
+            device=creds.device_id,
         )
 
     async def refresh_device_info(self, creds: Credentials, firmware: str | None = None) -> bool:
@@ -653,6 +708,7 @@ class LiankeClient:
                 retry=Retry.ON_TOO_FREQUENT,
                 params=creds.as_params(),
                 secret=creds.device_key,
+                device=creds.device_id,
             )
         return True
 
@@ -665,6 +721,7 @@ class LiankeClient:
             retry=Retry.ON_TOO_FREQUENT,
             params=creds.as_params(),
             secret=creds.device_key,
+            device=creds.device_id,
         )
         if isinstance(data, Mapping):
             return _int(data.get("total"))
@@ -680,7 +737,88 @@ class LiankeClient:
                 retry=Retry.ON_TOO_FREQUENT,
                 json_body=creds.as_params(),
                 secret=creds.device_key,
+                device=creds.device_id,
             )
+
+    # ------------------------------------------------------------------ refused keys
+
+    def device_refusal(self, device_id: str) -> Refusal | None:
+        """Set while the cloud refuses this box's device id or key (404)."""
+        return self._device_refusals.get(device_id)
+
+    def refused(self, call: str, creds: Credentials | None = None) -> errors.CloudApiError | None:
+        """The error a call would get at once for a refused key (None: it would be sent)."""
+        now = time.monotonic()
+        refusals = [(self.key_refusal, "the ApiKey")]
+        if creds is not None:
+            device = creds.device_id
+            refusals.append((self._device_refusals.get(device), f"the device key of {device}"))
+        for refusal, what in refusals:
+            if refusal is not None and (refusal.probing or now < refusal.retry_at):
+                return refusal.unsent(call, what)
+        return None
+
+    def retry_refused(self) -> None:
+        """Let the next call with each refused key through at once (SIGHUP)."""
+        now = time.monotonic()
+        for refusal in (self.key_refusal, *self._device_refusals.values()):
+            if refusal is not None and not refusal.probing:
+                refusal.retry_at = now
+
+    def _admit(self, call: str, device: str | None) -> tuple[Refusal, ...]:
+        """Refuse a call locally while its key is refused; or mark it as the one probe."""
+        now = time.monotonic()
+        refusals = [(self.key_refusal, "the ApiKey")]
+        if device is not None:
+            refusals.append((self._device_refusals.get(device), f"the device key of {device}"))
+        probes = []
+        for refusal, what in refusals:
+            if refusal is None:
+                continue
+            if refusal.probing or now < refusal.retry_at:
+                self.stats.unsent += 1
+                raise refusal.unsent(call, what)
+            probes.append(refusal)
+        for refusal in probes:
+            refusal.probing = True
+        return tuple(probes)
+
+    def _judge(
+        self, probes: tuple[Refusal, ...], device: str | None, err: errors.CloudError | None
+    ) -> None:
+        """After an answer: refuse a key the cloud refused, lift a refusal a probe got past."""
+        for refusal in probes:
+            refusal.probing = False
+        if isinstance(err, errors.CloudConnectionError | errors.CloudResponseError):
+            return  # no verdict (no API answer): the next call probes again
+        if isinstance(err, errors.InvalidApiKeyError):
+            self.key_refusal = self._refuse(self.key_refusal, err)
+            if self.key_refusal.tries == 1:
+                _LOGGER.error(
+                    "the cloud refused the ApiKey (%s); all polling stops, commands that need "
+                    "the cloud are refused at once; trying again every %.0f min or on SIGHUP",
+                    err.api_message or err.code,
+                    self.refusal_retry / 60,
+                )
+            return
+        if isinstance(err, errors.DeviceAuthError) and device is not None:
+            refusal = self._refuse(self._device_refusals.get(device), err)
+            self._device_refusals[device] = refusal
+            return
+        if self.key_refusal is not None and self.key_refusal in probes:
+            _LOGGER.info("the cloud accepts the ApiKey again; polling resumes")
+            self.key_refusal = None
+        if device is not None and self._device_refusals.get(device) in probes:
+            _LOGGER.info("the cloud accepts the device key of %s again", device)
+            del self._device_refusals[device]
+
+    def _refuse(self, current: Refusal | None, err: errors.CloudApiError) -> Refusal:
+        retry_at = time.monotonic() + self.refusal_retry
+        if current is None:
+            return Refusal(err, time.time(), retry_at, self.refusal_retry)
+        current.retry_at, current.answer = retry_at, err
+        current.tries += 1
+        return current
 
     # ------------------------------------------------------------------ plumbing
 
@@ -725,8 +863,12 @@ class LiankeClient:
         form: _FormBuilder | None = None,
         secret: str | None = None,
         time_limit: float | None = None,
+        device: str | None = None,
     ) -> Any:
-        """Send one API call with the retry policy; returns the answer's ``data``."""
+        """Send one API call with the retry policy; returns the answer's ``data``.
+
+        A call with a refused ApiKey or device key is answered here, unsent (see ``Refusal``).
+        """
         request = _Request(
             call=call,
             method=method,
@@ -736,7 +878,19 @@ class LiankeClient:
             form=form,
             secret=secret,
             time_limit=time_limit or self.timeout,
+            device=device,
         )
+        probes = self._admit(call, device)
+        try:
+            data = await self._call_with_retries(request, retry)
+        except errors.CloudError as err:
+            self._judge(probes, device, err)
+            raise
+        self._judge(probes, device, None)
+        return data
+
+    async def _call_with_retries(self, request: _Request, retry: Retry) -> Any:
+        call = request.call
         attempt = 0
         while True:
             try:

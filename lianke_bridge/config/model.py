@@ -35,6 +35,8 @@ class LiankeConfig:
     """Client-wide ceiling, calls per second."""
     max_retries: int = 2
     """Retries of safe calls (reads, and 10009) with backoff."""
+    refusal_retry: float = 15 * 60.0
+    """Seconds between tries of an ApiKey (or a box's device key) the cloud refused."""
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,9 @@ LIANKE_SCHEMA = vol.Schema(
         _optional(LiankeConfig, "timeout"): seconds(1, 300),
         _optional(LiankeConfig, "rate_limit"): positive_number(MAX_RATE_LIMIT, "calls per second"),
         _optional(LiankeConfig, "max_retries"): integer(0, 10),
+        _optional(LiankeConfig, "refusal_retry"): seconds(
+            60, 24 * 3600, " (a refused key tried often gets banned)"
+        ),
     }
 )
 
