@@ -35,6 +35,8 @@ class RequestMemory:
         self._recover = recover
         self._window = window
         self._live: set[tuple[str, str]] = set()
+        self._sending: set[tuple[str, str]] = set()
+        """Answers being published right now (a repeat meanwhile is a duplicate)."""
 
     async def begin(self, topic: str, transaction: str) -> dict[str, Any] | None:
         """None: run the request (it is recorded as begun). Else the envelope to answer with."""
@@ -46,9 +48,15 @@ class RequestMemory:
             if key in self._live:
                 return duplicate_envelope(transaction, None)
             if seen.answer is not None:
-                return duplicate_envelope(transaction, seen.answer) if seen.sent else seen.answer
+                if seen.sent or key in self._sending:
+                    return duplicate_envelope(transaction, seen.answer)
+                self._sending.add(key)
+                return seen.answer
             answer = await self._recover(topic, transaction)
             if answer is not None:
+                if key in self._sending:  # another delivery recovered it meanwhile
+                    return duplicate_envelope(transaction, answer)
+                self._sending.add(key)
                 await self._store.remember_request(
                     SeenRequest(topic, transaction, seen.seen_at, answer)
                 )
@@ -67,14 +75,16 @@ class RequestMemory:
 
     async def answered(self, topic: str, transaction: str, envelope: dict[str, Any]) -> None:
         """Record the answer (on disk) before it is published."""
+        self._sending.add((topic, transaction))
         seen = self._store.requests.get((topic, transaction))
         seen_at = seen.seen_at if seen is not None else time.time()
         await self._store.remember_request(SeenRequest(topic, transaction, seen_at, envelope))
 
-    def sent(self, topic: str, transaction: str) -> None:
-        """The answer was published: a repeat now gets ``duplicate``."""
+    def sent(self, topic: str, transaction: str, *, published: bool = True) -> None:
+        """The answer was published (a repeat now gets ``duplicate``), or could not be."""
+        self._sending.discard((topic, transaction))
         seen = self._store.requests.get((topic, transaction))
-        if seen is not None and seen.answer is not None and not seen.sent:
+        if published and seen is not None and seen.answer is not None and not seen.sent:
             self._store.mark_sent(seen)
 
 

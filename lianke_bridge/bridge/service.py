@@ -576,9 +576,13 @@ class BridgeService:
                     self._memory.release(topic, transaction)
             if claimed and transaction is not None:
                 await self._memory.answered(topic, transaction, envelope)
-            await self._respond(where, message, envelope)
-            if transaction is not None:
-                self._memory.sent(topic, transaction)
+            published = False
+            try:
+                await self._respond(where, message, envelope)
+                published = True
+            finally:
+                if transaction is not None:
+                    self._memory.sent(topic, transaction, published=published)
 
     async def _respond(
         self, where: RequestTopic, message: aiomqtt.Message, envelope: dict[str, Any]

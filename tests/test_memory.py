@@ -1,0 +1,82 @@
+"""What a repeated transaction gets: run once, then the original answer or ``duplicate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lianke_bridge.bridge.memory import RequestMemory
+from lianke_bridge.bridge.store import Store
+
+TOPIC = "lianke/office/request/print"
+OK = {"status": "ok", "data": {"task_id": "t-1"}, "transaction": "a"}
+
+
+async def _nothing_to_recover(_topic: str, _transaction: str) -> dict[str, Any] | None:
+    return None
+
+
+def _code(envelope: dict[str, Any] | None) -> Any:
+    return None if envelope is None else envelope.get("error", {}).get("code")
+
+
+async def test_a_repeat_while_answering_and_after_is_a_duplicate(tmp_path: Path) -> None:
+    """Handled once; a repeat during the publish or after it is duplicate, with the answer."""
+    store = Store(tmp_path)
+    memory = RequestMemory(store, _nothing_to_recover)
+    assert await memory.begin(TOPIC, "a") is None
+    assert _code(await memory.begin(TOPIC, "a")) == "duplicate"  # still running
+    memory.release(TOPIC, "a")
+    await memory.answered(TOPIC, "a", OK)
+    during = await memory.begin(TOPIC, "a")
+    memory.sent(TOPIC, "a")
+    after = await memory.begin(TOPIC, "a")
+    store.close()
+    assert during is not None
+    assert after is not None
+    assert during["error"]["original"] == OK
+    assert after["error"]["original"] == OK
+
+
+async def test_an_answer_never_published_is_given_once_after_a_restart(tmp_path: Path) -> None:
+    """Killed between recording and publishing: the redelivery gets the answer itself, once."""
+    store = Store(tmp_path)
+    memory = RequestMemory(store, _nothing_to_recover)
+    assert await memory.begin(TOPIC, "a") is None
+    memory.release(TOPIC, "a")
+    await memory.answered(TOPIC, "a", OK)
+    store.close()  # the bridge dies here: never published
+    again = Store(tmp_path)
+    memory = RequestMemory(again, _nothing_to_recover)
+    first = await memory.begin(TOPIC, "a")
+    second = await memory.begin(TOPIC, "a")
+    memory.sent(TOPIC, "a")
+    again.close()
+    assert first == OK
+    assert _code(second) == "duplicate"
+
+
+async def test_a_request_begun_and_never_answered_runs_again_if_nothing_was_done(
+    tmp_path: Path,
+) -> None:
+    """Interrupted before anything happened: recover says so, and it runs once more."""
+    store = Store(tmp_path)
+    assert await RequestMemory(store, _nothing_to_recover).begin(TOPIC, "a") is None
+    store.close()
+    again = Store(tmp_path)
+    memory = RequestMemory(again, _nothing_to_recover)
+    assert await memory.begin(TOPIC, "a") is None
+    assert _code(await memory.begin(TOPIC, "a")) == "duplicate"
+    again.close()
+
+
+async def test_duplicates_are_forgotten_after_the_window(tmp_path: Path) -> None:
+    """Past the window the same transaction runs again."""
+    store = Store(tmp_path)
+    memory = RequestMemory(store, _nothing_to_recover, window=-1)
+    assert await memory.begin(TOPIC, "a") is None
+    memory.release(TOPIC, "a")
+    await memory.answered(TOPIC, "a", OK)
+    memory.sent(TOPIC, "a")
+    assert await memory.begin(TOPIC, "a") is None
+    store.close()
