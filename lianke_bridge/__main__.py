@@ -172,6 +172,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     from lianke_bridge.config import check_config  # noqa: PLC0415
 
     ok, report = check_config(Path(args.config))
+    if ok:
+        from lianke_bridge.bridge.budget import calls_per_hour  # noqa: PLC0415
+        from lianke_bridge.config import load_config  # noqa: PLC0415
+
+        config = load_config(Path(args.config))
+        report += "\n" + "\n".join(calls_per_hour(config.devices, config.lianke.rate_limit))
     print(report, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 2
 

@@ -120,8 +120,11 @@ class BoxPoller:
         emit: EventSink,
         active_jobs: Callable[[str], int],
         on_identity_changed: Callable[[Box], Awaitable[None]],
+        stretch: Callable[[str], float] | None = None,
     ) -> None:
         self.box = box
+        self._stretch = stretch
+        """How much slower than configured a kind of poll runs (the call budget's plan)."""
         self._client = client
         self._publisher = publisher
         self._topics = topics
@@ -132,6 +135,8 @@ class BoxPoller:
     # ---- scheduling ---------------------------------------------------------------------
     def _interval(self, kind: str) -> float:
         base = float(getattr(self.box.config.poll, kind))
+        if self._stretch is not None:
+            base *= self._stretch(kind)
         return base * self.box.backoff * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
 
     def _is_due(self, kind: str, now: float) -> bool:
@@ -247,6 +252,19 @@ class BoxPoller:
             box.poll_soon("printer_list", "printer_status", "tasks")
         if not info.is_online:
             await self._mark_printers_offline()
+        elif was_online and self._stretch is not None:
+            await self._refresh_stale()
+
+    async def _refresh_stale(self) -> None:
+        """Re-send the queue and printer states that are due for a refresh, without a call.
+
+        When the call budget stretches printer and queue polls, the box's answer to device_info
+        still says it is there: its last known queue and printers are re-sent so Home Assistant's
+        expire_after does not blank them between the slower polls.
+        """
+        await self.publish_queue()
+        for state in list(self.box.printers.values()):
+            await self._set_printer(state)
 
     async def _poll_printer_list(self) -> None:
         box = self.box
@@ -413,3 +431,5 @@ def _identity(printer: Printer) -> tuple[object, ...]:
 
 
 _PROBLEM_WORDS = frozenset({PrinterStatusWord(k) for k in PROBLEM_KEYS} | {PrinterStatusWord.ERROR})
+PROBLEM_WORDS = _PROBLEM_WORDS
+"""Printer states someone should act on (paper out, jam, …, error)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import resource
@@ -34,6 +35,7 @@ from lianke_bridge.bridge.memory import RequestMemory
 from lianke_bridge.bridge.metrics import BridgeMetrics
 from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.schedule import FleetSchedule
 from lianke_bridge.bridge.state import JobRecord, iso, utc_now
 from lianke_bridge.bridge.store import Store
 from lianke_bridge.bridge.topics import RequestTopic, Topics
@@ -148,6 +150,11 @@ class BridgeService:
             emit=self.emit,
             on_change=self._job_changed,
         )
+        self.schedule = FleetSchedule(
+            self.boxes.values(),
+            budget=self.config.lianke.rate_limit,
+            active_jobs=self._jobs.active_count,
+        )
         self.pollers = {
             name: BoxPoller(
                 box,
@@ -157,6 +164,7 @@ class BridgeService:
                 emit=self.emit,
                 active_jobs=self._jobs.active_count,
                 on_identity_changed=self._identity_changed,
+                stretch=functools.partial(self.schedule.stretch, box),
             )
             for name, box in self.boxes.items()
         }
@@ -372,6 +380,7 @@ class BridgeService:
             "api_problem": self._api_problem(),
             "api_problem_reason": self.api_problem_reason(),
             "jobs_active": sum(1 for j in self.jobs.jobs.values() if not j.state.is_final),
+            "schedule": self.schedule.replan().to_json(),
         }
 
     def api_problem_reason(self) -> str | None:
@@ -495,6 +504,7 @@ class BridgeService:
 
     async def _identity_changed(self, _box: Box) -> None:
         """Printers came or went, or a name, model or firmware Home Assistant shows changed."""
+        self.schedule.replan()  # the printers asked for live status may have changed
         if self.publisher.connected:
             await self._announce_discovery(force=False)
 
