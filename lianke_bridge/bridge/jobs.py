@@ -23,6 +23,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiomqtt
+
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.publisher import Publisher
@@ -100,7 +102,14 @@ class JobTracker:
         cost a cloud call per print (and re-ask every other active job with it).
         """
         self._due[job.task_id] = asyncio.get_running_loop().time() + self._config.poll_interval
-        await self._save_and_publish(job)
+        try:
+            await self._save_and_publish(job)
+        except aiomqtt.MqttError as err:
+            # The job is stored and the print was made: the reconnect publishes every job, so
+            # the broker going away now must not turn a printed job into an error answer.
+            _LOGGER.info(
+                "job %s is stored; publishing it waits for the broker (%s)", job.task_id, err
+            )
 
     async def submit(
         self,
