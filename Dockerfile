@@ -31,7 +31,7 @@ COPY config.example.yaml /usr/share/lianke-bridge/config.example.yaml
 USER ${UID}:${GID}
 WORKDIR /data
 VOLUME ["/data"]
-# /data/config.yaml is the configuration (start from /usr/share/lianke-bridge/config.example.yaml);
+# /data/config.yaml is the configuration (`lianke-bridge init -o /data/config.yaml` writes one);
 # the state (discovery published, jobs followed, the heartbeat) goes to its state_dir, which is
 # /data/data with the default `state_dir: data` (relative to the configuration file).
 # Healthy while the bridge process runs and is connected to its broker (a heartbeat it rewrites

@@ -134,10 +134,25 @@ def run_until_stopped(
     return 0
 
 
+def missing_config_message(path: str) -> str:
+    """Where ``run`` looked, and the two ways to get a configuration there."""
+    from importlib.resources import files  # noqa: PLC0415
+
+    example = files("lianke_bridge") / "config.example.yaml"
+    return (
+        f"no configuration file at {Path(path).absolute()} (-c {path}).\n"
+        f"Write one with:  lianke-bridge init -o {path}\n"
+        f"or start from config.example.yaml (every option explained): {example}"
+    )
+
+
 def _load_config_or_say_why(path: str) -> Config | None:
     """The validated configuration, or None after printing every problem (exit code 2)."""
     from lianke_bridge.config import load_config  # noqa: PLC0415 - keep CLI start fast
 
+    if not Path(path).exists():
+        print(missing_config_message(path), file=sys.stderr)  # noqa: T201
+        return None
     try:
         return load_config(Path(path))
     except errors.ConfigError as err:
@@ -165,6 +180,40 @@ def cmd_run(args: argparse.Namespace) -> int:
         lambda: run_notified(service.run(), service.connected, notifier),
         on_hangup=service.retry_cloud,
     )
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write a commented configuration from the ApiKey and the boxes' QR links, then check it."""
+    import os  # noqa: PLC0415
+
+    from lianke_bridge import firstrun  # noqa: PLC0415
+    from lianke_bridge.config import check_config  # noqa: PLC0415
+
+    path = Path(args.output)
+    prompter = firstrun.terminal_prompter(sys.stdout) if firstrun.interactive() else None
+    if path.exists() and not args.force:  # say so before asking anything
+        print(f"error: {path} exists: give --force to replace it", file=sys.stderr)  # noqa: T201
+        return 2
+    try:
+        api_key, boxes = firstrun.gather(
+            api_key=args.api_key, qrs=args.qr, environ=os.environ, prompter=prompter
+        )
+        firstrun.write_config(path, firstrun.render(api_key, boxes, args.mqtt_host), force=True)
+    except firstrun.InitError as err:
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201
+        return 2
+    except (EOFError, KeyboardInterrupt):
+        print("\nstopped: nothing written", file=sys.stderr)  # noqa: T201
+        return 2
+    except OSError as err:
+        print(f"error: cannot write {path}: {err.strerror or err}", file=sys.stderr)  # noqa: T201
+        return 2
+    ok, report = check_config(path)
+    print(f"wrote {path} (readable by you only)", file=sys.stdout)  # noqa: T201
+    print(report, file=sys.stdout if ok else sys.stderr)
+    if ok:
+        print(f"next: lianke-bridge run -c {path}")  # noqa: T201
+    return 0 if ok else 2
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -308,6 +357,23 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the bridge", parents=[logs])
     run.add_argument("-c", "--config", default="config.yaml", help="configuration file")
     run.set_defaults(func=cmd_run)
+
+    init = sub.add_parser(
+        "init",
+        help="write a commented config.yaml (asks for the ApiKey and QR links, or takes options)",
+    )
+    init.add_argument("-o", "--output", default="config.yaml", help="the file to write")
+    init.add_argument("--api-key", help="the Lianke ApiKey (asked without echo if not given)")
+    init.add_argument(
+        "--qr",
+        action="append",
+        default=[],
+        metavar="[NAME=]LINK",
+        help="a box's QR link or token, optionally named; once per box",
+    )
+    init.add_argument("--mqtt-host", default="localhost", help="the MQTT broker (localhost)")
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.set_defaults(func=cmd_init)
 
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("-c", "--config", default="config.yaml", help="configuration file")
