@@ -64,11 +64,11 @@ async def ask(
 async def start(
     config: Config, mosquitto: MosquittoBroker, handlers: list[logging.Handler]
 ) -> tuple[RunningBridge, MqttProbe]:
-    """A bridge whose health is published every 0.1 s and whose log reaches bridge/log."""
+    """A bridge whose log reaches bridge/log; health waits an hour unless something changes."""
     base = config.mqtt.base_topic
     probe = MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base}/#"])
     await probe.__aenter__()
-    service = BridgeService(config, health_interval=0.1)
+    service = BridgeService(config, health_interval=3600)  # health on change: see the tests
     handler = MqttLogHandler(service.forward_log)
     logging.getLogger().addHandler(handler)
     handlers.append(handler)
@@ -186,12 +186,17 @@ async def test_refused_api_key_stops_polling_and_is_reported_once(  # noqa: PLR0
             requester, base_topic, "office", "print", {"url": "https://x.test/a.pdf"}
         )
         refresh = await ask(requester, base_topic, "office", "refresh")
+        refresh_all = await ask(requester, base_topic, "bridge", "refresh")
         assert refused["error"]["code"] == refresh["error"]["code"] == 10001
+        assert refresh_all["error"]["code"] == 10001
         assert "not sent" in refused["error"]["message"]
         assert len(simulator.requests) == sent  # answered at once, no cloud call
+        refusal = bridge.service.client.key_refusal
+        assert refusal is not None
+        tries = refusal.tries
         bridge.service.retry_cloud()  # what SIGHUP does; the key is still refused
-        await until(lambda: len(simulator.requests) > sent)
-        await bridge.wait_json("bridge/health", lambda h: h["api_problem"])
+        await until(lambda: refusal.tries == tries + 1 and not refusal.probing)  # refused again
+        assert len(simulator.requests) == sent + 1
         simulator.fleet = replace(simulator.fleet, api_key="revoked-key")  # the key is valid again
         bridge.service.retry_cloud()
         await bridge.wait_json("office/state", lambda s: s["error"] is None and s["online"])

@@ -302,7 +302,10 @@ class RequestHandlers:
         return {"device_id": parse_qr(command.text).device_id}
 
     async def refresh_all(self, _request: cmd.Request) -> Any:
-        """Poll every box now."""
+        """Poll every box now (a refused ApiKey: its error, at once)."""
+        refused = self._service.client.refused("refresh")
+        if refused is not None:
+            raise refused
         pollers = self._service.pollers
         states = await asyncio.gather(*(p.poll_now() for p in pollers.values()))
         return {"devices": {n: s.to_json() for n, s in zip(pollers, states, strict=True)}}

@@ -26,7 +26,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from lianke_bridge import __version__, errors, heartbeat
-from lianke_bridge.asyncutil import checkpoint
+from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge import commands as cmd
 from lianke_bridge.bridge import discovery, http
 from lianke_bridge.bridge.handlers import RequestHandlers
@@ -108,6 +108,8 @@ class BridgeService:
         self.http_port: int | None = None
         """The port ``/healthz`` and ``/metrics`` are served on, once ``http_bound`` is set."""
         self.http_bound = asyncio.Event()
+        self._health_wake = asyncio.Event()
+        """Set when the ApiKey is refused or accepted again: health is published at once."""
 
     # ---- wiring -------------------------------------------------------------------------
     @property
@@ -140,6 +142,7 @@ class BridgeService:
     def _setup(self, client: LiankeClient) -> None:
         self._client = client
         client.stats.latency_observer = self.metrics.observe_latency
+        client.on_key_refusal_change = self._health_wake.set
         self._jobs = JobTracker(
             client=client,
             publisher=self.publisher,
@@ -420,7 +423,7 @@ class BridgeService:
             health = self.health()
             await self.publisher.publish(self.topics.bridge_health, health, retain=True)
             self.store.write_heartbeat(health)
-            await asyncio.sleep(self.health_interval)
+            await sleep_until_woken(self._health_wake, self.health_interval)
 
     async def emit(self, device: str | None, event: dict[str, Any]) -> None:
         """Publish an event on the device's or the bridge's event topic."""

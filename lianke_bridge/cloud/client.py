@@ -360,6 +360,8 @@ class LiankeClient:
         self.key_refusal: Refusal | None = None
         """Set while the cloud refuses the ApiKey: every call is answered here, unsent."""
         self._device_refusals: dict[str, Refusal] = {}
+        self.on_key_refusal_change: Callable[[], None] | None = None
+        """Called when the ApiKey becomes refused, or accepted again (the bridge's health)."""
 
     def __repr__(self) -> str:
         return f"LiankeClient(base_url={self.base_url!r})"
@@ -794,6 +796,7 @@ class LiankeClient:
         if isinstance(err, errors.InvalidApiKeyError):
             self.key_refusal = self._refuse(self.key_refusal, err)
             if self.key_refusal.tries == 1:
+                self._key_refusal_changed()
                 _LOGGER.error(
                     "the cloud refused the ApiKey (%s); all polling stops, commands that need "
                     "the cloud are refused at once; trying again every %.0f min or on SIGHUP",
@@ -808,9 +811,14 @@ class LiankeClient:
         if self.key_refusal is not None and self.key_refusal in probes:
             _LOGGER.info("the cloud accepts the ApiKey again; polling resumes")
             self.key_refusal = None
+            self._key_refusal_changed()
         if device is not None and self._device_refusals.get(device) in probes:
             _LOGGER.info("the cloud accepts the device key of %s again", device)
             del self._device_refusals[device]
+
+    def _key_refusal_changed(self) -> None:
+        if self.on_key_refusal_change is not None:
+            self.on_key_refusal_change()
 
     def _refuse(self, current: Refusal | None, err: errors.CloudApiError) -> Refusal:
         retry_at = time.monotonic() + self.refusal_retry
