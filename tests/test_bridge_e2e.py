@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,17 @@ async def test_never_booted_box_is_offline_and_only_asked_device_info(
     asked = {r.path for r in simulator.requests if r.fields.get("deviceId") == spare_id}
     asked |= {r.path for r in simulator.requests if r.query.get("deviceId") == spare_id}
     assert asked == {"/api/device/device_info"}
+
+
+async def test_every_box_has_a_retained_queue_even_one_that_never_booted(
+    running_bridge: RunningBridge, mosquitto: Any
+) -> None:
+    """The spare box never booted: its queue is still published, retained, as 0."""
+    await running_bridge.probe.wait_for(f"{running_bridge.base}/spare/queue")
+    topic = f"{running_bridge.base}/spare/queue"
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[topic]) as late:
+        retained = await late.wait_for(topic, lambda m: m.retain)
+    assert retained.text == "0"
 
 
 async def test_printer_problem_is_published_with_an_event(
@@ -195,6 +207,25 @@ async def test_cancel_moves_the_job_to_cancelled(
     await running_bridge.wait_json(f"office/job/{task_id}", lambda j: j["state"] == "cancelled")
 
 
+async def test_a_cancelled_job_is_announced_as_job_cancelled(
+    running_bridge: RunningBridge, simulator: Simulator
+) -> None:
+    """The device event of a cancelled job is job_cancelled, never job_finished."""
+    simulator.state.timing = replace(simulator.state.timing, ready=5.0)
+    task_id = ok(await running_bridge.request("office", "print", {"url": "https://x.test/a.pdf"}))[
+        "task_id"
+    ]
+    ok(await running_bridge.request("office", "cancel", {"task_id": task_id}))
+    event = await running_bridge.wait_json("office/event", lambda e: e["event"] == "job_cancelled")
+    assert (event["job"]["task_id"], event["job"]["state"]) == (task_id, "cancelled")
+    ended = [
+        m.json()["event"]
+        for m in running_bridge.probe.messages(f"{running_bridge.base}/office/event")
+        if m.json().get("job", {}).get("task_id") == task_id
+    ]
+    assert ended == ["job_cancelled"]
+
+
 async def test_print_text_uploads_an_html_page(
     running_bridge: RunningBridge, simulator: Simulator
 ) -> None:
@@ -269,6 +300,24 @@ async def test_queries(running_bridge: RunningBridge, simulator: Simulator) -> N
     assert refreshed["state"]["online"] is True
     total = ok(await running_bridge.request("office", "refresh_network_printers"))["total"]
     assert total >= 1
+
+
+async def test_tasks_answer_in_the_job_topics_formats(
+    running_bridge: RunningBridge, simulator: Simulator
+) -> None:
+    """Task times are ISO 8601 with the cloud clock's zone; an unknown result is null."""
+    simulator.state.timing = replace(simulator.state.timing, ready=5.0)
+    before = datetime.now(UTC)
+    task_id = ok(await running_bridge.request("office", "print", {"url": "https://x.test/a.pdf"}))[
+        "task_id"
+    ]
+    tasks = {t["task_id"]: t for t in ok(await running_bridge.request("office", "tasks"))["tasks"]}
+    task = tasks[task_id]
+    created = datetime.fromisoformat(task["created_at"])
+    assert created.tzinfo is not None
+    assert before - timedelta(seconds=2) <= created <= datetime.now(UTC) + timedelta(seconds=2)
+    assert datetime.fromisoformat(task["updated_at"]).tzinfo is not None
+    assert (task["state"], task["result"]) == ("queued", None)
 
 
 async def test_page_count(running_bridge: RunningBridge, simulator: Simulator) -> None:

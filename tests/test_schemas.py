@@ -278,6 +278,7 @@ async def test_live_traffic_validates_against_the_schemas(
     assert events >= {
         "job_finished",
         "job_failed",
+        "job_cancelled",
         "printer_problem",
         "printer_ok",
         "device_offline",

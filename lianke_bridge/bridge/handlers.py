@@ -233,19 +233,7 @@ class RequestHandlers:
     async def tasks(self, box: Box, _request: cmd.Request) -> Any:
         """The box's tasks of the last day."""
         tasks = await self._service.client.device_tasks(box.credentials)
-        return {
-            "tasks": [
-                {
-                    "task_id": t.task_id,
-                    "state": str(t.state),
-                    "api_state": t.task_state.value,
-                    "result": {"code": t.result_code, "message": t.result_message},
-                    "created_at": t.created_at,
-                    "updated_at": t.updated_at,
-                }
-                for t in tasks
-            ]
-        }
+        return {"tasks": self._service.jobs.tasks_json(tasks)}
 
     async def capabilities(self, box: Box, request: cmd.Request) -> Any:
         """printer_params or paper_sizes of a port's printer or of a named model (cached)."""

@@ -18,9 +18,9 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import aiomqtt
@@ -28,7 +28,7 @@ import aiomqtt
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.publisher import Publisher
-from lianke_bridge.bridge.state import JobRecord, utc_now
+from lianke_bridge.bridge.state import JobRecord, iso, utc_now
 from lianke_bridge.bridge.store import Store, Submission
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.cloud import codes
@@ -44,6 +44,14 @@ RECONCILE_SKEW = 120.0
 """Seconds a task may seem older than its submission (clocks differ) and still be matched."""
 CLOUD_UTC_OFFSET = timedelta(hours=8)
 """The cloud's task times are China time, unless a known task shows another offset."""
+
+
+FINISH_EVENTS: Mapping[codes.JobState, str] = {
+    codes.JobState.SUCCEEDED: "job_finished",
+    codes.JobState.FAILED: "job_failed",
+    codes.JobState.CANCELLED: "job_cancelled",
+}
+"""The ``<dev>/event`` announcing each way a job can end."""
 
 
 def job_answer(job: JobRecord) -> dict[str, Any]:
@@ -76,6 +84,7 @@ class JobTracker:
         self._on_change = on_change
         self._wake = asyncio.Event()
         self._calling: set[str] = set()
+        self._cloud_offset: timedelta | None = None
         """Submissions whose cloud call is running in this process."""
         self._reconcile_lock = asyncio.Lock()
         self._due: dict[str, float] = {}
@@ -249,8 +258,16 @@ class JobTracker:
             await self._store.end_submission(submission.id, job)
             await self.track(job)
 
-    def _cloud_offsets(self, tasks: list[DeviceTask]) -> set[timedelta]:
+    def _cloud_offsets(self, tasks: Sequence[DeviceTask]) -> set[timedelta]:
         """The cloud clock's UTC offset, learnt from a task the bridge knows, else guessed."""
+        learnt = self._learn_offset(tasks)
+        if learnt is not None:
+            return {learnt}
+        local = datetime.now().astimezone().utcoffset() or timedelta(0)
+        return {CLOUD_UTC_OFFSET, local}
+
+    def _learn_offset(self, tasks: Sequence[DeviceTask]) -> timedelta | None:
+        """The offset shown by a task the bridge submitted itself (remembered once seen)."""
         for task in tasks:
             job = self.jobs.get(task.task_id)
             cloud = _naive(task.created_at)
@@ -258,9 +275,19 @@ class JobTracker:
                 seconds = (
                     cloud - job.created_at.astimezone(UTC).replace(tzinfo=None)
                 ).total_seconds()
-                return {timedelta(minutes=15 * round(seconds / 900))}
-        local = datetime.now().astimezone().utcoffset() or timedelta(0)
-        return {CLOUD_UTC_OFFSET, local}
+                self._cloud_offset = timedelta(minutes=15 * round(seconds / 900))
+                break
+        return self._cloud_offset
+
+    def tasks_json(self, tasks: Sequence[DeviceTask]) -> list[dict[str, Any]]:
+        """The ``tasks`` answer: each task in the job topics' formats.
+
+        Times are ISO 8601 with the cloud clock's zone (learnt from a task the bridge submitted,
+        else China time); ``result`` is ``{code, message}`` when known, else ``null``.
+        """
+        learnt = self._learn_offset(tasks)
+        offset = CLOUD_UTC_OFFSET if learnt is None else learnt
+        return [_task_json(task, timezone(offset)) for task in tasks]
 
     async def republish(self) -> None:
         """Publish every known job and each box's last job (after a reconnect)."""
@@ -369,13 +396,26 @@ class JobTracker:
 
     async def _finished(self, job: JobRecord) -> None:
         payload = job.to_json()
-        word = "job_failed" if job.state is codes.JobState.FAILED else "job_finished"
+        word = FINISH_EVENTS.get(job.state, "job_finished")
         _LOGGER.info("job %s on %s %s", job.task_id, job.device, job.state)
         await self._emit(job.device, {"event": word, "device": job.device, "job": payload})
         await self._publisher.publish(
             self._topics.job_event(job.device),
             {"event_type": job.state.value, **payload},  # succeeded, failed or cancelled
         )
+
+
+def _task_json(task: DeviceTask, zone: timezone) -> dict[str, Any]:
+    created, updated = _naive(task.created_at), _naive(task.updated_at)
+    known = task.result_code is not None or task.result_message is not None
+    return {
+        "task_id": task.task_id,
+        "state": str(task.state),
+        "api_state": task.task_state.value,
+        "result": {"code": task.result_code, "message": task.result_message} if known else None,
+        "created_at": iso(created.replace(tzinfo=zone)) if created else None,
+        "updated_at": iso(updated.replace(tzinfo=zone)) if updated else None,
+    }
 
 
 def _naive(text: str | None) -> datetime | None:

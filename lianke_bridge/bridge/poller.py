@@ -175,6 +175,7 @@ class BoxPoller:
             self._schedule("device_info", now)
             await self._guard(self._poll_device_info())
         if not box.state.online:
+            await self.publish_queue()  # every configured box has a queue, 0 if it never booted
             return
         if self._is_due("printer_list", now):
             self._schedule("printer_list", now)
