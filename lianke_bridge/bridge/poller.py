@@ -237,7 +237,7 @@ class BoxPoller:
         identity = (box.state.model, box.state.firmware)
         box.known = True
         await self._set_box(box.state.with_info(info).with_changes(error=None))
-        if was_known and (box.state.model, box.state.firmware) != identity:
+        if (box.state.model, box.state.firmware) != identity:
             await self._on_identity_changed(box)  # Home Assistant shows model and firmware
         await self._publisher.publish(
             self._topics.availability(box.name),

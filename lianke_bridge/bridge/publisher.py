@@ -6,6 +6,7 @@ published while disconnected is kept and goes out with the next ``republish_all`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -42,6 +43,9 @@ class Publisher:
     def __init__(self) -> None:
         self._client: aiomqtt.Client | None = None
         self._retained: dict[str, bytes] = {}
+        self._digests: dict[str, bytes] = {}
+        """Topics remembered by a digest only (discovery configs: their builders can re-render
+        them, so a thousand boxes' payload texts need not stay in memory)."""
         self._sent_at: dict[str, float] = {}
         self.messages_out = 0
         self.closing = False
@@ -83,6 +87,7 @@ class Publisher:
         properties: Properties | None = None,
         force: bool = False,
         refresh_after: float | None = None,
+        digest_only: bool = False,
     ) -> None:
         """Publish; a retained payload equal to the last one is skipped unless ``force``.
 
@@ -92,7 +97,12 @@ class Publisher:
         """
         check_publish_topic(topic)
         data = encode(payload)
-        if retain:
+        if retain and digest_only:
+            digest = hashlib.blake2b(data, digest_size=16).digest()
+            if not force and self._digests.get(topic) == digest:
+                return
+            self._digests[topic] = digest
+        elif retain:
             if (
                 not force
                 and self._retained.get(topic) == data
@@ -115,6 +125,7 @@ class Publisher:
     async def clear(self, topic: str) -> None:
         """Delete a retained message (empty retained payload)."""
         self._retained.pop(topic, None)
+        self._digests.pop(topic, None)
         if self._client is not None:
             await self._client.publish(topic, b"", qos=1, retain=True)
             if not self.closing:

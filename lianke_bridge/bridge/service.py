@@ -490,11 +490,49 @@ class BridgeService:
                 await asyncio.sleep(MIGRATE_PAUSE)
             for message in plan.publish:
                 await self.publisher.publish(
-                    message.topic, message.payload, retain=True, force=force
+                    message.topic, message.payload, retain=True, force=force, digest_only=True
                 )
             for message in plan.clear:
                 await self.publisher.clear(message.topic)
             self.store.set_discovery(plan.published)
+
+    async def _announce_box(self, box: Box) -> None:
+        """Announce one box and its printers: only what changed is sent, compared by digest.
+
+        A printer found on one box no longer re-renders and re-compares the whole fleet's
+        discovery (at start-up that was quadratic in the number of boxes). A change of
+        discovery mode, the bridge device and boxes removed from the configuration are the full
+        announce's business (start, reconnect, Home Assistant's birth).
+        """
+        if not self.config.homeassistant.enabled:
+            return
+        async with self._discovery_lock:
+            ctx = self.discovery_context()
+            device_id = box.config.device_id
+            own = discovery.box_node_id(device_id)
+            mine = {
+                topic: refs
+                for topic, refs in self.store.discovery.items()
+                if (node := discovery.node_of(ctx.prefix, topic)) is not None
+                and (node == own or discovery.is_printer_of(node, device_id))
+            }
+            wanted = discovery.box_discovery(ctx, box.config, box.state)
+            for printer in sorted(box.printers.values(), key=lambda p: p.port):
+                wanted.extend(discovery.printer_discovery(ctx, box.config, printer))
+            plan = discovery.plan_discovery(
+                ctx, mine, wanted, unknown_printers=[] if box.printers_listed else [device_id]
+            )
+            for message in plan.migrate:  # printers kept from before a discovery mode switch
+                await self.publisher.publish(message.topic, message.payload)
+            if plan.migrate:
+                await asyncio.sleep(MIGRATE_PAUSE)
+            for message in plan.publish:
+                await self.publisher.publish(
+                    message.topic, message.payload, retain=True, digest_only=True
+                )
+            for message in plan.clear:
+                await self.publisher.clear(message.topic)
+            self.store.update_discovery(plan.published, forget=set(mine) - set(plan.published))
 
     async def _clear_retained(self) -> None:
         """Empty every retained topic this bridge filled, discovery first (HA drops the devices)."""
@@ -505,11 +543,11 @@ class BridgeService:
             if topic != self.topics.bridge_state:
                 await self.publisher.clear(topic)
 
-    async def _identity_changed(self, _box: Box) -> None:
+    async def _identity_changed(self, box: Box) -> None:
         """Printers came or went, or a name, model or firmware Home Assistant shows changed."""
         self.schedule.replan()  # the printers asked for live status may have changed
         if self.publisher.connected:
-            await self._announce_discovery(force=False)
+            await self._announce_box(box)
 
     def _ha_birth(self, payload: Any, group: asyncio.TaskGroup) -> None:
         text = payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)

@@ -263,6 +263,17 @@ class Store:
         self.discovery = dict(index)
         self._queue([("discovery", t, json.dumps(r)) for t, r in index.items()], gone)
 
+    def update_discovery(self, part: dict[str, list[str]], forget: set[str]) -> None:
+        """Change only some topics of the index: one box's announce writes one box's rows."""
+        part = {t: r for t, r in part.items() if self.discovery.get(t) != r}
+        gone = [("discovery", t) for t in forget if t in self.discovery and t not in part]
+        if not part and not gone:
+            return
+        for topic in forget:
+            self.discovery.pop(topic, None)
+        self.discovery.update(part)
+        self._queue([("discovery", t, json.dumps(r)) for t, r in part.items()], gone)
+
     # ---- requests (awaited writes) ------------------------------------------------------------
     async def remember_request(self, seen: SeenRequest) -> None:
         """Record a request (or its answer) and wait until it is on disk."""

@@ -66,6 +66,12 @@ def _parse_topic(prefix: str, topic: str) -> _ConfigTopic | None:
     return None
 
 
+def node_of(prefix: str, topic: str) -> str | None:
+    """The node id a discovery config topic belongs to (None: not a config topic)."""
+    parsed = _parse_topic(prefix, topic)
+    return None if parsed is None else parsed.node_id
+
+
 @dataclass(frozen=True)
 class DiscoveryPlan:
     """What to send, in order: ``migrate``, then ``publish``, then ``clear``.
