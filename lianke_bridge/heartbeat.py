@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -153,30 +154,57 @@ def _judge(directory: Path, now: float) -> Verdict:
     )
 
 
+_TOP_LEVEL_STATE_DIR = re.compile(r"^state_dir[ \t]*:(.*)$", re.MULTILINE)
+_PLAIN_VALUE = re.compile(r"""(?:"([^"\\]*)"|'([^']*)'|([^\s!&*{}\[\]|>'"#%@`][^#]*?))""")
+
+
 def read_state_dir(config_path: Path) -> Path:
     """The ``state_dir`` a configuration file names, without validating the rest of it.
 
     Raises ``OSError`` (unreadable) or ``ValueError`` (not YAML, or a bad ``state_dir``).
-    Tags such as ``!secret`` and ``!env`` are not resolved: ``state_dir`` needs none.
+    A plain top-level ``state_dir: VALUE`` line (or none) is read without a YAML parser (the
+    health check runs every minute, on a Raspberry Pi too); anything fancier goes through a
+    safe YAML loader. Tags such as ``!secret`` are not resolved: ``state_dir`` needs none.
     """
-    import yaml  # noqa: PLC0415 - only this command needs it
+    text = config_path.read_text(encoding="utf-8")
+    value: object = _quick_state_dir(text)
+    if value is None:
+        value = _yaml_state_dir(text)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("state_dir must be a folder path")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else config_path.absolute().parent / path
+
+
+def _quick_state_dir(text: str) -> str | None:
+    """``state_dir`` from one plain top-level line; None when a YAML parser must decide."""
+    found = _TOP_LEVEL_STATE_DIR.findall(text)
+    if not found:
+        starts = [line for line in text.splitlines() if line.strip() and line[0] not in "# "]
+        flow = not starts or starts[0].startswith(("{", "%", "---", "<<", "?"))
+        return None if flow or "<<" in text else DEFAULT_STATE_DIR
+    if len(found) > 1:
+        return None  # a duplicate key (or several documents): let YAML say
+    value = found[0].split(" #", 1)[0].strip()
+    match = _PLAIN_VALUE.fullmatch(value)
+    if match is None:
+        return None
+    return next(group for group in match.groups() if group is not None)
+
+
+def _yaml_state_dir(text: str) -> object:
+    import yaml  # noqa: PLC0415 - only for configurations the quick reader leaves open
 
     class _Lenient(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         """A safe loader that reads any tag as nothing."""
 
     _Lenient.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
-    text = config_path.read_text(encoding="utf-8")
     try:
         raw = yaml.load(text, Loader=_Lenient)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         raise ValueError(f"not valid YAML: {err}") from None
     value = raw.get("state_dir") if isinstance(raw, dict) else None
-    if value is None:
-        value = DEFAULT_STATE_DIR
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("state_dir must be a folder path")
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else config_path.absolute().parent / path
+    return DEFAULT_STATE_DIR if value is None else value
 
 
 DEFAULT_STATE_DIR = "data"

@@ -32,7 +32,7 @@ try:  # the request registry (issue #7's split); before it, the commands module
         parse_request,
     )
 except ImportError:  # pragma: no cover - whichever of the two exists
-    from lianke_bridge.bridge.commands import (  # type: ignore[no-redef,unused-ignore]
+    from lianke_bridge.bridge.commands import (  # type: ignore[no-redef,import-not-found,unused-ignore]
         BRIDGE_COMMANDS,
         DEVICE_COMMANDS,
         parse_request,

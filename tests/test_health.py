@@ -84,12 +84,34 @@ def test_health_reads_state_dir_like_the_configuration(tmp_path: Path) -> None:
         heartbeat.read_state_dir(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("state_dir: /var/lib/lianke  # a comment\n", "/var/lib/lianke"),
+        ('state_dir: "my state"\n', "my state"),
+        ("state_dir: 'x y'\n", "x y"),
+        ("lianke:\n  api_key: !env LIANKE_API_KEY\nstate_dir: st\n", "st"),
+        ("mqtt:\n  state_dir: not-this\n", "data"),
+        ("{state_dir: flow}\n", "flow"),
+        ("base: &b {state_dir: merged}\n<<: *b\n", "merged"),
+        ("state_dir: &d anchored\n", "anchored"),
+        ("# a comment\n---\nstate_dir: doc\n", "doc"),
+    ],
+    ids=["comment", "double", "single", "tags", "nested", "flow", "merge", "anchor", "document"],
+)
+def test_health_reads_state_dir_as_yaml_does(tmp_path: Path, text: str, expected: str) -> None:
+    """The quick line reader and the YAML fallback agree with the configuration loader."""
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert heartbeat.read_state_dir(path) == tmp_path / expected
+
+
 def test_health_of_a_config_that_is_not_yaml_exits_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """A configuration that cannot be read at all is a configuration error (exit 2)."""
+    """A state_dir that cannot be read is a configuration error (exit 2)."""
     path = tmp_path / "config.yaml"
-    path.write_text("lianke: [unclosed\n", encoding="utf-8")
+    path.write_text("state_dir: [unclosed\n", encoding="utf-8")
     assert main(["health", "-c", str(path)]) == 2
     assert "not valid YAML" in capsys.readouterr().err
 
