@@ -18,11 +18,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.broker import Broker, start_broker
 from bench.fleet import generated_fleet, write_config
 from bench.measure import MIB, Call, Process, Requester, percentile, record_calls
 from bench.report import Figure, Report
+from lianke_bridge.bridge.budget import IDLE_TASKS_FACTOR
 from lianke_bridge.bridge.poller import JITTER
 from lianke_bridge.config import PollConfig
 from lianke_bridge.simulator import Fleet, Simulator, demo_fleet
@@ -331,28 +333,48 @@ def _schedule(fleet: Fleet) -> dict[str, float]:
     }
 
 
-def _poll_items(fleet: Fleet) -> dict[tuple[str, str, str], float]:
-    """Every (endpoint, device id, port) the schedule polls, with its interval in seconds."""
+def planned_intervals(health: dict[str, Any]) -> dict[str, float]:
+    """The intervals the bridge planned for an idle box (its call budget's stretch applied)."""
     poll = PollConfig()
+    stretch = health.get("schedule", {}).get("stretch", {})
+    first = float(stretch.get("device_info", 1.0))
+    rest = float(stretch.get("rest", 1.0))
+    return {
+        "device_info": poll.device_info * first,
+        "printer_list": poll.printer_list * rest,
+        "printer_status": poll.printer_status * rest,
+        "tasks": poll.tasks * rest * IDLE_TASKS_FACTOR,
+    }
+
+
+def _poll_items(fleet: Fleet, intervals: dict[str, float]) -> dict[tuple[str, str, str], float]:
+    """Every (endpoint, device id, port) the schedule polls, with its interval in seconds."""
     items: dict[tuple[str, str, str], float] = {}
     for box in fleet.boxes:
-        items["device_info", box.device_id, ""] = poll.device_info
-        items["printer_list", box.device_id, ""] = poll.printer_list
-        items["tasks", box.device_id, ""] = poll.tasks
+        items["device_info", box.device_id, ""] = intervals["device_info"]
+        items["printer_list", box.device_id, ""] = intervals["printer_list"]
+        items["tasks", box.device_id, ""] = intervals["tasks"]
         for printer in box.printers:
             if printer.support_status and not printer.is_network:
-                items["printer_status", box.device_id, str(printer.port)] = poll.printer_status
+                port = str(printer.port)
+                items["printer_status", box.device_id, port] = intervals["printer_status"]
     return items
 
 
 def _lags(
-    calls: list[Call], fleet: Fleet, since: float, until: float, started: float
+    calls: list[Call],
+    fleet: Fleet,
+    *,
+    since: float,
+    until: float,
+    started: float,
+    intervals: dict[str, float],
 ) -> tuple[list[float], int]:
     """How late each poll came in [since, until] beyond its interval + jitter.
 
     Also returns how many polled items were never asked at all.
     """
-    items = _poll_items(fleet)
+    items = _poll_items(fleet, intervals)
     times: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for call in calls:
         name = _PATH_NAMES.get(call.path)
@@ -376,7 +398,9 @@ def _lags(
     return lags, never
 
 
-async def _fleet(report: Report, options: Options, broker: Broker, workdir: Path) -> None:
+async def _fleet(  # noqa: PLR0915 - one run, measured in order
+    report: Report, options: Options, broker: Broker, workdir: Path
+) -> None:
     """N boxes x 3 printers on the default schedule and the operator's call ceiling."""
     fleet = generated_fleet(options.boxes)
     sim = Simulator(fleet=fleet)
@@ -399,7 +423,9 @@ async def _fleet(report: Report, options: Options, broker: Broker, workdir: Path
     bridge: Process | None = None
     try:
         async with Requester(broker.host, broker.port) as requester:
-            await requester.subscribe(f"{base}/+/state", f"{base}/+/printer/+/state")
+            await requester.subscribe(
+                f"{base}/+/state", f"{base}/+/printer/+/state", f"{base}/bridge/health"
+            )
             expected = _expected_topics(base, fleet)
             spawned = time.monotonic()
             bridge = await _start_bridge(config, options.fleet_rate, workdir / "bridge-fleet.log")
@@ -473,7 +499,15 @@ async def _fleet(report: Report, options: Options, broker: Broker, workdir: Path
         )
     others = sum(v for k, v in in_window.items() if k not in _schedule(fleet))
     report.add(Figure(f"{label}: other calls per box-hour", others / n / hours, ""))
-    lags, never = _lags(calls, fleet, since, until, spawned)
+    intervals = planned_intervals(requester.health)
+    stretch = requester.health.get("schedule", {})
+    report.header.append(
+        f"fleet run: the bridge's plan {stretch or 'unknown'}; lag measured against it "
+        f"(idle box: {', '.join(f'{k} every {v:.0f} s' for k, v in intervals.items())})"
+    )
+    lags, never = _lags(
+        calls, fleet, since=since, until=until, started=spawned, intervals=intervals
+    )
     for label_p, share_p in (("p50", 0.5), ("p99", 0.99)):
         value = percentile(lags, share_p)
         report.add(

@@ -148,6 +148,8 @@ class Requester:
         self.first_seen: dict[str, float] = {}
         """First arrival time of every non-response topic seen (for start-up figures)."""
         self.errors = 0
+        self.health: dict[str, Any] = {}
+        """The last bridge/health seen (the fleet run reads the call budget's plan from it)."""
 
     async def __aenter__(self) -> Self:
         client = aiomqtt.Client(
@@ -188,6 +190,9 @@ class Requester:
             topic = message.topic.value
             if "/response/" not in topic:
                 self.first_seen.setdefault(topic, time.monotonic())
+                if topic.endswith("/bridge/health"):
+                    with contextlib.suppress(TypeError, ValueError):
+                        self.health = json.loads(message.payload)
                 continue
             try:
                 envelope = json.loads(message.payload)
