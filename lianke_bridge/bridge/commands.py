@@ -407,6 +407,8 @@ def parse_request(
             transaction = _transaction(body.value)
         elif body.kind != "json":
             transaction = _sniff_transaction(payload)
+        if body.kind in ("object", "json"):
+            _refuse_surrogates(body.value)
         return _PARSERS[command](command, body, transaction, _Limits(max_file_bytes))
     except _Invalid as err:
         raise CommandError(ErrorCode.INVALID_PAYLOAD, str(err), transaction=transaction) from None
@@ -439,6 +441,40 @@ def _decode(payload: bytes) -> _Body:
     if isinstance(value, dict):
         return _Body("object", value)
     return _Body("json", value)
+
+
+def _refuse_surrogates(value: object) -> None:
+    """Refuse a lone surrogate (U+D800 from a JSON escape): it is no text the cloud takes.
+
+    The top-level transaction is exempt: it is only echoed, and the answer escapes it again.
+    Walks without recursion (a payload may be nested as deep as the JSON reader allows).
+    """
+    pending: list[tuple[object, str]] = [(value, "")]
+    if isinstance(value, Mapping):
+        pending = [(item, str(key)) for key, item in value.items() if key != "transaction"]
+        pending += [(key, "a field name") for key in value]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, str):
+            if not _is_text(item):
+                label = where if where == "a field name" else f"field {show(where)}"
+                raise _Invalid(
+                    f"{label if where else 'the payload'} holds a lone surrogate "
+                    "(like \\ud800), which is not text"
+                )
+        elif isinstance(item, Mapping):
+            pending += [(key, "a field name") for key in item]
+            pending += [(child, where) for child in item.values()]
+        elif isinstance(item, list):
+            pending += [(child, where) for child in item]
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _transaction(data: Mapping[str, Any]) -> str | None:

@@ -25,16 +25,32 @@ Payload = str | bytes | int | float | dict[str, Any] | list[Any] | None
 
 
 def encode(payload: Payload) -> bytes:
-    """JSON for objects and lists, text for scalars, empty for None (clears a retained topic)."""
+    """JSON for objects and lists, text for scalars, empty for None (clears a retained topic).
+
+    Always encodable: a lone surrogate (a requester's JSON escape like U+D800, echoed back) is
+    written as the same JSON escape in an object, and as U+FFFD in plain text.
+    """
     if payload is None:
         return b""
     if isinstance(payload, bytes):
         return payload
     if isinstance(payload, dict | list):
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError:
+            return json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode()
     if isinstance(payload, bool):
         return b"true" if payload else b"false"
-    return str(payload).encode()
+    return utf8(str(payload))
+
+
+def utf8(text: str) -> bytes:
+    """UTF-8 of any Python string; lone surrogates become U+FFFD instead of an error."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        fixed = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return fixed.encode("utf-8", "replace")
 
 
 class Publisher:

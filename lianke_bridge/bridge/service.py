@@ -38,7 +38,12 @@ from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.schedule import FleetSchedule
 from lianke_bridge.bridge.state import JobRecord, iso, utc_now
 from lianke_bridge.bridge.store import Store
-from lianke_bridge.bridge.topics import RequestTopic, Topics
+from lianke_bridge.bridge.topics import (
+    RequestTopic,
+    Topics,
+    check_publish_topic,
+    shown_topic,
+)
 from lianke_bridge.cloud.client import ApiStats, LiankeClient
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.config import Config, MqttConfig
@@ -318,24 +323,51 @@ class BridgeService:
             await mqtt.subscribe(topic_filter, qos=1)
 
     async def _listen(self, mqtt: aiomqtt.Client, group: asyncio.TaskGroup) -> None:
-        ha_status = self.config.homeassistant.status_topic
+        """Hand every message on; one that cannot be handled is logged and dropped.
+
+        Only the broker (the message iterator raising ``MqttError``) or a cancel ends this.
+        """
         async for message in mqtt.messages:
             checkpoint()
             self.messages_in += 1
-            topic = message.topic.value
-            if self.config.homeassistant.enabled and topic == ha_status:
-                self._ha_birth(message.payload, group)
+            try:
+                self._dispatch(mqtt, message, group)
+            except Exception:  # the boundary for whatever a client sends: log, go on
+                _LOGGER.exception(
+                    "dropped a message on %s that could not be handled",
+                    shown_topic(message.topic.value),
+                )
                 _ack(mqtt, message)
-                continue
-            parsed = self.topics.parse_request(topic)
-            if parsed is None or message.retain:
-                if parsed is not None:
-                    _LOGGER.info(
-                        "ignoring a retained request on %s (it would repeat at every start)", topic
-                    )
-                _ack(mqtt, message)
-                continue
-            group.create_task(self._handle(mqtt, parsed, message), name=f"request-{parsed.command}")
+
+    def _dispatch(
+        self, mqtt: aiomqtt.Client, message: aiomqtt.Message, group: asyncio.TaskGroup
+    ) -> None:
+        """Start answering a request, or acknowledge and drop whatever is not one to answer."""
+        topic = message.topic.value
+        if self.config.homeassistant.enabled and topic == self.config.homeassistant.status_topic:
+            self._ha_birth(message.payload, group)
+            _ack(mqtt, message)
+            return
+        parsed = self.topics.parse_request(topic)
+        if parsed is None:
+            _ack(mqtt, message)
+            return
+        if message.retain:
+            _LOGGER.info(
+                "ignoring a retained request on %s (it would repeat at every start)",
+                shown_topic(topic),
+            )
+            _ack(mqtt, message)
+            return
+        try:
+            check_publish_topic(self._response_topic(parsed))
+        except errors.TopicError as err:
+            _LOGGER.warning("not answering the request on %s: %s", shown_topic(topic), err)
+            _ack(mqtt, message)
+            return
+        group.create_task(
+            self._handle(mqtt, parsed, message), name=f"request-{parsed.command[:40]}"
+        )
 
     # ---- info, health, events, log ------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -593,56 +625,79 @@ class BridgeService:
         return None if job is None else cmd.ok_envelope(job_answer(job), transaction)
 
     async def _answer(self, where: RequestTopic, message: aiomqtt.Message) -> None:
-        """Parse, execute and answer one request. A bad request never ends the bridge."""
+        """Parse, execute and answer one request. A bad request never ends the bridge.
+
+        Everything, the answer's publishing too, runs inside this boundary: a failure is logged
+        and the request dropped; only a broker error (``MqttError``) goes on to end the session.
+        """
         async with self._requests:
-            payload = _payload_bytes(message.payload)
-            transaction: str | None = cmd.peek_transaction(payload)
-            topic = message.topic.value
-            claimed = False
             try:
-                self._check_device(where)
-                request = cmd.parse_request(
-                    where.command,
-                    payload,
-                    scope=where.scope,
-                    max_bytes=cmd.payload_limit(self.config.jobs.max_file_bytes),
-                    max_file_bytes=self.config.jobs.max_file_bytes,
+                envelope = await self._envelope(where, message)
+                transaction = envelope.get("transaction")
+                published = False
+                try:
+                    await self._respond(where, message, envelope)
+                    published = True
+                finally:
+                    if isinstance(transaction, str):
+                        self._memory.sent(message.topic.value, transaction, published=published)
+            except aiomqtt.MqttError:
+                raise
+            except Exception:
+                _LOGGER.exception(
+                    "could not answer the request on %s", shown_topic(message.topic.value)
                 )
-                transaction = request.transaction
-                repeat = None
-                if transaction is not None:
-                    repeat = await self._memory.begin(topic, transaction)
-                    claimed = repeat is None
-                if repeat is None:
-                    data = await self._execute(where, request)
-                    envelope = cmd.ok_envelope(data, transaction)
-                else:
-                    envelope = repeat
-            except Exception as err:  # the boundary for user input: answer, go on
-                if not isinstance(err, errors.CommandError | errors.LiankeError):
-                    _LOGGER.exception("unexpected error handling %s", message.topic.value)
-                envelope = cmd.error_envelope(err, transaction)
-            finally:
-                if claimed and transaction is not None:
-                    self._memory.release(topic, transaction)
+
+    async def _envelope(self, where: RequestTopic, message: aiomqtt.Message) -> dict[str, Any]:
+        """The answer to a request: its ``ok`` envelope, the error envelope, or the remembered one.
+
+        A transaction seen before gets what the memory says (``duplicate`` with the first
+        answer, or the first answer itself when it was never published).
+        """
+        payload = _payload_bytes(message.payload)
+        transaction: str | None = cmd.peek_transaction(payload)
+        topic = message.topic.value
+        claimed = False
+        try:
+            self._check_device(where)
+            request = cmd.parse_request(
+                where.command,
+                payload,
+                scope=where.scope,
+                max_bytes=cmd.payload_limit(self.config.jobs.max_file_bytes),
+                max_file_bytes=self.config.jobs.max_file_bytes,
+            )
+            transaction = request.transaction
+            repeat = None
+            if transaction is not None:
+                repeat = await self._memory.begin(topic, transaction)
+                claimed = repeat is None
+            if repeat is None:
+                data = await self._execute(where, request)
+                envelope = cmd.ok_envelope(data, transaction)
+            else:
+                envelope = repeat
+        except Exception as err:  # the boundary for user input: answer, go on
+            if not isinstance(err, errors.CommandError | errors.LiankeError):
+                _LOGGER.exception("unexpected error handling %s", shown_topic(topic))
+            envelope = cmd.error_envelope(err, transaction)
+        finally:
             if claimed and transaction is not None:
-                await self._memory.answered(topic, transaction, envelope)
-            published = False
-            try:
-                await self._respond(where, message, envelope)
-                published = True
-            finally:
-                if transaction is not None:
-                    self._memory.sent(topic, transaction, published=published)
+                self._memory.release(topic, transaction)
+        if claimed and transaction is not None:
+            await self._memory.answered(topic, transaction, envelope)
+        return envelope
+
+    def _response_topic(self, where: RequestTopic) -> str:
+        """The contract's response topic of a request."""
+        if where.scope == "bridge" or where.device is None:
+            return self.topics.bridge_response(where.command)
+        return self.topics.response(where.device, where.command)
 
     async def _respond(
         self, where: RequestTopic, message: aiomqtt.Message, envelope: dict[str, Any]
     ) -> None:
-        if where.scope == "bridge" or where.device is None:
-            topic = self.topics.bridge_response(where.command)
-        else:
-            topic = self.topics.response(where.device, where.command)
-        await self.publisher.publish(topic, envelope)
+        await self.publisher.publish(self._response_topic(where), envelope)
         properties = message.properties
         response_topic = getattr(properties, "ResponseTopic", None) if properties else None
         if not response_topic:
@@ -653,10 +708,8 @@ class BridgeService:
             reply.CorrelationData = correlation
         try:
             await self.publisher.publish(str(response_topic), envelope, properties=reply)
-        except errors.TopicError:
-            _LOGGER.warning(
-                "not answering on response topic %r: it holds a wildcard", response_topic
-            )
+        except errors.TopicError as err:
+            _LOGGER.warning("not answering on the request's response topic: %s", err)
 
     def _check_device(self, where: RequestTopic) -> None:
         if where.scope == "device" and where.device not in self.boxes:

@@ -6,16 +6,35 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lianke_bridge.errors import TopicError
-from lianke_bridge.print_options.readers import show
 
 BRIDGE = "bridge"
 """The reserved ``<dev>`` of bridge-level topics."""
+MAX_TOPIC_BYTES = 65_535
+"""MQTT's limit for a topic name, in bytes of UTF-8."""
+SHOWN_TOPIC_CHARS = 120
+"""How much of a topic a log line or an error message shows."""
+
+
+def shown_topic(topic: str, limit: int = SHOWN_TOPIC_CHARS) -> str:
+    """A topic for a log line: quoted, cut short, with its length when cut."""
+    if len(topic) <= limit:
+        return repr(topic)
+    return repr(topic[: limit - 1] + "…") + f" ({len(topic)} characters)"
 
 
 def check_publish_topic(topic: str) -> str:
-    """Refuse wildcards at the edge: nothing is ever published to ``+`` or ``#``."""
+    """Refuse at the edge what MQTT cannot carry: wildcards, NUL, too long, not UTF-8."""
     if not topic or "+" in topic or "#" in topic or "\0" in topic:
-        raise TopicError(f"refusing to publish to {show(topic, limit=200)}")
+        raise TopicError(f"refusing to publish to {shown_topic(topic)}: not a topic name")
+    try:
+        size = len(topic.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise TopicError(f"refusing to publish to {shown_topic(topic)}: not UTF-8") from None
+    if size > MAX_TOPIC_BYTES:
+        raise TopicError(
+            f"refusing to publish to {shown_topic(topic)}: {size} bytes, "
+            f"more than MQTT's {MAX_TOPIC_BYTES}"
+        )
     return topic
 
 
