@@ -7,11 +7,16 @@ goes on answering.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import pytest
 from bridge_harness import RunningBridge
+from mqtt_broker import MosquittoBroker, MqttProbe
+
+from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.config import Config
 
 MAX_TOPIC_BYTES = 65_535
 """MQTT's limit for a topic, in bytes of UTF-8."""
@@ -74,3 +79,38 @@ async def test_request_topic_beyond_mqtt_limit_is_refused_with_one_log_line(
     answers = running_bridge.probe.messages(f"{running_bridge.base}/+/response/tasks")
     assert not [m for m in answers if len(m.topic) > 1000]
     assert running_bridge.probe.mark() > mark
+
+
+class FailingService(BridgeService):
+    """The bridge with a bug switched on at will: its health report raises."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.broken = False
+
+    def health(self) -> dict[str, Any]:
+        """Fail once ``broken`` is set, as an unforeseen bug inside the session would."""
+        if self.broken:
+            raise RuntimeError("a bug inside the session")
+        return super().health()
+
+
+async def test_a_bridge_that_dies_leaves_offline_retained(
+    bridge_config: Config, mosquitto: MosquittoBroker
+) -> None:
+    """An unexpected exception ends the service, and bridge/state is retained offline."""
+    base = bridge_config.mqtt.base_topic
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base}/#"]) as probe:
+        service = FailingService(bridge_config, health_interval=0.05)
+        bridge = RunningBridge(service, probe)
+        await bridge.start()
+        await probe.wait_for(f"{base}/bridge/state", lambda m: m.text == "online")
+        service.broken = True
+        assert bridge.task is not None
+        with pytest.raises(BaseExceptionGroup):
+            await asyncio.wait_for(bridge.task, 10)
+    async with MqttProbe(
+        mosquitto.host, mosquitto.port, subscribe=[f"{base}/bridge/state"]
+    ) as late:
+        state = await late.wait_for(f"{base}/bridge/state")
+    assert (state.text, state.retain) == ("offline", True)

@@ -58,6 +58,8 @@ ACK of the previous packet (Nagle), which made every answer ~40 ms late."""
 HEALTH_INTERVAL = heartbeat.HEALTH_INTERVAL
 MAX_RECONNECT_DELAY = 60.0
 MAX_CONCURRENT_REQUESTS = 8
+OFFLINE_TIMEOUT = 2.0
+"""Seconds a failing session gets to publish ``offline`` before it disconnects."""
 UNKNOWN_DEVICE = "unknown_device"
 """Error code for a request to a ``<dev>`` that is not configured."""
 _API_PROBLEM_CODES = frozenset(
@@ -295,11 +297,29 @@ class BridgeService:
                     await self._clear_retained()
                 await self.publisher.publish(self.topics.bridge_state, "offline", retain=True)
             raise
+        except BaseException as err:
+            if not _broker_errors_only(err):
+                await self._say_offline_after_failure(err)
+            raise
         finally:
             self.publisher.closing = False
             self.connected.clear()
             self.store.clear_heartbeat()
             self.publisher.detach()
+
+    async def _say_offline_after_failure(self, err: BaseException) -> None:
+        """The session dies of a bug: say ``offline`` (retained) before the clean DISCONNECT.
+
+        A clean DISCONNECT makes the broker drop the will, so without this ``bridge/state``
+        would stay ``online`` for a bridge that is gone.
+        """
+        _LOGGER.error("the bridge session failed (%s); publishing offline", type(err).__name__)
+        self.publisher.closing = True
+        try:
+            async with asyncio.timeout(OFFLINE_TIMEOUT):
+                await self.publisher.publish(self.topics.bridge_state, "offline", retain=True)
+        except Exception as failed:  # noqa: BLE001 - the session is already failing
+            _LOGGER.debug("could not publish offline: %s", failed)
 
     async def _on_connected(self, mqtt: aiomqtt.Client) -> None:
         """Re-subscribe and re-publish everything retained."""
@@ -763,6 +783,13 @@ def session_options(mqtt: MqttConfig) -> dict[str, Any]:
         "clean_start": not persistent,
         "properties": properties,
     }
+
+
+def _broker_errors_only(err: BaseException) -> bool:
+    """Whether a session ended because of the broker alone (then the will speaks for us)."""
+    if isinstance(err, BaseExceptionGroup):
+        return all(_broker_errors_only(inner) for inner in err.exceptions)
+    return isinstance(err, aiomqtt.MqttError)
 
 
 def _payload_bytes(payload: Any) -> bytes:
