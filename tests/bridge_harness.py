@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mqtt_broker import MosquittoBroker, MqttProbe
+from mqtt_broker import MosquittoBroker, MqttProbe, sentinel_round_trip
 
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import (
@@ -101,10 +101,21 @@ class RunningBridge:
     async def request(
         self, device: str, command: str, payload: Any = None, timeout: float = 8.0
     ) -> Any:
-        """Send a request and return the decoded response envelope."""
+        """Send a request and return the decoded response envelope: EXACTLY one must come."""
         topic = f"{self.base}/{device}/request/{command}"
-        message = await self.probe.request(topic, payload, timeout=timeout)
+        message = await self.probe.request(topic, payload, timeout=timeout, settle=self.settle)
         return message.json()
+
+    async def settle(self) -> None:
+        """Return once anything the bridge had to say about earlier requests has arrived.
+
+        A sentinel request (read after every earlier message), then the bridge idle (its
+        requests run concurrently: an earlier one may finish after the sentinel), then a
+        second sentinel (its answer comes after any answer published before it).
+        """
+        await sentinel_round_trip(self.probe, self.base)
+        await self.service.wait_idle()
+        await sentinel_round_trip(self.probe, self.base)
 
     async def wait_json(
         self,

@@ -27,7 +27,15 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -52,6 +60,7 @@ __all__ = [
     "mosquitto_factory",
     "mqtt_probe",
     "pytest_runtest_makereport",
+    "sentinel_round_trip",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -461,7 +470,8 @@ class MqttProbe:
             await client.subscribe(topic_filter, qos=qos)
         self._filters.append(topic_filter)
 
-    def _covered(self, topic: str) -> bool:
+    def covers(self, topic: str) -> bool:
+        """Whether a subscription of this probe already receives ``topic``."""
         return any(topic_matches(f, topic) for f in self._filters)
 
     def mark(self) -> int:
@@ -546,6 +556,7 @@ class MqttProbe:
         timeout: float = 5.0,
         *,
         correlation_data: bytes | None = None,
+        settle: Callable[[], Awaitable[object]] | None = None,
     ) -> ProbeMessage:
         """Publish a request and return its response.
 
@@ -553,9 +564,13 @@ class MqttProbe:
         request carries it as the response topic, plus correlation data (random unless given),
         and only an answer echoing that correlation data is accepted. With MQTT 3.1.1 the first
         message on the response topic after the request is the answer.
+
+        With ``settle`` (a round trip through the responder that ends only after anything it
+        still had to say about this request is said: see :func:`sentinel_round_trip`), the
+        request must be answered EXACTLY once: a second answer fails the test.
         """
         answer_topic = response_topic or default_response_topic(topic)
-        if not self._covered(answer_topic):
+        if not self.covers(answer_topic):
             await self.subscribe(answer_topic)
         properties: Properties | None = None
         predicate: Callable[[ProbeMessage], bool] | None = None
@@ -570,7 +585,49 @@ class MqttProbe:
 
         start = self.mark()
         await self.publish(topic, payload, properties=properties)
-        return await self.wait_for(answer_topic, predicate, timeout, since=start)
+        answer = await self.wait_for(answer_topic, predicate, timeout, since=start)
+        if settle is not None:
+            await settle()
+            self.assert_one(answer_topic, predicate, since=start)
+        return answer
+
+    def assert_one(
+        self,
+        topic_filter: str,
+        predicate: Callable[[ProbeMessage], bool] | None = None,
+        *,
+        since: int = 0,
+    ) -> ProbeMessage:
+        """Exactly one message (from ``since`` on) on the filter matches: return it."""
+        found = [
+            m
+            for m in self._messages[since:]
+            if topic_matches(topic_filter, m.topic) and (predicate is None or predicate(m))
+        ]
+        assert len(found) == 1, f"expected exactly one message on {topic_filter!r}: {found}"
+        return found[0]
+
+
+async def sentinel_round_trip(probe: MqttProbe, base: str, timeout: float = 8.0) -> None:
+    """Ask the bridge under ``base`` a cheap question and wait for its answer.
+
+    The bridge reads its messages in order and answers on one connection, so once the answer
+    to a sentinel sent after a request is here, a second answer to that request would be too
+    (for a bridge whose requests run concurrently, wait until it is idle in between).
+    """
+    transaction = f"sentinel-{uuid.uuid4().hex}"
+    topic = f"{base}/bridge/request/health_check"
+    answer_topic = default_response_topic(topic)
+    if not probe.covers(answer_topic):
+        await probe.subscribe(answer_topic)
+    start = probe.mark()
+    await probe.publish(topic, {"transaction": transaction})
+    await probe.wait_for(
+        answer_topic,
+        lambda m: bool(m.payload) and m.json().get("transaction") == transaction,
+        timeout,
+        since=start,
+    )
 
 
 # --------------------------------------------------------------------------- fixtures

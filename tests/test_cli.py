@@ -25,7 +25,7 @@ from pathlib import Path
 import aiohttp
 import aiomqtt
 import pytest
-from mqtt_broker import MosquittoBroker, MqttProbe, free_port
+from mqtt_broker import MosquittoBroker, MqttProbe, ProbeMessage, free_port, sentinel_round_trip
 
 from lianke_bridge import __version__
 from lianke_bridge.__main__ import main
@@ -528,6 +528,14 @@ DEMO_BROKERS = [
 ]
 
 
+async def demo_answer(probe: MqttProbe, *, since: int) -> ProbeMessage:
+    """The demo bridge's one answer to a print sent after ``since`` (a second fails the test)."""
+    answer = await probe.wait_for("lianke/office/response/print", since=since)
+    await sentinel_round_trip(probe, "lianke")
+    probe.assert_one("lianke/office/response/print", since=since)
+    return answer
+
+
 @pytest.mark.parametrize(("kind", "protocol"), DEMO_BROKERS)
 async def test_demo_prints_a_job_and_stops_on_ctrl_c(
     kind: str, protocol: aiomqtt.ProtocolVersion, request: pytest.FixtureRequest
@@ -566,7 +574,7 @@ async def test_demo_prints_a_job_and_stops_on_ctrl_c(
             )
             mark = probe.mark()
             await publish_as_printed(publish[0], probe)
-            response = await probe.wait_for("lianke/office/response/print", since=mark)
+            response = await demo_answer(probe, since=mark)
             envelope = response.json()
             assert envelope["status"] == "ok", envelope
             task_id = envelope["data"]["task_id"]
@@ -581,14 +589,14 @@ async def test_demo_prints_a_job_and_stops_on_ctrl_c(
             # pasting it again prints again (no transaction id that would make it a duplicate)
             mark = probe.mark()
             await publish_as_printed(publish[0], probe)
-            again = await probe.wait_for("lianke/office/response/print", since=mark)
+            again = await demo_answer(probe, since=mark)
             assert again.json()["status"] == "ok", again.json()
             assert again.json()["data"]["task_id"] != task_id
 
             # the second printed command: a text page on the receipt printer
             mark = probe.mark()
             await publish_as_printed(publish[1], probe)
-            receipt = await probe.wait_for("lianke/office/response/print", since=mark)
+            receipt = await demo_answer(probe, since=mark)
             assert receipt.json()["status"] == "ok", receipt.json()
             assert receipt.json()["data"]["port"] == 2
 

@@ -251,11 +251,15 @@ def response_topic(command_topic: str) -> str:
     return command_topic.replace("/request/", "/response/")
 
 
-async def send(probe: MqttProbe, topic: str, payload: str) -> ProbeMessage:
-    """Publish as HA does (plain QoS 1, no response topic) and return the bridge's answer."""
+async def send(bridge: RunningBridge, topic: str, payload: str) -> ProbeMessage:
+    """Publish as HA does (plain QoS 1, no response topic); return the bridge's ONE answer."""
+    probe = bridge.probe
     start = probe.mark()
     await probe.publish(topic, payload)
-    return await probe.wait_for(response_topic(topic), since=start)
+    answer = await probe.wait_for(response_topic(topic), since=start)
+    await bridge.settle()
+    probe.assert_one(response_topic(topic), since=start)
+    return answer
 
 
 def calls(simulator: Simulator, path: str, method: str | None = None) -> list[dict[str, Any]]:
@@ -354,7 +358,7 @@ async def test_every_button_reaches_its_cloud_call(
 ) -> None:
     """Each discovered button, pressed as HA presses it, reaches the API call it is named for."""
     config = quiet_config
-    async with probe_for(mosquitto, config) as probe, bridge_running(config, probe):
+    async with probe_for(mosquitto, config) as probe, bridge_running(config, probe) as bridge:
         found = entities(
             await discovered(probe, config, every_node(config)), config.homeassistant.prefix
         )
@@ -369,7 +373,8 @@ async def test_every_button_reaches_its_cloud_call(
             button = buttons[node, key]
             pressed.add((node, key))
             simulator.clear_requests()
-            return await send(probe, button.config["command_topic"], button.config["payload_press"])
+            config = button.config
+            return await send(bridge, config["command_topic"], config["payload_press"])
 
         # Box buttons.
         flushed = ok(await press(office, "flush_queue"))
@@ -445,8 +450,8 @@ async def test_network_printer_flush_drops_its_waiting_job(
     flush = find(entities(configs, config.homeassistant.prefix), node, "flush_queue")
     simulator.state.timing = replace(simulator.state.timing, ready=5.0)
     job = {"url": "https://x.test/photo.jpg", "port": 631}
-    data = ok(await send(ha.probe, f"{ha.base}/office/request/print", json.dumps(job)))
-    flushed = ok(await send(ha.probe, flush.config["command_topic"], flush.config["payload_press"]))
+    data = ok(await send(ha, f"{ha.base}/office/request/print", json.dumps(job)))
+    flushed = ok(await send(ha, flush.config["command_topic"], flush.config["payload_press"]))
     assert flushed["flushed"] == 1
     await ha.wait_json(f"office/job/{data['task_id']}", lambda j: j["state"] == "cancelled")
 
@@ -462,7 +467,7 @@ async def test_print_url_text_prints_what_is_typed(
         "print_url",
     )
     url = "https://example.com/menu.pdf?week=12"
-    data = ok(await send(ha.probe, text.config["command_topic"], render_command(None, url)))
+    data = ok(await send(ha, text.config["command_topic"], render_command(None, url)))
     jobs = submitted(simulator)
     assert [(j["jobFile"], j["devicePort"]) for j in jobs] == [(url, "1")]
     state = await ha.probe.wait_for(text.config["state_topic"], lambda m: m.text == url)
@@ -481,7 +486,7 @@ async def test_notify_prints_the_message_as_a_page(
     )
     message = 'Shopping list\n- milk\n- "bread" & jam\n- 牛奶'
     payload = render_command(notify.config["command_template"], message)
-    ok(await send(ha.probe, notify.config["command_topic"], payload))
+    ok(await send(ha, notify.config["command_topic"], payload))
     (job,) = submitted(simulator)
     assert job["jobFile"]["filename"].endswith(".html")
     assert job["jobFile"]["size"] == len(render_page(text=message))
@@ -498,7 +503,7 @@ async def test_finished_jobs_fire_the_event_entity(
     topic = event.config["state_topic"]
 
     async def fired(job_payload: dict[str, Any], expected: str) -> None:
-        data = ok(await send(ha.probe, f"{ha.base}/office/request/print", json.dumps(job_payload)))
+        data = ok(await send(ha, f"{ha.base}/office/request/print", json.dumps(job_payload)))
         message = await ha.probe.wait_for(topic, lambda m: m.json()["task_id"] == data["task_id"])
         assert message.json()["event_type"] == expected
         assert not message.retain
@@ -513,11 +518,9 @@ async def test_finished_jobs_fire_the_event_entity(
     await fired({"url": "https://x.test/bad.pdf"}, "failed")
     simulator.faults.jobs_fail(OFFICE_ID, fail=False)
     simulator.state.timing = replace(simulator.state.timing, ready=5.0)
-    data = ok(
-        await send(ha.probe, f"{ha.base}/office/request/print", '{"url": "https://x.test/c.pdf"}')
-    )
+    data = ok(await send(ha, f"{ha.base}/office/request/print", '{"url": "https://x.test/c.pdf"}'))
     cancel = json.dumps({"task_id": data["task_id"]})
-    ok(await send(ha.probe, f"{ha.base}/office/request/cancel", cancel))
+    ok(await send(ha, f"{ha.base}/office/request/cancel", cancel))
     message = await ha.probe.wait_for(topic, lambda m: m.json()["task_id"] == data["task_id"])
     assert message.json()["event_type"] == "cancelled"
 
@@ -536,7 +539,7 @@ async def test_every_discovered_topic_has_a_valid_retained_state(
     found = entities(configs, prefix)
     for box_id, name in ((OFFICE_ID, "office"), (WAREHOUSE_ID, "warehouse")):
         text = find(found, discovery.box_node_id(box_id), "print_url")
-        ok(await send(ha.probe, text.config["command_topic"], "https://x.test/a.pdf"))
+        ok(await send(ha, text.config["command_topic"], "https://x.test/a.pdf"))
         await ha.probe.wait_for(f"{ha.base}/{name}/job_event")
     await ha.probe.wait_for(f"{ha.base}/office/printer/1/state", lambda m: m.json()["live_status"])
     async with probe_for(mosquitto, config) as late:
@@ -608,16 +611,16 @@ async def test_error_limit_sensor_turns_on_and_the_reset_button_clears_it(
 
     simulator.faults.jobs_fail(OFFICE_ID)
     failed = ok(
-        await send(ha.probe, f"{ha.base}/office/request/print", '{"url": "https://x.test/a.pdf"}')
+        await send(ha, f"{ha.base}/office/request/print", '{"url": "https://x.test/a.pdf"}')
     )
     await ha.wait_json(f"office/job/{failed['task_id']}", lambda j: j["state"] == "failed")
     # errLimitNum 1: the cloud's pause after one failure instead of thirty.
     paused = {"url": "https://x.test/b.pdf", "options": {"errLimitNum": "1"}}
-    answer = await send(ha.probe, f"{ha.base}/office/request/print", json.dumps(paused))
+    answer = await send(ha, f"{ha.base}/office/request/print", json.dumps(paused))
     assert answer.json()["error"]["code"] == 11203
     await ha.probe.wait_for(state_topic, limit_is("ON"))
     start = ha.probe.mark()
-    ok(await send(ha.probe, reset.config["command_topic"], reset.config["payload_press"]))
+    ok(await send(ha, reset.config["command_topic"], reset.config["payload_press"]))
     await ha.probe.wait_for(state_topic, limit_is("OFF"), since=start)
 
 

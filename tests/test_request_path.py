@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from aiomqtt import ProtocolVersion
 from bridge_harness import RunningBridge
-from mqtt_broker import MosquittoBroker, MqttProbe
+from mqtt_broker import MosquittoBroker, MqttProbe, sentinel_round_trip
 
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config
+from lianke_bridge.simulator import Simulator
 
 MAX_TOPIC_BYTES = 65_535
 """MQTT's limit for a topic, in bytes of UTF-8."""
@@ -48,7 +52,7 @@ async def test_lone_surrogate_transaction_is_answered_and_echoed(
     [
         b'{"url": "https://x.test/\\udfff", "transaction": "t1"}',
         b'{"\\ud800": 1, "transaction": "t2"}',
-        b'{"url": "https://x.test/a", "paper": "\\udbff\\udbff"}',
+        b'{"url": "https://x.test/a.pdf", "paper": "\\udbff\\udbff"}',
     ],
 )
 async def test_lone_surrogates_anywhere_get_an_error_answer(
@@ -114,3 +118,101 @@ async def test_a_bridge_that_dies_leaves_offline_retained(
     ) as late:
         state = await late.wait_for(f"{base}/bridge/state")
     assert (state.text, state.retain) == ("offline", True)
+
+
+# ---- exactly once ---------------------------------------------------------------------------
+async def test_bridge_request_is_answered_once_on_mqtt5(running_bridge: RunningBridge) -> None:
+    """A bridge-level request runs once: one ``ok``, no ``duplicate`` after it."""
+    envelope = await running_bridge.request("bridge", "refresh", {"transaction": "r-1"})
+    assert ok(envelope)["devices"]["office"]["online"] is True
+    assert envelope["transaction"] == "r-1"
+
+
+async def test_response_topic_equal_to_the_contract_topic_gets_one_answer(
+    running_bridge: RunningBridge,
+) -> None:
+    """MQTT 5: a response topic that is the contract's own topic is answered there once."""
+    topic = f"{running_bridge.base}/office/request/tasks"
+    contract = f"{running_bridge.base}/office/response/tasks"
+    start = running_bridge.probe.mark()
+    message = await running_bridge.probe.request(
+        topic, {}, response_topic=contract, settle=running_bridge.settle
+    )
+    assert running_bridge.probe.assert_one(contract, since=start) == message
+    assert message.correlation_data is not None
+    assert message.json()["status"] == "ok"
+
+
+async def check_retained_request_is_ignored_and_cleared(
+    bridge: RunningBridge, simulator: Simulator, mosquitto: MosquittoBroker
+) -> None:
+    """Publish a retained print while the bridge runs: never printed, never answered, cleared."""
+    topic = f"{bridge.base}/office/request/print"
+    await bridge.probe.publish(topic, {"url": "https://x.test/retained.pdf"}, retain=True)
+    await bridge.settle()
+    assert not bridge.probe.messages(f"{bridge.base}/office/response/#")
+    assert simulator.count("/api/print/job", method="POST") == 0
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[]) as late:
+        await late.subscribe(topic)
+        await sentinel_round_trip(late, bridge.base)
+        assert not [m for m in late.messages(topic) if m.payload], "the retained request stayed"
+    # a live request on the same topic still prints
+    assert ok(await bridge.request("office", "print", {"url": "https://x.test/live.pdf"}))
+    assert simulator.count("/api/print/job", method="POST") == 1
+
+
+async def test_retained_request_is_ignored_and_cleared_on_mqtt5(
+    running_bridge: RunningBridge, simulator: Simulator, mosquitto: MosquittoBroker
+) -> None:
+    """MQTT 5 shows the retain flag as published: the request is dropped and cleared."""
+    await check_retained_request_is_ignored_and_cleared(running_bridge, simulator, mosquitto)
+
+
+@pytest.fixture
+async def bridge_311(
+    bridge_config: Config, mosquitto: MosquittoBroker
+) -> AsyncIterator[RunningBridge]:
+    """The bridge and its probe, both speaking MQTT 3.1.1."""
+    config = replace(bridge_config, mqtt=replace(bridge_config.mqtt, protocol="3.1.1"))
+    base = config.mqtt.base_topic
+    async with MqttProbe(
+        mosquitto.host, mosquitto.port, subscribe=[f"{base}/#"], protocol=ProtocolVersion.V311
+    ) as probe:
+        bridge = RunningBridge(BridgeService(config), probe)
+        await bridge.start()
+        try:
+            yield bridge
+        finally:
+            await bridge.stop()
+
+
+async def test_retained_request_is_ignored_and_cleared_on_mqtt311(
+    bridge_311: RunningBridge, simulator: Simulator, mosquitto: MosquittoBroker
+) -> None:
+    """MQTT 3.1.1 forwards it with retain=0: the re-subscribe check still recognises it."""
+    await check_retained_request_is_ignored_and_cleared(bridge_311, simulator, mosquitto)
+
+
+async def test_requests_are_answered_once_on_mqtt311(
+    bridge_311: RunningBridge, simulator: Simulator
+) -> None:
+    """Device and bridge requests over 3.1.1: each answered exactly once, a print printed once."""
+    assert ok(await bridge_311.request("bridge", "refresh", {"transaction": "b-1"}))
+    assert ok(await bridge_311.request("office", "print", {"url": "https://x.test/a.pdf"}))
+    assert ok(await bridge_311.request("office", "print", "https://x.test/b.pdf"))
+    assert simulator.count("/api/print/job", method="POST") == 2
+
+
+async def test_an_empty_payload_is_not_acted_on_over_mqtt311(
+    bridge_311: RunningBridge, simulator: Simulator
+) -> None:
+    """3.1.1 cannot tell an empty request from a retained message being deleted: refused."""
+    topic = f"{bridge_311.base}/office/request/reboot"
+    await bridge_311.probe.publish(topic, {"x": 1}, retain=True)
+    await bridge_311.probe.publish(topic, b"", retain=True)  # deleting it
+    await bridge_311.settle()
+    envelope = await bridge_311.request("office", "reboot", b"")
+    assert envelope["error"]["code"] == "invalid_payload"
+    assert "PRESS" in envelope["error"]["message"]
+    assert simulator.count("/api/device/async_device_reboot") == 0
+    assert ok(await bridge_311.request("office", "reboot", "PRESS")) == {"rebooting": True}

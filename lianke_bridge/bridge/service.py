@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
 import random
 import resource
 import socket
 import ssl
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +37,7 @@ from lianke_bridge.bridge.memory import RequestMemory
 from lianke_bridge.bridge.metrics import BridgeMetrics
 from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.retained import RetainedRequestGate
 from lianke_bridge.bridge.schedule import FleetSchedule
 from lianke_bridge.bridge.state import JobRecord, iso, utc_now
 from lianke_bridge.bridge.store import Store
@@ -60,6 +63,10 @@ MAX_RECONNECT_DELAY = 60.0
 MAX_CONCURRENT_REQUESTS = 8
 OFFLINE_TIMEOUT = 2.0
 """Seconds a failing session gets to publish ``offline`` before it disconnects."""
+EMPTY_ON_311 = (
+    "an empty payload is not acted on with MQTT 3.1.1: it cannot be told from a retained "
+    "message being deleted; send a payload such as PRESS"
+)
 UNKNOWN_DEVICE = "unknown_device"
 """Error code for a request to a ``<dev>`` that is not configured."""
 _API_PROBLEM_CODES = frozenset(
@@ -117,6 +124,17 @@ class BridgeService:
         self.http_bound = asyncio.Event()
         self._health_wake = asyncio.Event()
         """Set when the ApiKey is refused or accepted again: health is published at once."""
+        self._busy = 0
+        """Requests being answered (started, not yet finished)."""
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._clearing: Counter[str] = Counter()
+        """Request topics whose retained message we cleared, echo not yet seen (3.1.1)."""
+        self._sync_id = hashlib.sha256(config.mqtt.client_id.encode()).hexdigest()[:12]
+        """Names the 3.1.1 sync topic; stable, so a persistent session keeps one subscription."""
+        self._check_retained = config.mqtt.protocol != "5"
+        """MQTT 3.1.1 hides the retain flag of live messages: check each request (retained.py)."""
+        self._gate: RetainedRequestGate | None = None
 
     # ---- wiring -------------------------------------------------------------------------
     @property
@@ -325,8 +343,9 @@ class BridgeService:
         """Re-subscribe and re-publish everything retained."""
         await self.publisher.publish(self.topics.bridge_state, "online", retain=True, force=True)
         await self.republish(just_sent=(self.topics.bridge_state,))
-        for topic_filter in self.topics.request_filters:
-            await self._subscribe(mqtt, topic_filter)
+        if self._check_retained:
+            await mqtt.subscribe(self.topics.bridge_sync(self._sync_id), qos=1)
+        await self._subscribe(mqtt, self.topics.request_filter)
         if self.config.homeassistant.enabled:
             await mqtt.subscribe(self.config.homeassistant.status_topic, qos=1)
 
@@ -347,6 +366,15 @@ class BridgeService:
 
         Only the broker (the message iterator raising ``MqttError``) or a cancel ends this.
         """
+        if self._check_retained:
+            self._gate = RetainedRequestGate(
+                resubscribe=lambda: self._subscribe(mqtt, self.topics.request_filter),
+                publish_sync=lambda token: self.publisher.publish(
+                    self.topics.bridge_sync(self._sync_id), token
+                ),
+                release=lambda message: self._start_answer(mqtt, message, group),
+                drop=lambda message: _ack(mqtt, message),
+            )
         async for message in mqtt.messages:
             checkpoint()
             self.messages_in += 1
@@ -364,19 +392,65 @@ class BridgeService:
     ) -> None:
         """Start answering a request, or acknowledge and drop whatever is not one to answer."""
         topic = message.topic.value
+        seq = self._gate.arrived() if self._gate is not None else 0
         if self.config.homeassistant.enabled and topic == self.config.homeassistant.status_topic:
             self._ha_birth(message.payload, group)
             _ack(mqtt, message)
             return
-        parsed = self.topics.parse_request(topic)
-        if parsed is None:
+        if self._gate is not None and topic == self.topics.bridge_sync(self._sync_id):
+            self._gate.synced(_payload_bytes(message.payload).decode(errors="replace"))
             _ack(mqtt, message)
             return
+        if self.topics.parse_request(topic) is None:
+            _ack(mqtt, message)
+            return
+        payload = _payload_bytes(message.payload)
         if message.retain:
-            _LOGGER.info(
-                "ignoring a retained request on %s (it would repeat at every start)",
-                shown_topic(topic),
+            self._drop_retained(topic, payload, seq, group)
+            _ack(mqtt, message)
+            return
+        if not payload and self._clearing[topic] > 0:
+            self._clearing[topic] -= 1  # the echo of our own clear (MQTT 3.1.1)
+            _ack(mqtt, message)
+            return
+        if self._gate is not None:
+            self._gate.hold(message, (topic, payload), seq, group)
+            return
+        self._start_answer(mqtt, message, group)
+
+    def _drop_retained(
+        self, topic: str, payload: bytes, seq: int, group: asyncio.TaskGroup
+    ) -> None:
+        """A retained request is never acted on; clear it so it is not replayed at every start."""
+        if self._gate is not None:
+            self._gate.saw_retained(topic, payload, seq)
+        if not payload:
+            return  # already a clear (ours, echoed as published)
+        _LOGGER.info(
+            "ignoring a retained request on %s (it would repeat at every start); clearing it",
+            shown_topic(topic),
+        )
+        if self._gate is not None:
+            self._clearing[topic] += 1
+        group.create_task(self._clear_request(topic), name="clear-retained-request")
+
+    async def _clear_request(self, topic: str) -> None:
+        try:
+            await self.publisher.clear(topic)
+        except aiomqtt.MqttError:
+            raise
+        except Exception as err:  # noqa: BLE001 - e.g. the broker's ACL: log, go on
+            _LOGGER.warning(
+                "could not clear the retained request on %s: %s", shown_topic(topic), err
             )
+
+    def _start_answer(
+        self, mqtt: aiomqtt.Client, message: aiomqtt.Message, group: asyncio.TaskGroup
+    ) -> None:
+        """Start answering a live request, unless its response topic cannot exist."""
+        topic = message.topic.value
+        parsed = self.topics.parse_request(topic)
+        if parsed is None:
             _ack(mqtt, message)
             return
         try:
@@ -385,9 +459,17 @@ class BridgeService:
             _LOGGER.warning("not answering the request on %s: %s", shown_topic(topic), err)
             _ack(mqtt, message)
             return
+        self._busy += 1
+        self._idle.clear()
         group.create_task(
             self._handle(mqtt, parsed, message), name=f"request-{parsed.command[:40]}"
         )
+
+    async def wait_idle(self) -> None:
+        """Wait until no request is held or being answered (tests settle on it)."""
+        while self._busy or (self._gate is not None and self._gate.holding):
+            await self._idle.wait()
+            await asyncio.sleep(0)
 
     # ---- info, health, events, log ------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -650,8 +732,8 @@ class BridgeService:
         Everything, the answer's publishing too, runs inside this boundary: a failure is logged
         and the request dropped; only a broker error (``MqttError``) goes on to end the session.
         """
-        async with self._requests:
-            try:
+        try:
+            async with self._requests:
                 envelope = await self._envelope(where, message)
                 transaction = envelope.get("transaction")
                 published = False
@@ -661,12 +743,16 @@ class BridgeService:
                 finally:
                     if isinstance(transaction, str):
                         self._memory.sent(message.topic.value, transaction, published=published)
-            except aiomqtt.MqttError:
-                raise
-            except Exception:
-                _LOGGER.exception(
-                    "could not answer the request on %s", shown_topic(message.topic.value)
-                )
+        except aiomqtt.MqttError:
+            raise
+        except Exception:
+            _LOGGER.exception(
+                "could not answer the request on %s", shown_topic(message.topic.value)
+            )
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
 
     async def _envelope(self, where: RequestTopic, message: aiomqtt.Message) -> dict[str, Any]:
         """The answer to a request: its ``ok`` envelope, the error envelope, or the remembered one.
@@ -680,6 +766,7 @@ class BridgeService:
         claimed = False
         try:
             self._check_device(where)
+            self._check_not_empty_on_311(payload)
             request = cmd.parse_request(
                 where.command,
                 payload,
@@ -717,19 +804,32 @@ class BridgeService:
     async def _respond(
         self, where: RequestTopic, message: aiomqtt.Message, envelope: dict[str, Any]
     ) -> None:
-        await self.publisher.publish(self._response_topic(where), envelope)
+        """Answer on the contract's topic and, with MQTT 5, on the request's response topic.
+
+        When the two are the same topic the answer goes out once, with the correlation data.
+        """
+        contract = self._response_topic(where)
         properties = message.properties
         response_topic = getattr(properties, "ResponseTopic", None) if properties else None
         if not response_topic:
+            await self.publisher.publish(contract, envelope)
             return
         reply = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         correlation = getattr(properties, "CorrelationData", None)
         if correlation is not None:
             reply.CorrelationData = correlation
+        if str(response_topic) == contract:
+            await self.publisher.publish(contract, envelope, properties=reply)
+            return
+        await self.publisher.publish(contract, envelope)
         try:
             await self.publisher.publish(str(response_topic), envelope, properties=reply)
         except errors.TopicError as err:
             _LOGGER.warning("not answering on the request's response topic: %s", err)
+
+    def _check_not_empty_on_311(self, payload: bytes) -> None:
+        if self._check_retained and not payload:
+            raise errors.CommandError(cmd.ErrorCode.INVALID_PAYLOAD, EMPTY_ON_311)
 
     def _check_device(self, where: RequestTopic) -> None:
         if where.scope == "device" and where.device not in self.boxes:

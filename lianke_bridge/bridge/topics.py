@@ -132,11 +132,19 @@ class Topics:
         """Where a bridge request is sent."""
         return f"{self.base}/{BRIDGE}/request/{command}"
 
+    def bridge_sync(self, client: str) -> str:
+        """The bridge's own echo topic (MQTT 3.1.1's retained-request check, see retained.py)."""
+        return f"{self.base}/{BRIDGE}/sync/{client}"
+
     # subscriptions
     @property
-    def request_filters(self) -> tuple[str, str]:
-        """The two filters the bridge subscribes to."""
-        return (f"{self.base}/{BRIDGE}/request/+", f"{self.base}/+/request/+")
+    def request_filter(self) -> str:
+        """The one filter the bridge subscribes to for requests, device and bridge alike.
+
+        One filter, not two: overlapping filters (``<base>/bridge/request/+`` besides this one)
+        make the broker deliver a bridge request once per match, so it would run twice.
+        """
+        return f"{self.base}/+/request/+"
 
     def parse_request(self, topic: str) -> RequestTopic | None:
         """``<base>/<dev>/request/<command>`` -> its parts; None for anything else."""
