@@ -9,7 +9,29 @@ from typing import Any
 import pytest
 
 from lianke_bridge import errors
-from lianke_bridge.bridge import commands as c
+from lianke_bridge.bridge.requests.build import build_page_count_request, build_print_request
+from lianke_bridge.bridge.requests.envelope import (
+    duplicate_error,
+    error_envelope,
+    ok_envelope,
+    rate_limited_error,
+    unknown_port_error,
+)
+from lianke_bridge.bridge.requests.model import (
+    CancelCommand,
+    DecodeQrCommand,
+    FlushCommand,
+    JobCommand,
+    NoArgCommand,
+    PageCountCommand,
+    PortOrModelCommand,
+    PrintCommand,
+    PrinterModelsCommand,
+    Request,
+    ResetErrorLimitCommand,
+)
+from lianke_bridge.bridge.requests.payload import peek_transaction
+from lianke_bridge.bridge.requests.registry import BRIDGE_COMMANDS, parse_request
 from lianke_bridge.cloud.models import PaperSize, Printer, PrinterParams
 from lianke_bridge.errors import CommandError
 from lianke_bridge.print_options import CustomPaper, PrintOptions
@@ -68,28 +90,28 @@ NET_PRINTER = Printer.from_api(
 )
 
 
-def parse(command: str, payload: bytes | str | dict[str, Any], **kwargs: Any) -> c.Request:
+def parse(command: str, payload: bytes | str | dict[str, Any], **kwargs: Any) -> Request:
     """Parse like the service does: JSON for dicts, UTF-8 for strings."""
     if isinstance(payload, dict):
         payload = json.dumps(payload)
     if isinstance(payload, str):
         payload = payload.encode("utf-8")
-    kwargs.setdefault("scope", "bridge" if command in c.BRIDGE_COMMANDS - {"refresh"} else "device")
-    return c.parse_request(command, payload, **kwargs)
+    kwargs.setdefault("scope", "bridge" if command in BRIDGE_COMMANDS - {"refresh"} else "device")
+    return parse_request(command, payload, **kwargs)
 
 
 def refused(command: str, payload: bytes | str | dict[str, Any], **kwargs: Any) -> CommandError:
     """The error a request gets (and check it is JSON-serialisable as an envelope)."""
     with pytest.raises(CommandError) as info:
         parse(command, payload, **kwargs)
-    json.dumps(c.error_envelope(info.value))
+    json.dumps(error_envelope(info.value))
     return info.value
 
 
-def print_cmd(payload: dict[str, Any]) -> c.PrintCommand:
+def print_cmd(payload: dict[str, Any]) -> PrintCommand:
     """Parse a print request that must succeed."""
     cmd = parse("print", payload)
-    assert isinstance(cmd, c.PrintCommand)
+    assert isinstance(cmd, PrintCommand)
     return cmd
 
 
@@ -105,18 +127,18 @@ PDF = b"%PDF-1.4\n%fake\n"
 
 def test_ok_envelope_echoes_transaction() -> None:
     """A success answer carries the data and the requester's transaction."""
-    assert c.ok_envelope({"task_id": "t-1"}, "abc") == {
+    assert ok_envelope({"task_id": "t-1"}, "abc") == {
         "status": "ok",
         "data": {"task_id": "t-1"},
         "transaction": "abc",
     }
-    assert c.ok_envelope(None, None) == {"status": "ok", "data": {}, "transaction": None}
+    assert ok_envelope(None, None) == {"status": "ok", "data": {}, "transaction": None}
 
 
 def test_error_envelope_of_a_bridge_error() -> None:
     """A bridge error has a string code, an English message and no api_message."""
     err = CommandError("invalid_payload", "copies must be a number", transaction="tx")
-    envelope = c.error_envelope(err)
+    envelope = error_envelope(err)
     assert envelope == {
         "status": "error",
         "error": {
@@ -132,13 +154,13 @@ def test_error_envelope_of_a_bridge_error() -> None:
 def test_error_envelope_prefers_explicit_transaction() -> None:
     """The service's transaction wins over the one an error carries."""
     err = CommandError("invalid_payload", "bad", transaction="from-error")
-    assert c.error_envelope(err, "from-service")["transaction"] == "from-service"
+    assert error_envelope(err, "from-service")["transaction"] == "from-service"
 
 
 def test_cloud_error_keeps_numeric_code_and_cloud_message() -> None:
     """A cloud refusal shows the API's code, an English sentence and the cloud's own msg."""
     err = errors.DeviceOfflineError(api_message="设备已离线", call="print_job")
-    envelope = c.error_envelope(err, "t")
+    envelope = error_envelope(err, "t")
     assert envelope["error"]["code"] == 5002
     assert "offline" in envelope["error"]["message"]
     assert envelope["error"]["api_message"] == "设备已离线"
@@ -147,9 +169,9 @@ def test_cloud_error_keeps_numeric_code_and_cloud_message() -> None:
 
 def test_cloud_rate_limit_stays_10009() -> None:
     """The cloud's 10009 stays numeric; rate_limited is only the bridge's own limiter."""
-    envelope = c.error_envelope(errors.TooFrequentError(api_message="请求过于频繁"))
+    envelope = error_envelope(errors.TooFrequentError(api_message="请求过于频繁"))
     assert envelope["error"]["code"] == 10009
-    own = c.error_envelope(c.rate_limited_error(2.2, transaction="x"))
+    own = error_envelope(rate_limited_error(2.2, transaction="x"))
     assert own["error"]["code"] == "rate_limited"
     assert "3 s" in own["error"]["message"]
     assert own["transaction"] == "x"
@@ -157,11 +179,11 @@ def test_cloud_rate_limit_stays_10009() -> None:
 
 def test_timeout_and_unreachable_codes() -> None:
     """Timeouts read 'timeout'; an unreachable cloud reads 'api_unreachable'."""
-    timeout = c.error_envelope(errors.CloudTimeoutError("no answer in 15 s", call="device_info"))
+    timeout = error_envelope(errors.CloudTimeoutError("no answer in 15 s", call="device_info"))
     assert timeout["error"]["code"] == "timeout"
     assert "15 s" in timeout["error"]["message"]
-    assert c.error_envelope(TimeoutError())["error"]["code"] == "timeout"
-    down = c.error_envelope(errors.CloudConnectionError("connection refused", call="device_info"))
+    assert error_envelope(TimeoutError())["error"]["code"] == "timeout"
+    down = error_envelope(errors.CloudConnectionError("connection refused", call="device_info"))
     assert down["error"]["code"] == "api_unreachable"
     assert "connection refused" in down["error"]["message"]
 
@@ -169,14 +191,14 @@ def test_timeout_and_unreachable_codes() -> None:
 def test_non_json_answer_is_api_error_with_http_status() -> None:
     """An HTML error page from the cloud is reported with its HTTP status."""
     err = errors.CloudResponseError("not JSON", call="print_job", http_status=502)
-    envelope = c.error_envelope(err)
+    envelope = error_envelope(err)
     assert envelope["error"]["code"] == "api_error"
     assert "HTTP 502" in envelope["error"]["message"]
 
 
 def test_unexpected_exception_leaks_no_details() -> None:
     """A bug answers internal_error, naming the type but not the text (it may hold secrets)."""
-    envelope = c.error_envelope(ValueError("deviceKey=hunter2"), "t")
+    envelope = error_envelope(ValueError("deviceKey=hunter2"), "t")
     assert envelope["error"]["code"] == "internal_error"
     assert "hunter2" not in json.dumps(envelope)
     assert "ValueError" in envelope["error"]["message"]
@@ -184,25 +206,25 @@ def test_unexpected_exception_leaks_no_details() -> None:
 
 def test_bad_qr_is_invalid_payload() -> None:
     """A QR text that decodes to nothing is the requester's mistake."""
-    envelope = c.error_envelope(errors.CredentialsError("the QR link has no token"))
+    envelope = error_envelope(errors.CredentialsError("the QR link has no token"))
     assert envelope["error"]["code"] == "invalid_payload"
 
 
 def test_unknown_port_names_existing_ports() -> None:
     """unknown_port tells which ports do have printers."""
-    err = c.unknown_port_error(3, [2, 1], device="office", transaction="t")
+    err = unknown_port_error(3, [2, 1], device="office", transaction="t")
     assert err.code == "unknown_port"
     assert err.message == "office has no printer on port 3; its printers are on: 1, 2"
-    assert c.unknown_port_error(1, [], device="office").message.endswith(
+    assert unknown_port_error(1, [], device="office").message.endswith(
         "none (no printer found yet)"
     )
 
 
 def test_duplicate_error() -> None:
     """A redelivered transaction is answered 'duplicate' and echoed."""
-    err = c.duplicate_error("abc")
+    err = duplicate_error("abc")
     assert err.code == "duplicate"
-    assert c.error_envelope(err)["transaction"] == "abc"
+    assert error_envelope(err)["transaction"] == "abc"
 
 
 # ------------------------------------------------------------------------------------ commands
@@ -235,7 +257,7 @@ def test_unknown_command_still_echoes_transaction() -> None:
 def test_no_arg_commands_accept_any_payload(command: str, payload: bytes) -> None:
     """Home Assistant buttons send PRESS; anything else without fields is fine too."""
     request = parse(command, payload)
-    assert isinstance(request, c.NoArgCommand)
+    assert isinstance(request, NoArgCommand)
     assert request.command == command
     assert request.transaction is None
 
@@ -244,7 +266,7 @@ def test_no_arg_commands_accept_any_payload(command: str, payload: bytes) -> Non
 def test_bridge_no_arg_commands(command: str) -> None:
     """Bridge buttons work the same way."""
     request = parse(command, b"PRESS", scope="bridge")
-    assert isinstance(request, c.NoArgCommand)
+    assert isinstance(request, NoArgCommand)
     assert request.command == command
 
 
@@ -285,7 +307,7 @@ def test_transaction_echoed_on_field_errors() -> None:
     """A request refused for one field still echoes its transaction."""
     err = refused("print", {"url": "https://x.org/a.pdf", "copies": "two", "transaction": "t2"})
     assert err.transaction == "t2"
-    assert c.error_envelope(err)["transaction"] == "t2"
+    assert error_envelope(err)["transaction"] == "t2"
 
 
 def test_transaction_read_from_broken_json() -> None:
@@ -297,11 +319,11 @@ def test_transaction_read_from_broken_json() -> None:
 
 def test_peek_transaction() -> None:
     """The service can read a transaction before parsing, from good or broken payloads."""
-    assert c.peek_transaction(b'{"transaction": 7}') == "7"
-    assert c.peek_transaction(b'{"transaction": "x", oops') == "x"
-    assert c.peek_transaction(b"PRESS") is None
-    assert c.peek_transaction(b'{"transaction": []}') is None
-    assert c.peek_transaction(b"[1]") is None
+    assert peek_transaction(b'{"transaction": 7}') == "7"
+    assert peek_transaction(b'{"transaction": "x", oops') == "x"
+    assert peek_transaction(b"PRESS") is None
+    assert peek_transaction(b'{"transaction": []}') is None
+    assert peek_transaction(b"[1]") is None
 
 
 # ------------------------------------------------------------------------------------ payload size
@@ -335,7 +357,7 @@ def test_deeply_nested_json_is_refused_not_crashing() -> None:
 def test_bare_url_prints() -> None:
     """A Home Assistant text entity sends the URL as it is."""
     cmd = parse("print", b"  https://example.com/menu.pdf\n")
-    assert isinstance(cmd, c.PrintCommand)
+    assert isinstance(cmd, PrintCommand)
     assert cmd.urls == ("https://example.com/menu.pdf",)
     assert cmd.from_text_entity
     assert cmd.source == "url"
@@ -344,7 +366,7 @@ def test_bare_url_prints() -> None:
 def test_json_string_url_prints() -> None:
     """A JSON string holding a URL is the same as the bare URL."""
     cmd = parse("print", b'"https://example.com/a.pdf"')
-    assert isinstance(cmd, c.PrintCommand)
+    assert isinstance(cmd, PrintCommand)
     assert cmd.urls == ("https://example.com/a.pdf",)
 
 
@@ -679,9 +701,9 @@ def test_raw_options_shape() -> None:
 def test_cancel_and_job() -> None:
     """Cancel and job take a task id and an optional port."""
     cancel = parse("cancel", {"task_id": "581decf2-c6f6-4163-8646-5dcc0c3c1c05", "port": 2})
-    assert cancel == c.CancelCommand("581decf2-c6f6-4163-8646-5dcc0c3c1c05", 2)
+    assert cancel == CancelCommand("581decf2-c6f6-4163-8646-5dcc0c3c1c05", 2)
     job = parse("job", {"task_id": "abc", "transaction": "j"})
-    assert job == c.JobCommand("abc", None, transaction="j")
+    assert job == JobCommand("abc", None, transaction="j")
 
 
 def test_cancel_needs_task_id() -> None:
@@ -711,29 +733,29 @@ def test_port_commands(command: str) -> None:
 
 def test_flush_and_reset_types() -> None:
     """Each command gets its own typed request."""
-    assert isinstance(parse("flush", b""), c.FlushCommand)
-    assert isinstance(parse("reset_error_limit", b""), c.ResetErrorLimitCommand)
+    assert isinstance(parse("flush", b""), FlushCommand)
+    assert isinstance(parse("reset_error_limit", b""), ResetErrorLimitCommand)
 
 
 @pytest.mark.parametrize("command", ["printer_params", "paper_sizes"])
 def test_port_or_model(command: str) -> None:
     """printer_params and paper_sizes take a port or a model, not both."""
     by_port = parse(command, {"port": 2})
-    assert by_port == c.PortOrModelCommand(command, 2, None)  # type: ignore[arg-type]
+    assert by_port == PortOrModelCommand(command, 2, None)  # type: ignore[arg-type]
     assert by_port.command == command
-    assert parse(command, {"model": HP}) == c.PortOrModelCommand(command, None, HP)  # type: ignore[arg-type]
-    assert parse(command, HP) == c.PortOrModelCommand(command, None, HP)  # type: ignore[arg-type]
-    assert parse(command, b"1") == c.PortOrModelCommand(command, 1, None)  # type: ignore[arg-type]
-    assert parse(command, b"") == c.PortOrModelCommand(command, None, None)  # type: ignore[arg-type]
+    assert parse(command, {"model": HP}) == PortOrModelCommand(command, None, HP)  # type: ignore[arg-type]
+    assert parse(command, HP) == PortOrModelCommand(command, None, HP)  # type: ignore[arg-type]
+    assert parse(command, b"1") == PortOrModelCommand(command, 1, None)  # type: ignore[arg-type]
+    assert parse(command, b"") == PortOrModelCommand(command, None, None)  # type: ignore[arg-type]
     assert refused(command, {"port": 1, "model": HP}).message == "give port or model, not both"
 
 
 def test_page_count() -> None:
     """page_count takes one URL or one file, and an optional paper."""
     bare = parse("page_count", b"https://a.org/x.pdf")
-    assert bare == c.PageCountCommand(urls=("https://a.org/x.pdf",))
+    assert bare == PageCountCommand(urls=("https://a.org/x.pdf",))
     by_file = parse("page_count", {"file": b64(PDF), "filename": "a.pdf", "paper": "A5"})
-    assert isinstance(by_file, c.PageCountCommand)
+    assert isinstance(by_file, PageCountCommand)
     assert by_file.file is not None
     assert by_file.paper == "A5"
     two = refused("page_count", {"url": ["https://a.org/1.pdf", "https://a.org/2.pdf"]})
@@ -745,10 +767,10 @@ def test_page_count() -> None:
 
 def test_printer_models() -> None:
     """printer_models: a query as JSON or text; empty lists every model."""
-    assert parse("printer_models", {"query": " HP 1020 "}) == c.PrinterModelsCommand("HP 1020")
-    assert parse("printer_models", b"Brother") == c.PrinterModelsCommand("Brother")
-    assert parse("printer_models", b"") == c.PrinterModelsCommand(None)
-    assert parse("printer_models", {"query": ""}) == c.PrinterModelsCommand(None)
+    assert parse("printer_models", {"query": " HP 1020 "}) == PrinterModelsCommand("HP 1020")
+    assert parse("printer_models", b"Brother") == PrinterModelsCommand("Brother")
+    assert parse("printer_models", b"") == PrinterModelsCommand(None)
+    assert parse("printer_models", {"query": ""}) == PrinterModelsCommand(None)
     assert "query must be a string" in refused("printer_models", {"query": 5}).message
     assert "printer_models takes" in refused("printer_models", b"[1]").message
 
@@ -757,10 +779,10 @@ def test_decode_qr_never_echoes_the_key() -> None:
     """The QR text holds the device key: it is parsed but never shown back."""
     secret = "https://cloud.liankenet.com/?token=bGsxMjM6c2VjcmV0a2V5"
     request = parse("decode_qr", secret)
-    assert request == c.DecodeQrCommand(secret)
+    assert request == DecodeQrCommand(secret)
     assert secret not in repr(request)
     assert parse("decode_qr", {"text": secret, "transaction": "q"}).transaction == "q"
-    assert parse("decode_qr", {"token": "bGsxMjM6c2VjcmV0a2V5"}) == c.DecodeQrCommand(
+    assert parse("decode_qr", {"token": "bGsxMjM6c2VjcmV0a2V5"}) == DecodeQrCommand(
         "bGsxMjM6c2VjcmV0a2V5"
     )
     err = refused("decode_qr", {"text": secret, "link": secret})
@@ -776,7 +798,7 @@ def build(payload: dict[str, Any], **kwargs: Any) -> dict[str, str]:
     kwargs.setdefault("port", 2)
     kwargs.setdefault("printer", USB_PRINTER)
     kwargs.setdefault("params", HP_PARAMS)
-    return c.build_print_request(print_cmd(payload), **kwargs).to_form()
+    return build_print_request(print_cmd(payload), **kwargs).to_form()
 
 
 def build_refused(payload: dict[str, Any], **kwargs: Any) -> CommandError:
@@ -973,7 +995,7 @@ def test_default_file_ext_only_for_urls() -> None:
     """A default file_ext becomes urlFileExt for links and does not rename uploads."""
     assert build({"url": URL}, defaults=PrintOptions(file_ext=".pdf"))["urlFileExt"] == ".pdf"
     cmd = print_cmd({"file": b64(PDF), "filename": "a.docx"})
-    request = c.build_print_request(
+    request = build_print_request(
         cmd, port=2, printer=USB_PRINTER, params=HP_PARAMS, defaults=PrintOptions(file_ext=".pdf")
     )
     assert request.file is not None
@@ -995,7 +1017,7 @@ def test_raw_options_win_over_words() -> None:
 
 def test_text_prints_as_an_html_file() -> None:
     """Text is uploaded as text.html (a plain string jobFile would be taken for a URL)."""
-    request = c.build_print_request(
+    request = build_print_request(
         print_cmd({"text": "- milk\n- <eggs>", "title": "Shopping"}),
         port=2,
         printer=USB_PRINTER,
@@ -1013,7 +1035,7 @@ def test_text_prints_as_an_html_file() -> None:
 
 def test_html_prints_as_an_html_file() -> None:
     """HTML is uploaded the same way, kept as markup."""
-    request = c.build_print_request(
+    request = build_print_request(
         print_cmd({"html": "<p><b>Hi</b></p>"}), port=1, printer=None, params=None
     )
     assert request.file is not None
@@ -1022,7 +1044,7 @@ def test_html_prints_as_an_html_file() -> None:
 
 def test_file_job_keeps_the_upload() -> None:
     """An uploaded file goes to the cloud as it came."""
-    request = c.build_print_request(
+    request = build_print_request(
         print_cmd({"file": b64(PDF), "filename": "a.pdf"}),
         port=2,
         printer=USB_PRINTER,
@@ -1044,8 +1066,8 @@ def test_needs_paper_sizes() -> None:
 def test_page_count_request() -> None:
     """page_count resolves the paper like print and targets the printer's port and model."""
     cmd = parse("page_count", {"url": URL, "paper": "a5", "file_ext": "pdf"})
-    assert isinstance(cmd, c.PageCountCommand)
-    request = c.build_page_count_request(cmd, port=631, printer=NET_PRINTER, params=HP_PARAMS)
+    assert isinstance(cmd, PageCountCommand)
+    request = build_page_count_request(cmd, port=631, printer=NET_PRINTER, params=HP_PARAMS)
     assert (request.port, request.urls, request.paper_size, request.url_file_ext) == (
         1,
         (URL,),
@@ -1054,9 +1076,9 @@ def test_page_count_request() -> None:
     )
     assert request.printer_model == "Brother HL-L2350DW series"
     bad = parse("page_count", {"url": URL, "paper": "A0", "transaction": "pc"})
-    assert isinstance(bad, c.PageCountCommand)
+    assert isinstance(bad, PageCountCommand)
     with pytest.raises(CommandError, match="paper 'A0' is not offered") as info:
-        c.build_page_count_request(bad, port=1, printer=None, params=HP_PARAMS)
+        build_page_count_request(bad, port=1, printer=None, params=HP_PARAMS)
     assert info.value.transaction == "pc"
 
 
@@ -1105,7 +1127,7 @@ def test_request_knows_its_command(command: str, payload: bytes) -> None:
 
 def test_other_bridge_errors_are_internal() -> None:
     """A configuration error surfacing in a request reads internal_error with its message."""
-    envelope = c.error_envelope(errors.ConfigError("state_dir is not writable"))
+    envelope = error_envelope(errors.ConfigError("state_dir is not writable"))
     assert envelope["error"] == {
         "code": "internal_error",
         "message": "state_dir is not writable",

@@ -12,7 +12,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lianke_bridge.bridge import commands as cmd
+from lianke_bridge.bridge.requests.build import build_print_request
+from lianke_bridge.bridge.requests.envelope import error_envelope
+from lianke_bridge.bridge.requests.model import PrintCommand, Request
+from lianke_bridge.bridge.requests.payload import peek_transaction
+from lianke_bridge.bridge.requests.registry import BRIDGE_COMMANDS, DEVICE_COMMANDS, parse_request
 from lianke_bridge.cloud.models import Printer, PrinterParams, PrintRequest
 from lianke_bridge.errors import CommandError
 from lianke_bridge.print_options import PRINT_OPTIONS
@@ -47,17 +51,17 @@ PARAMS = PrinterParams.from_api(
 )
 
 
-def parse(command: str, payload: bytes, scope: Any = "device") -> cmd.Request | CommandError:
+def parse(command: str, payload: bytes, scope: Any = "device") -> Request | CommandError:
     """Parse, turning the one allowed failure into a value."""
     try:
-        return cmd.parse_request(command, payload, scope=scope, max_bytes=64 * 1024)
+        return parse_request(command, payload, scope=scope, max_bytes=64 * 1024)
     except CommandError as err:
         return err
 
 
 @FUZZ
 @given(
-    command=st.sampled_from(sorted(cmd.DEVICE_COMMANDS | {"nope", ""})),
+    command=st.sampled_from(sorted(DEVICE_COMMANDS | {"nope", ""})),
     payload=st.binary(max_size=300),
 )
 def test_any_bytes_give_a_request_or_a_clear_error(command: str, payload: bytes) -> None:
@@ -65,18 +69,18 @@ def test_any_bytes_give_a_request_or_a_clear_error(command: str, payload: bytes)
     result = parse(command, payload)
     if isinstance(result, CommandError):
         assert result.message
-        envelope = cmd.error_envelope(result)
+        envelope = error_envelope(result)
         json.dumps(envelope)  # always publishable
 
 
 @FUZZ
 @given(
-    command=st.sampled_from(sorted(cmd.DEVICE_COMMANDS | cmd.BRIDGE_COMMANDS)),
+    command=st.sampled_from(sorted(DEVICE_COMMANDS | BRIDGE_COMMANDS)),
     payload=json_values,
 )
 def test_any_json_gives_a_request_or_a_clear_error(command: str, payload: Any) -> None:
     """Any JSON value on any command is parsed or refused with a message."""
-    scope = "bridge" if command in cmd.BRIDGE_COMMANDS - cmd.DEVICE_COMMANDS else "device"
+    scope = "bridge" if command in BRIDGE_COMMANDS - DEVICE_COMMANDS else "device"
     result = parse(command, json.dumps(payload).encode(), scope)
     if isinstance(result, CommandError):
         assert result.message
@@ -90,7 +94,7 @@ def test_print_payloads_map_to_a_request_or_a_clear_error(payload: dict[str, Any
     if isinstance(result, CommandError):
         assert result.message
         return
-    assert isinstance(result, cmd.PrintCommand)
+    assert isinstance(result, PrintCommand)
     mapped = build(result)
     if isinstance(mapped, CommandError):
         assert mapped.message
@@ -101,12 +105,10 @@ def test_print_payloads_map_to_a_request_or_a_clear_error(payload: dict[str, Any
     assert int(form["dmPaperSize"]) >= 0  # a number the API takes, never a word
 
 
-def build(command: cmd.PrintCommand) -> PrintRequest | CommandError:
+def build(command: PrintCommand) -> PrintRequest | CommandError:
     """Map onto the API's fields, turning the one allowed failure into a value."""
     try:
-        return cmd.build_print_request(
-            command, port=1, printer=LASER, params=PARAMS, paper_sizes=()
-        )
+        return build_print_request(command, port=1, printer=LASER, params=PARAMS, paper_sizes=())
     except CommandError as err:
         return err
 
@@ -115,5 +117,5 @@ def build(command: cmd.PrintCommand) -> PrintRequest | CommandError:
 @given(payload=st.binary(max_size=200))
 def test_peek_transaction_never_raises(payload: bytes) -> None:
     """The transaction is sniffed even from broken payloads, and never raises."""
-    result = cmd.peek_transaction(payload)
+    result = peek_transaction(payload)
     assert result is None or isinstance(result, str)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from lianke_bridge.bridge import commands as cmd
+from lianke_bridge.bridge.requests.envelope import duplicate_error, error_envelope
 from lianke_bridge.bridge.store import SeenRequest, Store
 
 DUPLICATE_WINDOW = 600.0
@@ -90,7 +90,7 @@ class RequestMemory:
 
 def duplicate_envelope(transaction: str, original: dict[str, Any] | None) -> dict[str, Any]:
     """``duplicate``; with the first answer in ``error.original`` once there is one."""
-    envelope = cmd.error_envelope(cmd.duplicate_error(transaction), transaction)
+    envelope = error_envelope(duplicate_error(transaction), transaction)
     if original is not None:
         envelope["error"]["original"] = original
     return envelope

@@ -16,8 +16,8 @@ from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
-from lianke_bridge.bridge.commands import to_command_error
 from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.requests.envelope import to_command_error
 from lianke_bridge.bridge.state import (
     PROBLEM_KEYS,
     BoxState,

@@ -29,14 +29,17 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from lianke_bridge import __version__, errors, heartbeat
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
-from lianke_bridge.bridge import commands as cmd
 from lianke_bridge.bridge import discovery, http
-from lianke_bridge.bridge.handlers import RequestHandlers
 from lianke_bridge.bridge.jobs import JobTracker, job_answer
 from lianke_bridge.bridge.memory import RequestMemory
 from lianke_bridge.bridge.metrics import BridgeMetrics
 from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.envelope import ErrorCode, error_envelope, ok_envelope
+from lianke_bridge.bridge.requests.model import Limits
+from lianke_bridge.bridge.requests.payload import Incoming
+from lianke_bridge.bridge.requests.registry import prepare
 from lianke_bridge.bridge.retained import RetainedRequestGate
 from lianke_bridge.bridge.schedule import FleetSchedule
 from lianke_bridge.bridge.state import JobRecord, iso, utc_now
@@ -51,7 +54,6 @@ from lianke_bridge.cloud.client import ApiStats, LiankeClient
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.config import Config, MqttConfig
 from lianke_bridge.errors import TooFrequentError
-from lianke_bridge.print_options.readers import show
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,13 +69,11 @@ EMPTY_ON_311 = (
     "an empty payload is not acted on with MQTT 3.1.1: it cannot be told from a retained "
     "message being deleted; send a payload such as PRESS"
 )
-UNKNOWN_DEVICE = "unknown_device"
-"""Error code for a request to a ``<dev>`` that is not configured."""
 _API_PROBLEM_CODES = frozenset(
     {
-        cmd.ErrorCode.API_UNREACHABLE.value,
-        cmd.ErrorCode.TIMEOUT.value,
-        cmd.ErrorCode.API_ERROR.value,
+        ErrorCode.API_UNREACHABLE.value,
+        ErrorCode.TIMEOUT.value,
+        ErrorCode.API_ERROR.value,
         TooFrequentError.code,
     }
 )
@@ -116,7 +116,8 @@ class BridgeService:
         self._discovery_lock = asyncio.Lock()
         self._jobs: JobTracker | None = None
         self.pollers: dict[str, BoxPoller] = {}
-        self._handlers = RequestHandlers(self)
+        self._context: RequestContext | None = None
+        """What request handlers may use of the bridge (set up with the cloud client)."""
         self._log_queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
         self.metrics = BridgeMetrics(self)
         self.http_port: int | None = None
@@ -143,6 +144,13 @@ class BridgeService:
         if self._client is None:
             raise RuntimeError("the service is not running")
         return self._client
+
+    @property
+    def context(self) -> RequestContext:
+        """What request handlers may use (available while ``run`` is running)."""
+        if self._context is None:
+            raise RuntimeError("the service is not running")
+        return self._context
 
     @property
     def jobs(self) -> JobTracker:
@@ -196,6 +204,16 @@ class BridgeService:
             )
             for name, box in self.boxes.items()
         }
+        self._context = RequestContext(
+            client=client,
+            jobs=self._jobs,
+            pollers=self.pollers,
+            publisher=self.publisher,
+            topics=self.topics,
+            emit=self.emit,
+            republish=self.republish,
+            health_check=self.health_check,
+        )
 
     @contextlib.asynccontextmanager
     async def _cloud_client(self) -> AsyncIterator[LiankeClient]:
@@ -724,7 +742,7 @@ class BridgeService:
         if where is None or where.command != "print" or where.device is None:
             return None
         job = await self.jobs.recover_print(where.device, transaction)
-        return None if job is None else cmd.ok_envelope(job_answer(job), transaction)
+        return None if job is None else ok_envelope(job_answer(job), transaction)
 
     async def _answer(self, where: RequestTopic, message: aiomqtt.Message) -> None:
         """Parse, execute and answer one request. A bad request never ends the bridge.
@@ -760,34 +778,28 @@ class BridgeService:
         A transaction seen before gets what the memory says (``duplicate`` with the first
         answer, or the first answer itself when it was never published).
         """
-        payload = _payload_bytes(message.payload)
-        transaction: str | None = cmd.peek_transaction(payload)
+        limits = Limits(self.config.jobs.max_file_bytes)
+        incoming = Incoming.read(_payload_bytes(message.payload), limits.max_payload_bytes)
+        transaction = incoming.transaction
         topic = message.topic.value
         claimed = False
         try:
-            self._check_device(where)
-            self._check_not_empty_on_311(payload)
-            request = cmd.parse_request(
-                where.command,
-                payload,
-                scope=where.scope,
-                max_bytes=cmd.payload_limit(self.config.jobs.max_file_bytes),
-                max_file_bytes=self.config.jobs.max_file_bytes,
-            )
-            transaction = request.transaction
+            prepared = prepare(where, incoming, limits, self.boxes)
+            self._check_not_empty_on_311(incoming)
+            transaction = prepared.transaction
             repeat = None
             if transaction is not None:
                 repeat = await self._memory.begin(topic, transaction)
                 claimed = repeat is None
             if repeat is None:
-                data = await self._execute(where, request)
-                envelope = cmd.ok_envelope(data, transaction)
+                data = await prepared.run(self.context)
+                envelope = ok_envelope(data, transaction)
             else:
                 envelope = repeat
         except Exception as err:  # the boundary for user input: answer, go on
             if not isinstance(err, errors.CommandError | errors.LiankeError):
                 _LOGGER.exception("unexpected error handling %s", shown_topic(topic))
-            envelope = cmd.error_envelope(err, transaction)
+            envelope = error_envelope(err, transaction)
         finally:
             if claimed and transaction is not None:
                 self._memory.release(topic, transaction)
@@ -827,21 +839,9 @@ class BridgeService:
         except errors.TopicError as err:
             _LOGGER.warning("not answering on the request's response topic: %s", err)
 
-    def _check_not_empty_on_311(self, payload: bytes) -> None:
-        if self._check_retained and not payload:
-            raise errors.CommandError(cmd.ErrorCode.INVALID_PAYLOAD, EMPTY_ON_311)
-
-    def _check_device(self, where: RequestTopic) -> None:
-        if where.scope == "device" and where.device not in self.boxes:
-            raise errors.CommandError(
-                UNKNOWN_DEVICE,
-                f"no device named {show(where.device)}; configured: {', '.join(self.boxes)}",
-            )
-
-    async def _execute(self, where: RequestTopic, request: cmd.Request) -> Any:
-        if where.scope == "bridge" or where.device is None:
-            return await self._handlers.bridge(request)
-        return await self._handlers.device(self.boxes[where.device], request)
+    def _check_not_empty_on_311(self, incoming: Incoming) -> None:
+        if self._check_retained and not incoming.size:
+            raise errors.CommandError(ErrorCode.INVALID_PAYLOAD, EMPTY_ON_311)
 
     def health_check(self) -> dict[str, Any]:
         """The ``health_check`` answer."""

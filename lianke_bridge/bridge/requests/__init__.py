@@ -1,0 +1,10 @@
+"""MQTT requests, from payload bytes to the answer's data; pure but for the handlers.
+
+- :mod:`.payload`: a payload decoded once (its body and transaction);
+- :mod:`.model`: the typed commands and the limits;
+- :mod:`.fields` and :mod:`.parse`: each command's payload read into its typed command;
+- :mod:`.build`: print and page-count commands -> the cloud's ``PrintRequest``;
+- :mod:`.handlers`: what each command does, given a narrow :mod:`.context`;
+- :mod:`.registry`: each command defined once (name, scope, parser, handler);
+- :mod:`.envelope`: the response envelope and the bridge's error codes.
+"""

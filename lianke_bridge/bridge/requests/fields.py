@@ -1,0 +1,180 @@
+"""Readers of a request payload's fields: known fields only, links, documents and files.
+
+Each raises :class:`InvalidValueError` with a message a person can act on; the parsers
+(:mod:`.parse`) turn it into ``invalid_payload``. Values are echoed cut short.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import difflib
+import mimetypes
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, MAX_URLS, Limits
+from lianke_bridge.bridge.requests.payload import Body
+from lianke_bridge.cloud.models import JobFile
+from lianke_bridge.errors import InvalidValueError
+from lianke_bridge.print_options import readers
+from lianke_bridge.print_options.readers import kind, show, size_text
+
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+def check_fields(command: str, data: Mapping[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
+    """Refuse unknown fields (a typo like ``copy`` must not silently print one copy)."""
+    known = (*allowed, "transaction")
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            takes = ", ".join(allowed) if allowed else "no fields"
+            raise InvalidValueError(
+                f"unknown field {show(key)}{hint}; {command} takes {takes} (and transaction)"
+            )
+    return dict(data)
+
+
+def require_object(command: str, body: Body, *, example: str) -> dict[str, Any]:
+    """The payload's JSON object, or an error saying what came instead."""
+    if body.kind == "object":
+        return dict(body.value)
+    if body.kind == "text":
+        got = f"the payload is not valid JSON ({body.json_error})"
+    elif body.kind == "json":
+        got = f"got {kind(body.value)}"
+    elif body.kind == "empty":
+        got = "the payload is empty"
+    else:
+        got = "the payload is not UTF-8 text"
+    raise InvalidValueError(f"{command} needs a JSON object like {example}; {got}")
+
+
+def bare_port(body: Body) -> int | None:
+    """A bare payload that is a port number (``2``); anything else means no port."""
+    number = readers.whole_number(body.value) if body.kind in ("json", "text") else None
+    if number is None:
+        if isinstance(body.value, str) and body.value.strip().isdecimal():  # digits, not 0-9
+            return readers.port(body.value)  # refused, naming the value
+        return None
+    return readers.port(number)
+
+
+def read_urls(value: object) -> tuple[str, ...]:
+    """``url``: one link or a list of at most :data:`MAX_URLS`, each checked."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(u, str) for u in items):
+        raise InvalidValueError(f"url must be a string or a list of strings; got {kind(value)}")
+    if not items:
+        raise InvalidValueError("url is an empty list; give at least one URL")
+    if len(items) > MAX_URLS:
+        raise InvalidValueError(f"url lists {len(items)} URLs; at most {MAX_URLS} per job")
+    return tuple(check_url(u) for u in items)
+
+
+def check_url(url: str) -> str:
+    """One http(s) link the cloud can fetch."""
+    url = url.strip()
+    if not url:
+        raise InvalidValueError("url is empty")
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):  # noqa: PLR2004 - control characters
+        raise InvalidValueError(
+            f"url {show(url)} contains spaces or line breaks; encode them (%20) or send a list"
+        )
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise InvalidValueError(f"url {show(url)} is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = f"scheme {show(parts.scheme)}" if parts.scheme else "no scheme"
+        raise InvalidValueError(
+            f"url {show(url)} has {scheme}; only http:// and https:// links can be printed"
+        )
+    if not parts.hostname:
+        raise InvalidValueError(f"url {show(url)} has no host name")
+    return url
+
+
+def bare_url(command: str, body: Body) -> str:
+    """The bare-URL form of print / page_count."""
+    usage = f"{command} takes a URL, or a JSON object with url, file (with filename)" + (
+        ", text or html" if command == "print" else ""
+    )
+    if body.kind in ("text", "json") and isinstance(body.value, str):
+        text = body.value.strip()
+        if "://" not in text:
+            raise InvalidValueError(
+                f"{usage}; the payload is neither JSON nor a link ({show(text)})"
+            )
+        return check_url(text)
+    if body.kind == "empty":
+        raise InvalidValueError(f"{usage}; the payload is empty")
+    if body.kind == "binary":
+        raise InvalidValueError(f"{usage}; the payload is not UTF-8 text")
+    raise InvalidValueError(f"{usage}; got {kind(body.value)}")
+
+
+def document_text(data: Mapping[str, Any], key: str) -> str:
+    """``text`` or ``html``: a non-empty string to print."""
+    value = data[key]
+    if not isinstance(value, str):
+        raise InvalidValueError(f"{key} must be a string; got {kind(value)}")
+    if not value.strip():
+        raise InvalidValueError(f"{key} is empty; there is nothing to print")
+    return value
+
+
+def job_file(data: Mapping[str, Any], limits: Limits, file_ext: str | None) -> JobFile:
+    """``file`` (base64, a data: URL too) with its ``filename``, within the size limit."""
+    encoded = data["file"]
+    if not isinstance(encoded, str):
+        raise InvalidValueError(f"file must be a base64 string; got {kind(encoded)}")
+    filename = read_filename(data, file_ext)
+    if encoded.startswith("data:") and "," in encoded:  # a data: URL
+        encoded = encoded.split(",", 1)[1]
+    compact = "".join(encoded.split())
+    estimate = len(compact) * 3 // 4 - compact[-2:].count("=")
+    if estimate > limits.max_file_bytes:
+        raise InvalidValueError(
+            f"file is {size_text(estimate)}, "
+            f"more than the limit of {size_text(limits.max_file_bytes)}; "
+            "send large documents as a URL"
+        )
+    bad_base64 = "file is not valid base64 (standard alphabet A-Z a-z 0-9 + /, '=' padding)"
+    if len(compact) % 4 or not _BASE64.match(compact):  # b64decode forgives stray padding
+        raise InvalidValueError(bad_base64)
+    try:
+        content = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidValueError(bad_base64) from None
+    if not content:
+        raise InvalidValueError("file is empty")
+    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return JobFile(filename=filename, content=content, content_type=content_type)
+
+
+def read_filename(data: Mapping[str, Any], file_ext: str | None) -> str:
+    """A file's name without its path; ``file_ext`` replaces the extension."""
+    name = readers.text("filename", data.get("filename"), max_len=MAX_TEXT_FIELD)
+    if name is None:
+        raise InvalidValueError(
+            "file needs filename (like 'report.pdf'): its extension tells the cloud the type"
+        )
+    if any(ord(ch) < 0x20 for ch in name):  # noqa: PLR2004 - control characters
+        raise InvalidValueError("filename contains control characters")
+    base = PurePosixPath(name.replace("\\", "/")).name
+    if not base or base in (".", ".."):
+        raise InvalidValueError(f"filename {show(name)} has no file name")
+    path = PurePosixPath(base)
+    if file_ext is not None:
+        return path.stem + file_ext if path.suffix else base + file_ext
+    if not path.suffix:
+        raise InvalidValueError(
+            f"filename {show(base)} has no extension; name it like 'report.pdf' or give file_ext"
+        )
+    return base
