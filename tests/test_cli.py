@@ -530,7 +530,9 @@ DEMO_BROKERS = [
 
 async def demo_answer(probe: MqttProbe, *, since: int) -> ProbeMessage:
     """The demo bridge's one answer to a print sent after ``since`` (a second fails the test)."""
-    answer = await probe.wait_for("lianke/office/response/print", since=since)
+    answer = await probe.wait_for(
+        "lianke/office/response/print", timeout=START_TIMEOUT, since=since
+    )
     await sentinel_round_trip(probe, "lianke")
     probe.assert_one("lianke/office/response/print", since=since)
     return answer
