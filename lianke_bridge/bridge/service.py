@@ -30,15 +30,21 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from lianke_bridge import __version__, errors, heartbeat
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge import discovery, http
+from lianke_bridge.bridge.intake import Refusal, RequestIntake
 from lianke_bridge.bridge.jobs import JobTracker, job_answer
 from lianke_bridge.bridge.memory import RequestMemory
 from lianke_bridge.bridge.metrics import BridgeMetrics
 from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.requests.context import RequestContext
-from lianke_bridge.bridge.requests.envelope import ErrorCode, error_envelope, ok_envelope
+from lianke_bridge.bridge.requests.envelope import (
+    ErrorCode,
+    error_envelope,
+    ok_envelope,
+    rate_limited_error,
+)
 from lianke_bridge.bridge.requests.model import Limits
-from lianke_bridge.bridge.requests.payload import Incoming
+from lianke_bridge.bridge.requests.payload import Incoming, sniff_transaction
 from lianke_bridge.bridge.requests.registry import prepare
 from lianke_bridge.bridge.retained import RetainedRequestGate
 from lianke_bridge.bridge.schedule import FleetSchedule
@@ -63,6 +69,13 @@ ACK of the previous packet (Nagle), which made every answer ~40 ms late."""
 HEALTH_INTERVAL = heartbeat.HEALTH_INTERVAL
 MAX_RECONNECT_DELAY = 60.0
 MAX_CONCURRENT_REQUESTS = 8
+"""Workers answering requests (each request waits in the intake before one takes it)."""
+MAX_WAITING_REQUESTS = 100
+SHED_AFTER = 5.0
+"""Seconds of queued work beyond which a request is answered ``rate_limited`` at once."""
+MAX_REFUSALS = 100
+"""Refused requests waiting for their ``rate_limited`` answer; beyond, dropped unanswered."""
+SHED_LOG_INTERVAL = 10.0
 OFFLINE_TIMEOUT = 2.0
 """Seconds a failing session gets to publish ``offline`` before it disconnects."""
 EMPTY_ON_311 = (
@@ -94,6 +107,7 @@ class BridgeService:
         client: LiankeClient | None = None,
         ha_announce_delay: tuple[float, float] = HA_ANNOUNCE_DELAY,
         health_interval: float = HEALTH_INTERVAL,
+        shed_after: float = SHED_AFTER,
         clear_on_stop: bool = False,
     ) -> None:
         self.config = config
@@ -111,7 +125,6 @@ class BridgeService:
         self.connected = asyncio.Event()
         self._client = client
         self._memory = RequestMemory(self.store, self._recover)
-        self._requests = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
         self._ha_announce: asyncio.Task[None] | None = None
         self._discovery_lock = asyncio.Lock()
         self._jobs: JobTracker | None = None
@@ -125,8 +138,14 @@ class BridgeService:
         self.http_bound = asyncio.Event()
         self._health_wake = asyncio.Event()
         """Set when the ApiKey is refused or accepted again: health is published at once."""
-        self._busy = 0
-        """Requests being answered (started, not yet finished)."""
+        self.shed_after = shed_after
+        """Seconds of queued work beyond which a request is answered ``rate_limited`` at once."""
+        self._intake: RequestIntake[tuple[RequestTopic, aiomqtt.Message]] | None = None
+        self._refusals: asyncio.Queue[tuple[RequestTopic, aiomqtt.Message, Refusal]] = (
+            asyncio.Queue(maxsize=MAX_REFUSALS)
+        )
+        self._refusing = 0
+        self._shed_logged = 0.0
         self._idle = asyncio.Event()
         self._idle.set()
         self._clearing: Counter[str] = Counter()
@@ -384,14 +403,24 @@ class BridgeService:
 
         Only the broker (the message iterator raising ``MqttError``) or a cancel ends this.
         """
+        limits = self._limits()
+        intake = self._intake = RequestIntake[tuple[RequestTopic, aiomqtt.Message]](
+            workers=MAX_CONCURRENT_REQUESTS,
+            max_waiting=MAX_WAITING_REQUESTS,
+            max_bytes=limits.max_payload_bytes,
+            max_wait=self.shed_after,
+        )
+        for number in range(MAX_CONCURRENT_REQUESTS):
+            group.create_task(self._work(mqtt, intake), name=f"request-worker-{number}")
+        group.create_task(self._refuse_loop(mqtt), name="request-refusals")
         if self._check_retained:
             self._gate = RetainedRequestGate(
                 resubscribe=lambda: self._subscribe(mqtt, self.topics.request_filter),
                 publish_sync=lambda token: self.publisher.publish(
                     self.topics.bridge_sync(self._sync_id), token
                 ),
-                release=lambda message: self._start_answer(mqtt, message, group),
-                drop=lambda message: _ack(mqtt, message),
+                release=lambda message: self._start_answer(mqtt, message),
+                drop=lambda message: self._dropped(mqtt, message),
             )
         async for message in mqtt.messages:
             checkpoint()
@@ -434,7 +463,7 @@ class BridgeService:
         if self._gate is not None:
             self._gate.hold(message, (topic, payload), seq, group)
             return
-        self._start_answer(mqtt, message, group)
+        self._start_answer(mqtt, message)
 
     def _drop_retained(
         self, topic: str, payload: bytes, seq: int, group: asyncio.TaskGroup
@@ -462,9 +491,7 @@ class BridgeService:
                 "could not clear the retained request on %s: %s", shown_topic(topic), err
             )
 
-    def _start_answer(
-        self, mqtt: aiomqtt.Client, message: aiomqtt.Message, group: asyncio.TaskGroup
-    ) -> None:
+    def _start_answer(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
         """Start answering a live request, unless its response topic cannot exist."""
         topic = message.topic.value
         parsed = self.topics.parse_request(topic)
@@ -477,17 +504,88 @@ class BridgeService:
             _LOGGER.warning("not answering the request on %s: %s", shown_topic(topic), err)
             _ack(mqtt, message)
             return
-        self._busy += 1
+        if self._intake is None:
+            _ack(mqtt, message)
+            return
         self._idle.clear()
-        group.create_task(
-            self._handle(mqtt, parsed, message), name=f"request-{parsed.command[:40]}"
+        refusal = self._intake.offer((parsed, message), len(_payload_bytes(message.payload)))
+        if refusal is None:
+            return
+        self._log_shedding(refusal)
+        try:
+            self._refusals.put_nowait((parsed, message, refusal))
+        except asyncio.QueueFull:
+            _LOGGER.debug("dropped a request on %s: too many to refuse", shown_topic(topic))
+            self._dropped(mqtt, message)
+
+    def _log_shedding(self, refusal: Refusal) -> None:
+        now = time.monotonic()
+        if now - self._shed_logged >= SHED_LOG_INTERVAL:
+            self._shed_logged = now
+            _LOGGER.warning("shedding load: answering rate_limited (%s)", refusal.reason)
+
+    async def _work(
+        self, mqtt: aiomqtt.Client, intake: RequestIntake[tuple[RequestTopic, aiomqtt.Message]]
+    ) -> None:
+        """One of the fixed workers: answer the oldest waiting request, then the next."""
+        while True:
+            ticket = await intake.take()
+            where, message = ticket.item
+            started = time.monotonic()
+            try:
+                await self._handle(mqtt, where, message)
+            finally:
+                intake.done(ticket, time.monotonic() - started)
+                self._check_idle()
+
+    async def _refuse_loop(self, mqtt: aiomqtt.Client) -> None:
+        """Answer refused requests ``rate_limited`` (one at a time: each is one publish)."""
+        while True:
+            where, message, refusal = await self._refusals.get()
+            self._refusing += 1
+            try:
+                await self._refuse(where, message, refusal)
+                _ack(mqtt, message)
+            finally:
+                self._refusing -= 1
+                self._check_idle()
+
+    async def _refuse(
+        self, where: RequestTopic, message: aiomqtt.Message, refusal: Refusal
+    ) -> None:
+        transaction = sniff_transaction(_payload_bytes(message.payload))
+        error = rate_limited_error(
+            refusal.retry_after, reason=refusal.reason, transaction=transaction
+        )
+        try:
+            await self._respond(where, message, error_envelope(error))
+        except aiomqtt.MqttError:
+            raise
+        except Exception:  # the boundary: log, go on
+            _LOGGER.exception("could not refuse the request on %s", shown_topic(where.command))
+
+    def _dropped(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        _ack(mqtt, message)
+        self._check_idle()
+
+    def _settled(self) -> bool:
+        intake = self._intake
+        return (
+            (intake is None or (not intake.waiting and not intake.busy))
+            and self._refusals.empty()
+            and not self._refusing
+            and (self._gate is None or not self._gate.holding)
         )
 
+    def _check_idle(self) -> None:
+        if self._settled():
+            self._idle.set()
+
     async def wait_idle(self) -> None:
-        """Wait until no request is held or being answered (tests settle on it)."""
-        while self._busy or (self._gate is not None and self._gate.holding):
+        """Wait until no request is held, waiting, being answered or refused (tests settle)."""
+        while not self._settled():
+            self._idle.clear()
             await self._idle.wait()
-            await asyncio.sleep(0)
 
     # ---- info, health, events, log ------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -751,26 +849,21 @@ class BridgeService:
         and the request dropped; only a broker error (``MqttError``) goes on to end the session.
         """
         try:
-            async with self._requests:
-                envelope = await self._envelope(where, message)
-                transaction = envelope.get("transaction")
-                published = False
-                try:
-                    await self._respond(where, message, envelope)
-                    published = True
-                finally:
-                    if isinstance(transaction, str):
-                        self._memory.sent(message.topic.value, transaction, published=published)
+            envelope = await self._envelope(where, message)
+            transaction = envelope.get("transaction")
+            published = False
+            try:
+                await self._respond(where, message, envelope)
+                published = True
+            finally:
+                if isinstance(transaction, str):
+                    self._memory.sent(message.topic.value, transaction, published=published)
         except aiomqtt.MqttError:
             raise
         except Exception:
             _LOGGER.exception(
                 "could not answer the request on %s", shown_topic(message.topic.value)
             )
-        finally:
-            self._busy -= 1
-            if not self._busy:
-                self._idle.set()
 
     async def _envelope(self, where: RequestTopic, message: aiomqtt.Message) -> dict[str, Any]:
         """The answer to a request: its ``ok`` envelope, the error envelope, or the remembered one.
@@ -778,7 +871,7 @@ class BridgeService:
         A transaction seen before gets what the memory says (``duplicate`` with the first
         answer, or the first answer itself when it was never published).
         """
-        limits = Limits(self.config.jobs.max_file_bytes)
+        limits = self._limits()
         incoming = Incoming.read(_payload_bytes(message.payload), limits.max_payload_bytes)
         transaction = incoming.transaction
         topic = message.topic.value
@@ -838,6 +931,10 @@ class BridgeService:
             await self.publisher.publish(str(response_topic), envelope, properties=reply)
         except errors.TopicError as err:
             _LOGGER.warning("not answering on the request's response topic: %s", err)
+
+    def _limits(self) -> Limits:
+        jobs = self.config.jobs
+        return Limits(max_file_bytes=jobs.max_file_bytes, allowed_hosts=jobs.allowed_hosts)
 
     def _check_not_empty_on_311(self, incoming: Incoming) -> None:
         if self._check_retained and not incoming.size:

@@ -113,6 +113,8 @@ class JobsConfig:
     retention: float = 24 * 3600.0
     """Seconds a finished job's retained topic is kept before it is cleared."""
     max_file_bytes: int = 20 * 1024 * 1024
+    allowed_hosts: tuple[str, ...] = ()
+    """Hosts print links may point to (and names below them); empty: any host."""
 
 
 @dataclass(frozen=True)

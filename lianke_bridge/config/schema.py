@@ -47,6 +47,7 @@ from lianke_bridge.config.validators import (
     directory,
     existing_file,
     host,
+    host_list,
     http_url,
     integer,
     log_level,
@@ -282,6 +283,7 @@ JOBS_SCHEMA = vol.Schema(
         _optional(JobsConfig, "poll_interval"): seconds(JOBS_POLL_FLOOR, 3600, _POLL_WHY),
         _optional(JobsConfig, "retention"): seconds(0, 30 * 86400),
         _optional(JobsConfig, "max_file_bytes"): byte_size(1024, 100 * 1024**2),
+        _optional(JobsConfig, "allowed_hosts"): host_list,
     }
 )
 

@@ -21,6 +21,7 @@ from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.cloud.qr import parse_qr
 from lianke_bridge.config.model import LOG_LEVELS, PRINTER_TYPES, RESERVED_NAMES
 from lianke_bridge.errors import CredentialsError, PrintOptionsError
+from lianke_bridge.hosts import normalise_host
 from lianke_bridge.print_options import read_option
 from lianke_bridge.print_options.readers import NO_WORDS, YES_WORDS, size_text
 
@@ -157,6 +158,22 @@ def text(value: Any) -> str:
     if not stripped:
         raise vol.Invalid("must not be empty")
     return stripped
+
+
+def host_list(value: Any) -> tuple[str, ...]:
+    """A list of host names or IP addresses (``jobs.allowed_hosts``), each checked."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise vol.Invalid("must be a list of host names or IP addresses")
+    hosts = []
+    for item in items:
+        host = normalise_host(text(item))
+        if host is None:
+            raise vol.Invalid(f"{str(item)[:60]!r} is neither a host name nor an IP address")
+        hosts.append(host)
+    return tuple(hosts)
 
 
 def secret(value: Any) -> str:

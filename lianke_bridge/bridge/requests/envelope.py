@@ -93,13 +93,16 @@ def unknown_port_error(
 
 
 def rate_limited_error(
-    retry_after: float | None = None, *, transaction: str | None = None
+    retry_after: float | None = None,
+    *,
+    reason: str = "the bridge is pacing calls to the cloud",
+    transaction: str | None = None,
 ) -> CommandError:
     """``rate_limited``: the bridge's own limiter refused the request (not the cloud's 10009)."""
     hint = f"; try again in {math.ceil(retry_after)} s" if retry_after else "; try again shortly"
     return CommandError(
         ErrorCode.RATE_LIMITED,
-        f"too many requests: the bridge is pacing calls to the cloud{hint}",
+        f"too many requests: {reason}{hint}",
         transaction=transaction,
     )
 

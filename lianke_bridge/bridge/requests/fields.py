@@ -20,9 +20,12 @@ from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, MAX_URLS, Limits
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.cloud.models import JobFile
 from lianke_bridge.errors import InvalidValueError
+from lianke_bridge.hosts import host_allowed, normalise_host
 from lianke_bridge.print_options import readers
 from lianke_bridge.print_options.readers import kind, show, size_text
 
+MAX_URL_LENGTH = 4096
+"""Longest link accepted (the cloud stores links as text; browsers stop near 2,000-8,000)."""
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
 
@@ -65,7 +68,7 @@ def bare_port(body: Body) -> int | None:
     return readers.port(number)
 
 
-def read_urls(value: object) -> tuple[str, ...]:
+def read_urls(value: object, limits: Limits) -> tuple[str, ...]:
     """``url``: one link or a list of at most :data:`MAX_URLS`, each checked."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(u, str) for u in items):
@@ -74,22 +77,32 @@ def read_urls(value: object) -> tuple[str, ...]:
         raise InvalidValueError("url is an empty list; give at least one URL")
     if len(items) > MAX_URLS:
         raise InvalidValueError(f"url lists {len(items)} URLs; at most {MAX_URLS} per job")
-    return tuple(check_url(u) for u in items)
+    return tuple(check_url(u, limits) for u in items)
 
 
-def check_url(url: str) -> str:
-    """One http(s) link the cloud can fetch."""
+def check_url(url: str, limits: Limits) -> str:
+    """One http(s) link the cloud can fetch: checked part by part with a real URL parser.
+
+    Scheme http or https, a host that is an IP address or an RFC 1123 name, a port from 1 to
+    65535 (ASCII digits), at most :data:`MAX_URL_LENGTH` characters; with ``allowed_hosts``
+    configured, a host on that list.
+    """
     url = url.strip()
     if not url:
         raise InvalidValueError("url is empty")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidValueError(f"url {show(url)} is longer than {MAX_URL_LENGTH} characters")
     if any(ch.isspace() or ord(ch) < 0x20 for ch in url):  # noqa: PLR2004 - control characters
         raise InvalidValueError(
             f"url {show(url)} contains spaces or line breaks; encode them (%20) or send a list"
         )
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
-        raise InvalidValueError(f"url {show(url)} is not a valid URL") from None
+        raise InvalidValueError(
+            f"url {show(url)} is not a valid URL (its port must be a number from 1 to 65535)"
+        ) from None
     if parts.scheme.lower() not in ("http", "https"):
         scheme = f"scheme {show(parts.scheme)}" if parts.scheme else "no scheme"
         raise InvalidValueError(
@@ -97,10 +110,23 @@ def check_url(url: str) -> str:
         )
     if not parts.hostname:
         raise InvalidValueError(f"url {show(url)} has no host name")
+    if port == 0:
+        raise InvalidValueError(f"url {show(url)} has port 0; a port is a number from 1 to 65535")
+    host = normalise_host(parts.hostname)
+    if host is None:
+        raise InvalidValueError(
+            f"url {show(url)} has host {show(parts.hostname)}, which is neither a host name "
+            "(letters, digits and '-' between dots) nor an IP address"
+        )
+    if not host_allowed(host, limits.allowed_hosts):
+        raise InvalidValueError(
+            f"url {show(url)}: host {show(host)} is not in the bridge's allowed hosts "
+            "(jobs.allowed_hosts)"
+        )
     return url
 
 
-def bare_url(command: str, body: Body) -> str:
+def bare_url(command: str, body: Body, limits: Limits) -> str:
     """The bare-URL form of print / page_count."""
     usage = f"{command} takes a URL, or a JSON object with url, file (with filename)" + (
         ", text or html" if command == "print" else ""
@@ -111,7 +137,7 @@ def bare_url(command: str, body: Body) -> str:
             raise InvalidValueError(
                 f"{usage}; the payload is neither JSON nor a link ({show(text)})"
             )
-        return check_url(text)
+        return check_url(text, limits)
     if body.kind == "empty":
         raise InvalidValueError(f"{usage}; the payload is empty")
     if body.kind == "binary":

@@ -37,6 +37,8 @@ class Limits:
     """How large a request may be (from the configuration)."""
 
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    allowed_hosts: tuple[str, ...] = ()
+    """Hosts print links may point to (normalised; empty: any host)."""
 
     @property
     def max_payload_bytes(self) -> int:

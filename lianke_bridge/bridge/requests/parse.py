@@ -128,7 +128,7 @@ _PRINT_FIELDS = (*_PRINT_SOURCES, "filename", "title", "port", *PRINT_OPTIONS)
 def parse_print(command: str, body: Body, transaction: str | None, limits: Limits) -> PrintCommand:
     """print: a JSON object, or a bare URL."""
     if body.kind != "object":
-        url = bare_url(command, body)
+        url = bare_url(command, body, limits)
         return PrintCommand(urls=(url,), from_text_entity=True, transaction=transaction)
     data = check_fields(command, body.value, _PRINT_FIELDS)
     sources = [name for name in _PRINT_SOURCES if data.get(name) is not None]
@@ -142,7 +142,7 @@ def parse_print(command: str, body: Body, transaction: str | None, limits: Limit
     file: JobFile | None = None
     text = html = None
     if sources[0] == "url":
-        urls = read_urls(data["url"])
+        urls = read_urls(data["url"], limits)
     elif sources[0] == "file":
         file = job_file(data, limits, settings.file_ext)
     elif sources[0] == "text":
@@ -169,7 +169,7 @@ def parse_page_count(
 ) -> PageCountCommand:
     """page_count: one URL or one file, optional port and paper."""
     if body.kind != "object":
-        return PageCountCommand(urls=(bare_url(command, body),), transaction=transaction)
+        return PageCountCommand(urls=(bare_url(command, body, limits),), transaction=transaction)
     data = check_fields(
         command, body.value, ("url", "file", "filename", "port", "paper", "file_ext")
     )
@@ -180,7 +180,7 @@ def parse_page_count(
     urls: tuple[str, ...] = ()
     file: JobFile | None = None
     if has_url:
-        urls = read_urls(data["url"])
+        urls = read_urls(data["url"], limits)
         if len(urls) != 1:
             raise InvalidValueError(f"page_count counts one document; got {len(urls)} URLs")
     else:

@@ -162,6 +162,7 @@ def parse_request(
     scope: Scope,
     max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> Request:
     """Turn a request topic's last level and its payload into a typed request.
 
@@ -170,7 +171,7 @@ def parse_request(
     transaction whenever the payload lets it be read.
     """
     incoming = Incoming.read(payload, max_bytes)
-    limits = Limits(max_file_bytes)
+    limits = Limits(max_file_bytes, allowed_hosts)
     specs: Mapping[str, DeviceCommand[Any] | BridgeCommand[Any]] = (
         DEVICE if scope == "device" else BRIDGE
     )

@@ -1,0 +1,216 @@
+"""Strict, bounded input: links checked part by part, payloads bounded, load shed at once."""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bridge_harness import RunningBridge, make_config
+from mqtt_broker import MosquittoBroker, MqttProbe
+
+from lianke_bridge.bridge.intake import RequestIntake
+from lianke_bridge.bridge.requests.registry import parse_request
+from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.config import validate_config
+from lianke_bridge.errors import CommandError, ConfigError
+from lianke_bridge.hosts import host_allowed, normalise_host
+from lianke_bridge.simulator import Simulator
+
+
+def refused(payload: bytes, **kwargs: Any) -> str:
+    """The message of the invalid_payload a print request gets."""
+    with pytest.raises(CommandError) as caught:
+        parse_request("print", payload, scope="device", **kwargs)
+    assert caught.value.code == "invalid_payload"
+    return caught.value.message
+
+
+# ---- links ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://x.test:0/a.pdf", "port 0"),
+        ("https://x.test:99999/a.pdf", "port must be a number from 1 to 65535"),
+        ("https://x.test:\u0661/a.pdf", "port must be a number from 1 to 65535"),
+        ("https://-/a.pdf", "neither a host name"),
+        ("https://a..b/a.pdf", "neither a host name"),
+        ("https://-a.example/a.pdf", "neither a host name"),
+        ("https://a_b.example/a.pdf", "neither a host name"),
+        ("https://999.1.1.1/a.pdf", "neither a host name"),
+        ("https://" + "a" * 64 + ".example/a.pdf", "neither a host name"),
+        ("https://x.test/" + "a" * 5000 + ".pdf", "longer than 4096 characters"),
+    ],
+)
+def test_links_the_cloud_cannot_fetch_are_refused(url: str, says: str) -> None:
+    """Port 0 or 99999, non-ASCII digits, host '-' or 'a..b': refused, naming the part."""
+    message = refused(f'{{"url": "{url}"}}'.encode())
+    assert says in message
+    assert len(message) < 400  # the link is echoed cut short
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x.test:8443/a.pdf",
+        "http://192.168.1.20/scan.pdf",
+        "http://[2001:db8::1]:8080/a.pdf",
+        "https://\u4f8b\u3048.jp/a.pdf",
+        "https://docs.example.com./a.pdf",
+    ],
+)
+def test_good_links_pass(url: str) -> None:
+    """Names with ports, IPv4, IPv6 in brackets, international names, a trailing dot."""
+    request = parse_request("print", f'{{"url": "{url}"}}'.encode(), scope="device")
+    assert request.command == "print"
+
+
+def test_allowed_hosts_limit_where_links_point() -> None:
+    """With an allowlist, only its hosts and the names below them may be printed from."""
+    hosts = ("example.com", "10.0.0.5")
+    good = ("https://example.com/a.pdf", "https://docs.example.com/a.pdf", "http://10.0.0.5/a.pdf")
+    for url in good:
+        payload = f'{{"url": "{url}"}}'.encode()
+        assert parse_request("print", payload, scope="device", allowed_hosts=hosts)
+    for url in ("https://example.org/a.pdf", "https://badexample.com/a.pdf", "http://10.0.0.6/a"):
+        message = refused(f'{{"url": "{url}"}}'.encode(), allowed_hosts=hosts)
+        assert "allowed hosts (jobs.allowed_hosts)" in message
+
+
+def test_host_rules() -> None:
+    """The host rules the links and the configuration share."""
+    assert normalise_host("Example.COM.") == "example.com"
+    assert normalise_host("\u4f8b\u3048.jp") == "xn--r8jz45g.jp"
+    assert normalise_host("[::1]") == "::1"
+    assert normalise_host("a..b") is None
+    assert host_allowed("a.b.example.com", ["example.com"])
+    assert not host_allowed("notexample.com", ["example.com"])
+    assert host_allowed("anything.test", [])
+
+
+def test_config_checks_allowed_hosts() -> None:
+    """jobs.allowed_hosts takes host names and addresses, refusing anything else by line."""
+    raw = {
+        "lianke": {"api_key": "test-api-key-123"},
+        "devices": [{"device_id": "LC01TEST0001", "device_key": "test-device-key-1"}],
+    }
+    config = validate_config({**raw, "jobs": {"allowed_hosts": ["Example.com", "10.0.0.5"]}})
+    assert config.jobs.allowed_hosts == ("example.com", "10.0.0.5")
+    with pytest.raises(ConfigError) as caught:
+        validate_config({**raw, "jobs": {"allowed_hosts": ["a..b"]}})
+    assert "allowed_hosts" in str(caught.value)
+
+
+# ---- the intake ---------------------------------------------------------------------------
+def test_intake_bounds_count_bytes_and_wait() -> None:
+    """Requests beyond the count, the byte budget or the expected wait are refused at once."""
+    intake = RequestIntake[int](workers=2, max_waiting=3, max_bytes=100, max_wait=10.0)
+    intake.average = 1.0
+    assert intake.offer(1, 90) is None  # one large payload is always let in
+    refusal = intake.offer(2, 20)
+    assert refusal is not None
+    assert "large documents" in refusal.reason
+    intake.held_bytes = 0  # the large one was answered
+    for n in range(2):
+        assert intake.offer(n, 1) is None
+    refusal = intake.offer(9, 1)
+    assert refusal is not None
+    assert "waiting" in refusal.reason
+    slow = RequestIntake[int](workers=1, max_waiting=100, max_bytes=10**6, max_wait=2.0)
+    slow.average = 1.0
+    assert [slow.offer(n, 1) is None for n in range(4)] == [True, True, True, False]
+
+
+# ---- on a running bridge ----------------------------------------------------------------
+async def test_a_flood_is_answered_rate_limited_at_once(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """With the cloud slow, requests beyond a few seconds of work get rate_limited promptly.
+
+    Every request still gets exactly one answer; the refused ones come before the cloud could
+    have answered any (they never wait for a worker).
+    """
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        bridge = RunningBridge(BridgeService(config, shed_after=1.0), probe)
+        await bridge.start()
+        try:
+            await bridge.settle()
+            simulator.faults.slow(1.0, "/api/print/query_device_task")
+            topic = f"{base_topic}/office/request/tasks"
+            response = f"{base_topic}/office/response/tasks"
+            # Eight requests at once: the bridge learns that a request now takes a second.
+            mark = probe.mark()
+            for n in range(8):
+                await probe.publish(topic, {"transaction": f"warm-{n}"})
+            await probe.wait_for(
+                response, lambda _m: len(probe.messages(response)) >= 8, timeout=10, since=mark
+            )
+            # A flood, as a misbehaving client sends it (QoS 0: nothing holds it back).
+            count = 30
+            mark = probe.mark()
+            sent = time.monotonic()
+            for n in range(count):
+                await probe.publish(topic, {"transaction": f"flood-{n}"}, qos=0)
+            first = await probe.wait_for(
+                response, lambda m: m.json()["status"] == "error", timeout=10, since=mark
+            )
+            refused_after = time.monotonic() - sent
+            await probe.wait_for(
+                response,
+                lambda _m: len(probe.messages(response)) >= 8 + count,
+                timeout=60,
+                since=mark,
+            )
+            await bridge.settle()
+        finally:
+            simulator.faults.slow(0, "/api/print/query_device_task")
+            await bridge.stop()
+    assert first.json()["error"]["code"] == "rate_limited"
+    assert refused_after < 0.5  # before the cloud answered any of them
+    answers = [m.json() for m in probe.messages(response)][8:]
+    assert sorted(a["transaction"] for a in answers) == sorted(f"flood-{n}" for n in range(count))
+    codes = [a["status"] if a["status"] == "ok" else a["error"]["code"] for a in answers]
+    assert set(codes) == {"ok", "rate_limited"}
+
+
+async def test_large_payloads_at_once_are_bounded_by_a_byte_budget(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """Documents sent at once beyond the payload budget are refused rate_limited, not decoded.
+
+    A Pi has little memory and each document payload is decoded into several copies; one
+    large document at a time is let in, the others are asked to come again.
+    """
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+    config = replace(config, jobs=replace(config.jobs, max_file_bytes=512 * 1024))
+    document = base64.b64encode(b"%PDF-1.4 " + b"x" * 500_000).decode()
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        bridge = RunningBridge(BridgeService(config), probe)
+        await bridge.start()
+        try:
+            await bridge.settle()
+            simulator.faults.slow(1.0, "/api/print/job")
+            topic = f"{base_topic}/office/request/print"
+            response = f"{base_topic}/office/response/print"
+            mark = probe.mark()
+            for n in range(3):
+                payload = {"file": document, "filename": f"{n}.pdf", "transaction": f"big-{n}"}
+                await probe.publish(topic, payload)
+            await probe.wait_for(
+                response, lambda _m: len(probe.messages(response)) >= 3, timeout=30, since=mark
+            )
+            await bridge.settle()
+        finally:
+            simulator.faults.slow(0, "/api/print/job")
+            await bridge.stop()
+    answers = {m.json()["transaction"]: m.json() for m in probe.messages(response)}
+    assert answers["big-0"]["status"] == "ok", answers["big-0"]
+    for n in (1, 2):
+        error = answers[f"big-{n}"]["error"]
+        assert error["code"] == "rate_limited"
+        assert "large documents" in error["message"]
+    assert simulator.count("/api/print/job", method="POST") == 1
