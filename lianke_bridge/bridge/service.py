@@ -77,6 +77,8 @@ MAX_REFUSALS = 100
 """Refused requests waiting for their ``rate_limited`` answer; beyond, dropped unanswered."""
 SHED_LOG_INTERVAL = 10.0
 OFFLINE_TIMEOUT = 2.0
+GOODBYE_TIMEOUT = 4.0
+"""Seconds a stop gets to say ``offline`` (and, for the demo, clear what it retained)."""
 """Seconds a failing session gets to publish ``offline`` before it disconnects."""
 EMPTY_ON_311 = (
     "an empty payload is not acted on with MQTT 3.1.1: it cannot be told from a retained "
@@ -347,10 +349,13 @@ class BridgeService:
                 await asyncio.get_running_loop().create_future()
         except asyncio.CancelledError:
             self.publisher.closing = True
-            with contextlib.suppress(aiomqtt.MqttError):
-                if self.clear_on_stop:
-                    await self._clear_retained()
-                await self.publisher.publish(self.topics.bridge_state, "offline", retain=True)
+            # Bounded: a broker that stopped answering must not hold a stop for aiomqtt's 10 s
+            # per publish (a service manager kills after ~10 s); the will speaks then.
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(GOODBYE_TIMEOUT):
+                    if self.clear_on_stop:
+                        await self._clear_retained()
+                    await self.publisher.publish(self.topics.bridge_state, "offline", retain=True)
             raise
         except BaseException as err:
             if not _broker_errors_only(err):
