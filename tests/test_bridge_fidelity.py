@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from bridge_harness import RunningBridge, make_config
-from mqtt_broker import MosquittoBroker, MqttProbe
+from mqtt_broker import MosquittoBroker, MqttProbe, sentinel_round_trip
 
 from lianke_bridge.__main__ import MqttLogHandler, run_until_stopped
 from lianke_bridge.bridge.service import BridgeService
@@ -57,6 +57,7 @@ async def ask(
         payload,
         response_topic=f"{base}/test-answers/{device}/{command}",  # not the contract's topic
         timeout=8.0,
+        settle=lambda: sentinel_round_trip(requester, base),  # exactly one answer
     )
     return answer.json()
 
