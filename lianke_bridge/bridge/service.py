@@ -415,6 +415,9 @@ class BridgeService:
             max_bytes=limits.max_payload_bytes,
             max_wait=self.shed_after,
         )
+        # A new session starts with nothing waiting: what the last one held is unacknowledged
+        # and comes again from the broker (and its message ids belong to the old connection).
+        self._refusals = asyncio.Queue(maxsize=MAX_REFUSALS)
         for number in range(MAX_CONCURRENT_REQUESTS):
             group.create_task(self._work(mqtt, intake), name=f"request-worker-{number}")
         group.create_task(self._refuse_loop(mqtt), name="request-refusals")
