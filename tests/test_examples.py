@@ -21,22 +21,10 @@ import yaml
 from bridge_harness import DEVICE_NAMES, RunningBridge, make_config
 from mqtt_broker import MosquittoBroker, MqttProbe
 
+from lianke_bridge.bridge.requests.registry import BRIDGE_COMMANDS, DEVICE_COMMANDS, parse_request
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.simulator import Simulator
-
-try:  # the request registry (issue #7's split); before it, the commands module
-    from lianke_bridge.bridge.requests.registry import (  # type: ignore[import-not-found,unused-ignore]
-        BRIDGE_COMMANDS,
-        DEVICE_COMMANDS,
-        parse_request,
-    )
-except ImportError:  # pragma: no cover - whichever of the two exists
-    from lianke_bridge.bridge.commands import (  # type: ignore[no-redef,import-not-found,unused-ignore]
-        BRIDGE_COMMANDS,
-        DEVICE_COMMANDS,
-        parse_request,
-    )
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_RED = ROOT / "examples/node-red"
