@@ -187,6 +187,11 @@ async def exercise(bridge: RunningBridge, simulator: Simulator) -> None:  # noqa
         )
     )
     await bridge.wait_json(f"office/job/{printed['task_id']}", lambda j: j["state"] == "succeeded")
+    again = await bridge.request(
+        "office", "print", {"url": "https://x.test/a.pdf", "transaction": "s-1"}
+    )
+    assert refused(again) == "duplicate"
+    assert again["error"]["original"]["data"] == printed
     ok(await bridge.request("office", "print", {"title": "Shopping", "text": "- [ ] milk"}))
     pdf = base64.b64encode(b"%PDF-1.4\n<</Type /Page>>\n").decode()
     ok(await bridge.request("office", "print", {"file": pdf, "filename": "a.pdf"}))
