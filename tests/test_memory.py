@@ -80,3 +80,17 @@ async def test_duplicates_are_forgotten_after_the_window(tmp_path: Path) -> None
     memory.sent(TOPIC, "a")
     assert await memory.begin(TOPIC, "a") is None
     store.close()
+
+
+async def test_an_answer_that_could_not_be_published_is_given_as_is_next_time(
+    tmp_path: Path,
+) -> None:
+    """The session ended while answering: the redelivery gets the answer itself, not duplicate."""
+    store = Store(tmp_path)
+    memory = RequestMemory(store, _nothing_to_recover)
+    assert await memory.begin(TOPIC, "a") is None
+    memory.release(TOPIC, "a")
+    await memory.answered(TOPIC, "a", OK)
+    memory.sent(TOPIC, "a", published=False)
+    assert await memory.begin(TOPIC, "a") == OK
+    store.close()

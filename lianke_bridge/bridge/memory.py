@@ -57,9 +57,13 @@ class RequestMemory:
                 if key in self._sending:  # another delivery recovered it meanwhile
                     return duplicate_envelope(transaction, answer)
                 self._sending.add(key)
-                await self._store.remember_request(
-                    SeenRequest(topic, transaction, seen.seen_at, answer)
-                )
+                try:
+                    await self._store.remember_request(
+                        SeenRequest(topic, transaction, seen.seen_at, answer)
+                    )
+                except BaseException:  # cancelled: the next delivery recovers it again
+                    self._sending.discard(key)
+                    raise
                 return answer
         self._live.add(key)
         try:
@@ -74,11 +78,16 @@ class RequestMemory:
         self._live.discard((topic, transaction))
 
     async def answered(self, topic: str, transaction: str, envelope: dict[str, Any]) -> None:
-        """Record the answer (on disk) before it is published."""
-        self._sending.add((topic, transaction))
-        seen = self._store.requests.get((topic, transaction))
+        """Record the answer (on disk) before it is published; ``sent`` must follow."""
+        key = (topic, transaction)
+        self._sending.add(key)
+        seen = self._store.requests.get(key)
         seen_at = seen.seen_at if seen is not None else time.time()
-        await self._store.remember_request(SeenRequest(topic, transaction, seen_at, envelope))
+        try:
+            await self._store.remember_request(SeenRequest(topic, transaction, seen_at, envelope))
+        except BaseException:  # cancelled: never published, the redelivery gets it as is
+            self._sending.discard(key)
+            raise
 
     def sent(self, topic: str, transaction: str, *, published: bool = True) -> None:
         """The answer was published (a repeat now gets ``duplicate``), or could not be."""
