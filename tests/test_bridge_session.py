@@ -64,3 +64,44 @@ async def test_print_sent_while_the_bridge_is_down_runs_once_on_return(
             await second.stop()
     assert len(probe.messages(response)) == 1
     assert simulator.count(PRINT_PATH, "POST") == 1
+
+
+async def test_a_stale_subscription_left_in_the_session_is_dropped(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """An overlapping filter an earlier version left in the session would answer requests twice.
+
+    The session is prepared as an earlier version left it (``<base>/bridge/request/+`` beside
+    today's filter); the bridge drops it, so a bridge request is answered exactly once.
+    """
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+    async with MqttProbe(
+        mosquitto.host,
+        mosquitto.port,
+        identifier=config.mqtt.client_id,
+        session_expiry=3600,
+        subscribe=[f"{base_topic}/bridge/request/+"],
+    ):
+        pass
+    response = f"{base_topic}/bridge/response/health_check"
+    async with (
+        MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe,
+        MqttProbe(
+            mosquitto.host, mosquitto.port, protocol=aiomqtt.ProtocolVersion.V311, subscribe=[]
+        ) as requester,
+    ):
+        bridge = RunningBridge(BridgeService(config), probe)
+        await bridge.start()
+        try:
+            await requester.publish(
+                f"{base_topic}/bridge/request/health_check", {"transaction": "once"}
+            )
+            await probe.wait_for(response, lambda m: m.json()["transaction"] == "once")
+            sentinel = await requester.request(
+                f"{base_topic}/office/request/tasks", {"transaction": "sentinel"}
+            )
+            assert sentinel.json()["transaction"] == "sentinel"
+        finally:
+            await bridge.stop()
+    answers = [m.json() for m in probe.messages(response)]
+    assert [a["status"] for a in answers] == ["ok"]

@@ -35,14 +35,17 @@ def _leftovers(directory: Path) -> list[str]:
 
 
 async def test_everything_survives_a_restart(tmp_path: Path) -> None:
-    """Discovery, jobs, seen requests with their answers and submissions come back."""
+    """Discovery, jobs, requests with their answers, submissions and subscriptions come back."""
     store = Store(tmp_path)
     store.set_discovery({"homeassistant/device/lianke_x/config": ["sensor/queue"]})
     store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
     answer = {"status": "ok", "data": {"task_id": "t-1"}, "transaction": "a"}
     await store.remember_request(SeenRequest("lianke/office/request/print", "a", 1.0, answer))
     await store.begin_submission(Submission("s-1", "office", 2, "text", "b", 2.0))
+    store.set_subscriptions(["lianke/+/request/+", "homeassistant/status"])
+    store.set_subscriptions(["lianke/+/request/+"])
     again = _reopen(store, tmp_path)
+    assert again.subscriptions == {"lianke/+/request/+"}
     assert again.discovery == {"homeassistant/device/lianke_x/config": ["sensor/queue"]}
     assert list(again.jobs) == ["t-1"]
     assert again.requests[("lianke/office/request/print", "a")].answer == answer

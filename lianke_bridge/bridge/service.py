@@ -385,11 +385,29 @@ class BridgeService:
         """Re-subscribe and re-publish everything retained."""
         await self.publisher.publish(self.topics.bridge_state, "online", retain=True, force=True)
         await self.republish(just_sent=(self.topics.bridge_state,))
+        wanted = [self.topics.request_filter]
         if self._check_retained:
-            await mqtt.subscribe(self.topics.bridge_sync(self._sync_id), qos=1)
+            wanted.append(self.topics.bridge_sync(self._sync_id))
+            await mqtt.subscribe(wanted[-1], qos=1)
         await self._subscribe(mqtt, self.topics.request_filter)
         if self.config.homeassistant.enabled:
-            await mqtt.subscribe(self.config.homeassistant.status_topic, qos=1)
+            wanted.append(self.config.homeassistant.status_topic)
+            await mqtt.subscribe(wanted[-1], qos=1)
+        await self._unsubscribe_stale(mqtt, wanted)
+
+    async def _unsubscribe_stale(self, mqtt: aiomqtt.Client, wanted: list[str]) -> None:
+        """Drop filters the persistent session still holds from an earlier run or version.
+
+        The broker keeps a session's subscriptions across restarts: a leftover filter that
+        overlaps today's (``<base>/bridge/request/+``, which earlier versions subscribed beside
+        ``<base>/+/request/+``) would deliver requests twice.
+        """
+        if self.config.mqtt.session_expiry <= 0:
+            return
+        legacy = f"{self.config.mqtt.base_topic}/bridge/request/+"
+        for topic_filter in sorted((self.store.subscriptions | {legacy}) - set(wanted)):
+            await mqtt.unsubscribe(topic_filter)
+        self.store.set_subscriptions(wanted)
 
     async def _subscribe(self, mqtt: aiomqtt.Client, topic_filter: str) -> None:
         """Subscribe to requests; with MQTT 5, see the retain flag even on live messages.

@@ -40,7 +40,7 @@ CORRUPT_SUFFIX = ".corrupt"
 HEARTBEAT_FILE = heartbeat.HEARTBEAT_FILE
 """Rewritten every health interval while connected: the container health check reads it."""
 
-_KINDS = ("discovery", "job", "request", "submission")
+_KINDS = ("discovery", "job", "request", "submission", "subscription")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS state ("
     " kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, key))"
@@ -95,6 +95,8 @@ class Store:
         self.requests: dict[tuple[str, str], SeenRequest] = {}
         """(request topic, transaction) -> what was seen and answered."""
         self.submissions: dict[str, Submission] = {}
+        self.subscriptions: set[str] = set()
+        """The filters the bridge's persistent MQTT session holds (to drop stale ones)."""
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store")
         self._db: sqlite3.Connection | None = None
         self._load()
@@ -170,6 +172,8 @@ class Store:
             elif kind == "submission":
                 submission = Submission(**data)
                 self.submissions[submission.id] = submission
+            elif kind == "subscription":
+                self.subscriptions.add(key)
         except (KeyError, TypeError, ValueError) as err:
             _LOGGER.warning("ignoring a stored %s that cannot be read: %s", kind, err)
 
@@ -273,6 +277,15 @@ class Store:
             self.discovery.pop(topic, None)
         self.discovery.update(part)
         self._queue([("discovery", t, json.dumps(r)) for t, r in part.items()], gone)
+
+    def set_subscriptions(self, filters: Iterable[str]) -> None:
+        """Remember the filters the session holds now."""
+        wanted = set(filters)
+        if wanted == self.subscriptions:
+            return
+        gone = [("subscription", f) for f in self.subscriptions - wanted]
+        self.subscriptions = wanted
+        self._queue([("subscription", f, "true") for f in sorted(wanted)], gone)
 
     # ---- requests (awaited writes) ------------------------------------------------------------
     async def remember_request(self, seen: SeenRequest) -> None:
