@@ -65,7 +65,12 @@ def test_the_image_is_pinned_multi_stage_and_not_root() -> None:
     assert instruction("USER") == ["${UID}:${GID}"]
     assert instruction("VOLUME") == ['["/data"]']
     assert "chown lianke:lianke /data" in DOCKERFILE
-    assert "uid 1000" in (ROOT / "README.md").read_text(encoding="utf-8")
+    user = f"uid {args['UID']}"
+    assert user in (ROOT / "README.md").read_text(encoding="utf-8")
+    compose = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    assert f"writable by {user}" in compose  # what the bind-mounted ./data needs
+    for service in SERVICES.values():
+        assert "user" not in service  # the image's user, the one the docs name
 
 
 def test_the_images_commands_are_real_commands() -> None:
