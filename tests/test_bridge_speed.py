@@ -16,7 +16,8 @@ from bridge_harness import RunningBridge, make_config
 from mqtt_broker import MosquittoBroker, MqttProbe
 
 from lianke_bridge.bridge.service import BridgeService
-from lianke_bridge.cloud.client import LiankeClient, background_calls
+from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.limiter import background_calls
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.config import JobsConfig
 from lianke_bridge.simulator import Simulator

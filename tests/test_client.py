@@ -18,8 +18,10 @@ import pytest
 
 from lianke_bridge import errors
 from lianke_bridge.cloud import codes
-from lianke_bridge.cloud.client import ApiStats, LiankeClient, parse_version, refresh_needed
+from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.firmware import parse_version, refresh_needed
 from lianke_bridge.cloud.models import Credentials, JobFile, JobStatus, PrintRequest
+from lianke_bridge.cloud.stats import ApiStats
 from lianke_bridge.simulator import Simulator, Timing, demo_fleet
 from lianke_bridge.simulator.state import url_pages
 

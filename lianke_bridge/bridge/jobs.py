@@ -32,7 +32,8 @@ from lianke_bridge.bridge.state import JobRecord, iso, utc_now
 from lianke_bridge.bridge.store import Store, Submission
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.cloud import codes
-from lianke_bridge.cloud.client import LiankeClient, background_calls
+from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.limiter import background_calls
 from lianke_bridge.cloud.models import Credentials, DeviceTask, JobStatus
 from lianke_bridge.config import JobsConfig
 

@@ -27,7 +27,8 @@ from lianke_bridge.bridge.state import (
 )
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.cloud import codes
-from lianke_bridge.cloud.client import LiankeClient, background_calls
+from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.limiter import background_calls
 from lianke_bridge.cloud.models import Credentials, DeviceTask, Printer
 from lianke_bridge.config import DeviceConfig
 

@@ -56,8 +56,9 @@ from lianke_bridge.bridge.topics import (
     check_publish_topic,
     shown_topic,
 )
-from lianke_bridge.cloud.client import ApiStats, LiankeClient
+from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.models import Credentials
+from lianke_bridge.cloud.stats import ApiStats
 from lianke_bridge.config import Config, MqttConfig
 from lianke_bridge.errors import TooFrequentError
 

@@ -2,44 +2,35 @@
 
 Polite by construction, because the real cloud bans keys and IPs that hammer it:
 
-- one ``aiohttp`` session reused for every call, the ``ApiKey`` header on every call;
+- one ``aiohttp`` session reused for every call, the ``ApiKey`` header on every call
+  (:mod:`~lianke_bridge.cloud.transport`);
 - a client-wide token bucket (``rate_limit`` calls per second) that serves commands ahead of
-  polls (:func:`background_calls`);
+  polls (:func:`~lianke_bridge.cloud.limiter.background_calls`);
 - at most one ``printer_status`` in flight per box (the API allows one), and one maintenance call
   (reboot, error-limit reset, device refresh) per box;
-- ``printer_params`` and ``paper_dimension_list`` cached per printer model (the reference asks);
+- ``printer_params`` and ``paper_dimension_list`` cached per printer model (the reference asks,
+  :mod:`~lianke_bridge.cloud.cache`);
 - retries with exponential backoff and jitter only where repeating cannot do harm: reads on
   transport errors, HTTP 5xx and 10009; writes only on 10009 (the cloud refused before acting);
   a print job and a page count are never retried (a retry could print twice, and the reference
   forbids retrying a failing file blindly).
 
-Errors come from one tree (:mod:`lianke_bridge.errors`) and name the call; neither the ApiKey
-nor a deviceKey ever appears in an error message or a log line (URLs are logged without their
-query string, which carries the deviceKey).
+This module holds the endpoints; errors come from one tree (:mod:`lianke_bridge.errors`) and name
+the call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
-import json
 import logging
-import random
-import re
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from enum import Enum, IntEnum
-from types import TracebackType
-from typing import Any, Self, TypedDict, Unpack
+from collections.abc import Iterable, Mapping
+from typing import TypedDict, Unpack
 
 import aiohttp
-import yarl
 
 from lianke_bridge import errors
 from lianke_bridge.cloud import codes
+from lianke_bridge.cloud.firmware import refresh_needed
 from lianke_bridge.cloud.models import (
     Credentials,
     DeviceInfo,
@@ -57,257 +48,14 @@ from lianke_bridge.cloud.models import (
     normalise_file_ext,
     url_path_ext,
 )
+from lianke_bridge.cloud.transport import CloudTransport, Retry
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://cloud.liankenet.com"
-DEFAULT_REFUSAL_RETRY = 15 * 60.0
-"""Seconds between tries of an ApiKey or device key the cloud refused (``retry_refused`` now)."""
-DEFAULT_CACHE_TTL = 24 * 3600.0
-"""Seconds a printer model's params and paper sizes are kept (they change with driver updates)."""
 MAX_FILE_PAGES_BYTES = 20 * 1024 * 1024
 """file_pages refuses files above 20 MiB (the reference's 20 MB)."""
 STATUS_TIMEOUT_FACTOR = 2.0
 """printer_status asks the printer live and is slow: it gets twice the normal timeout."""
-
-
-class Retry(Enum):
-    """When a call may be repeated automatically."""
-
-    READ = "read"
-    """Reads: on connection errors, timeouts, HTTP 5xx and 10009."""
-    ON_TOO_FREQUENT = "on_too_frequent"
-    """Writes: only on 10009, which the cloud answers before doing anything."""
-    NEVER = "never"
-    """Print jobs and page counts: a repeat could print twice or trip the cloud's abuse guard."""
-
-
-@dataclass
-class ApiStats:
-    """What the client did to the cloud, for the bridge's health topic."""
-
-    calls: dict[str, int] = field(default_factory=dict)
-    """HTTP requests sent, by call name (each retry counts)."""
-    errors: dict[tuple[str, str], int] = field(default_factory=dict)
-    """Failed requests by (call, code): the API code, or ``timeout``, ``connection``,
-    ``http_<status>``, ``bad_response``."""
-    rate_limited: int = 0
-    """Answers 10009 (too frequent) received."""
-    throttled: int = 0
-    """Times the client-wide rate limit made a call wait."""
-    retries: int = 0
-    """Automatic retries made."""
-    cache_hits: int = 0
-    """printer_params / paper sizes answered from the cache."""
-    unsent: int = 0
-    """Calls answered without being sent, because the cloud refused their key."""
-    last_latency: float | None = None
-    """Seconds the last answered request took."""
-    last_call: str | None = None
-    latency_observer: Callable[[str, str, float], None] | None = field(
-        default=None, repr=False, compare=False
-    )
-    """Told (call, code, seconds) once per request that ended: the metrics' latency histogram.
-    The code is the API's success code ``"200"``, else the one :meth:`count_error` got."""
-
-    def count_call(self, call: str) -> None:
-        """One request sent."""
-        self.calls[call] = self.calls.get(call, 0) + 1
-
-    def count_error(self, call: str, code: str, seconds: float | None = None) -> None:
-        """One request failed (after ``seconds``, when it got that far)."""
-        self.errors[call, code] = self.errors.get((call, code), 0) + 1
-        self._observe(call, code, seconds)
-
-    def count_success(self, call: str, seconds: float) -> None:
-        """One request answered with the success code."""
-        self._observe(call, str(codes.SUCCESS), seconds)
-
-    def _observe(self, call: str, code: str, seconds: float | None) -> None:
-        if seconds is not None and self.latency_observer is not None:
-            self.latency_observer(call, code, seconds)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready: ``{"calls": {call: n}, "errors": {call: {code: n}}, …}``."""
-        by_call: dict[str, dict[str, int]] = {}
-        for (call, code), count in sorted(self.errors.items()):
-            by_call.setdefault(call, {})[code] = count
-        return {
-            "calls": dict(sorted(self.calls.items())),
-            "errors": by_call,
-            "rate_limited": self.rate_limited,
-            "throttled": self.throttled,
-            "retries": self.retries,
-            "cache_hits": self.cache_hits,
-            "refused_unsent": self.unsent,
-            "last_latency_ms": (
-                None if self.last_latency is None else round(self.last_latency * 1000, 1)
-            ),
-            "last_call": self.last_call,
-        }
-
-
-class Priority(IntEnum):
-    """Who waits for a call: the client-wide ceiling serves the lower number first."""
-
-    COMMAND = 0
-    """Someone is waiting for the answer (an MQTT request)."""
-    POLL = 1
-    """Background polling: it may wait behind every command."""
-
-
-_PRIORITY: ContextVar[Priority] = ContextVar("lianke_call_priority", default=Priority.COMMAND)
-
-
-def background_calls() -> None:
-    """From now on, calls made by the current task (and tasks it starts) wait behind commands.
-
-    Pollers call this once at the start of their task; everything else stays a command.
-    """
-    _PRIORITY.set(Priority.POLL)
-
-
-class _TokenBucket:
-    """A client-wide ceiling of ``rate`` calls per second, with bursts up to ``rate``.
-
-    Waiters are served by priority, then in order of arrival: a command never queues behind
-    polls. No task of its own: one timer at a time releases the next token.
-    """
-
-    def __init__(self, rate: float) -> None:
-        self._rate = rate
-        self._capacity = max(1.0, rate)
-        self._tokens = self._capacity
-        self._updated = time.monotonic()
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-        self._timer: asyncio.TimerHandle | None = None
-
-    async def acquire(self, priority: Priority = Priority.COMMAND) -> bool:
-        """Take one token, waiting for it if needed; True when the caller had to wait."""
-        if self._rate <= 0:
-            return False
-        self._refill()
-        if not self._waiters and self._tokens >= 1:
-            self._tokens -= 1
-            return False
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (int(priority), next(self._order), future))
-        self._arm()
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():  # granted, then cancelled: give back
-                self._tokens = min(self._capacity, self._tokens + 1)
-                self._release()
-            raise
-        return True
-
-    def _arm(self) -> None:
-        """Set the timer for the next token, if anyone waits and none is set."""
-        if self._timer is None and self._waiters:
-            delay = max(0.0, (1 - self._tokens) / self._rate)
-            self._timer = asyncio.get_running_loop().call_later(delay, self._release)
-
-    def _release(self) -> None:
-        """Hand out the tokens there are, best priority first."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._refill()
-        while self._waiters and self._tokens >= 1:
-            _, _, future = heapq.heappop(self._waiters)
-            if future.done():  # its caller was cancelled while waiting
-                continue
-            self._tokens -= 1
-            future.set_result(None)
-        while self._waiters and self._waiters[0][2].done():
-            heapq.heappop(self._waiters)
-        self._arm()
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
-        self._updated = now
-
-
-def parse_version(text: str | None) -> tuple[int, ...] | None:
-    """``"2.1.113"`` (or ``"v2.1.113-beta"``) as ``(2, 1, 113)``; None if there are no numbers."""
-    if not text:
-        return None
-    numbers: list[int] = []
-    for part in text.strip().lstrip("vV").split("."):
-        match = re.match(r"\d+", part)
-        if match is None:
-            break
-        numbers.append(int(match.group()))
-        if match.end() != len(part):
-            break
-    return tuple(numbers) if numbers else None
-
-
-def refresh_needed(firmware: str | None) -> bool:
-    """Whether async_refresh_device_info still has a purpose (firmware below 2.1.112)."""
-    version = parse_version(firmware)
-    return version is None or version < codes.REFRESH_UNNEEDED_FROM
-
-
-@dataclass
-class Refusal:
-    """The cloud refused a key: calls with it are answered locally until ``retry_at``.
-
-    Then one call goes through as a probe; its answer either lifts the refusal or renews it.
-    Hammering the cloud with a refused key is how a key gets banned.
-    """
-
-    answer: errors.CloudApiError
-    """What the cloud answered (its code and ``msg``)."""
-    since: float
-    """``time.time()`` of the first refusal."""
-    retry_at: float
-    """``time.monotonic()`` from which the next call is sent as a probe."""
-    retry_in: float
-    """Seconds between probes (for the messages)."""
-    probing: bool = False
-    tries: int = 1
-
-    def unsent(self, call: str, what: str) -> errors.CloudApiError:
-        """The error a call gets without being sent: the same class and code, a clear reason."""
-        minutes = max(1, round(self.retry_in / 60))
-        return type(self.answer)(
-            code=self.answer.code,
-            message=(
-                f"not sent: the cloud refused {what} (code {self.answer.code}); the bridge stops "
-                f"using it and tries again every {minutes} min or on SIGHUP"
-            ),
-            api_message=self.answer.api_message,
-            call=call,
-        )
-
-
-@dataclass
-class _CacheEntry:
-    value: Any
-    expires: float
-
-
-_FormBuilder = Callable[[], aiohttp.FormData]
-"""Builds a fresh form per attempt (aiohttp consumes a FormData when it sends it)."""
-
-
-@dataclass(frozen=True)
-class _Request:
-    """One API call as sent: what ``_send`` needs, secrets kept out of ``repr``."""
-
-    call: str
-    method: str
-    path: str
-    params: Mapping[str, str] | None = field(repr=False)
-    json_body: Mapping[str, Any] | None = field(repr=False)
-    form: _FormBuilder | None = field(repr=False)
-    secret: str | None = field(repr=False)
-    time_limit: float
-    device: str | None = None
 
 
 class PageDocument(TypedDict, total=False):
@@ -321,71 +69,15 @@ class PageDocument(TypedDict, total=False):
     url_file_ext: str | None
 
 
-class LiankeClient:
+class LiankeClient(CloudTransport):
     """The Lianke cloud, as typed async calls.
 
     Use it as ``async with LiankeClient(api_key) as client:`` or call ``close()``; a session
     passed in is borrowed and left open.
     """
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        session: aiohttp.ClientSession | None = None,
-        timeout: float = 15.0,
-        rate_limit: float = 5.0,
-        max_retries: int = 2,
-        retry_backoff: float = 1.0,
-        cache_ttl: float | None = DEFAULT_CACHE_TTL,
-        refusal_retry: float = DEFAULT_REFUSAL_RETRY,
-    ) -> None:
-        if not api_key:
-            raise ValueError("an ApiKey is required")
-        self._api_key = api_key
-        self.base_url = base_url.rstrip("/")
-        self._session = session
-        self._owns_session = session is None
-        self.timeout = timeout
-        self.max_retries = max(0, max_retries)
-        self.retry_backoff = retry_backoff
-        self.cache_ttl = cache_ttl
-        self.stats = ApiStats()
-        self._bucket = _TokenBucket(rate_limit)
-        self._box_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._cache: dict[tuple[str, str], _CacheEntry] = {}
-        self._cache_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self.refusal_retry = refusal_retry
-        self.key_refusal: Refusal | None = None
-        """Set while the cloud refuses the ApiKey: every call is answered here, unsent."""
-        self._device_refusals: dict[str, Refusal] = {}
-        self.on_key_refusal_change: Callable[[], None] | None = None
-        """Called when the ApiKey becomes refused, or accepted again (the bridge's health)."""
-
     def __repr__(self) -> str:
         return f"LiankeClient(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the session if this client created it."""
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def clear_cache(self) -> None:
-        """Forget cached printer params and paper sizes (e.g. after a driver update)."""
-        self._cache.clear()
 
     # ------------------------------------------------------------------ printers and models
 
@@ -418,7 +110,7 @@ class LiankeClient:
             )
             return PrinterParams.from_api(model, as_mapping(data))
 
-        result: PrinterParams = await self._cached("printer_params", model, fetch)
+        result: PrinterParams = await self._cache.get("printer_params", model, fetch)
         return result
 
     async def paper_sizes(self, model: str) -> list[PaperSize]:
@@ -438,7 +130,7 @@ class LiankeClient:
                 if isinstance(entry, Mapping)
             )
 
-        sizes: tuple[PaperSize, ...] = await self._cached("paper_sizes", model, fetch)
+        sizes: tuple[PaperSize, ...] = await self._cache.get("paper_sizes", model, fetch)
         return list(sizes)
 
     async def printer_models(self, query: str | None = None) -> list[str]:
@@ -743,306 +435,6 @@ class LiankeClient:
             )
 
     # ------------------------------------------------------------------ refused keys
-
-    def device_refusal(self, device_id: str) -> Refusal | None:
-        """Set while the cloud refuses this box's device id or key (404)."""
-        return self._device_refusals.get(device_id)
-
-    def refused(self, call: str, creds: Credentials | None = None) -> errors.CloudApiError | None:
-        """The error a call would get at once for a refused key (None: it would be sent)."""
-        now = time.monotonic()
-        refusals = [(self.key_refusal, "the ApiKey")]
-        if creds is not None:
-            device = creds.device_id
-            refusals.append((self._device_refusals.get(device), f"the device key of {device}"))
-        for refusal, what in refusals:
-            if refusal is not None and (refusal.probing or now < refusal.retry_at):
-                return refusal.unsent(call, what)
-        return None
-
-    def retry_refused(self) -> None:
-        """Let the next call with each refused key through at once (SIGHUP)."""
-        now = time.monotonic()
-        for refusal in (self.key_refusal, *self._device_refusals.values()):
-            if refusal is not None and not refusal.probing:
-                refusal.retry_at = now
-
-    def _admit(self, call: str, device: str | None) -> tuple[Refusal, ...]:
-        """Refuse a call locally while its key is refused; or mark it as the one probe."""
-        now = time.monotonic()
-        refusals = [(self.key_refusal, "the ApiKey")]
-        if device is not None:
-            refusals.append((self._device_refusals.get(device), f"the device key of {device}"))
-        probes = []
-        for refusal, what in refusals:
-            if refusal is None:
-                continue
-            if refusal.probing or now < refusal.retry_at:
-                self.stats.unsent += 1
-                raise refusal.unsent(call, what)
-            probes.append(refusal)
-        for refusal in probes:
-            refusal.probing = True
-        return tuple(probes)
-
-    def _judge(
-        self, probes: tuple[Refusal, ...], device: str | None, err: errors.CloudError | None
-    ) -> None:
-        """After an answer: refuse a key the cloud refused, lift a refusal a probe got past."""
-        for refusal in probes:
-            refusal.probing = False
-        if isinstance(err, errors.CloudConnectionError | errors.CloudResponseError):
-            return  # no verdict (no API answer): the next call probes again
-        if isinstance(err, errors.InvalidApiKeyError):
-            self.key_refusal = self._refuse(self.key_refusal, err)
-            if self.key_refusal.tries == 1:
-                self._key_refusal_changed()
-                _LOGGER.error(
-                    "the cloud refused the ApiKey (%s); all polling stops, commands that need "
-                    "the cloud are refused at once; trying again every %.0f min or on SIGHUP",
-                    err.api_message or err.code,
-                    self.refusal_retry / 60,
-                )
-            return
-        if isinstance(err, errors.DeviceAuthError) and device is not None:
-            refusal = self._refuse(self._device_refusals.get(device), err)
-            self._device_refusals[device] = refusal
-            return
-        if self.key_refusal is not None and self.key_refusal in probes:
-            _LOGGER.info("the cloud accepts the ApiKey again; polling resumes")
-            self.key_refusal = None
-            self._key_refusal_changed()
-        if device is not None and self._device_refusals.get(device) in probes:
-            _LOGGER.info("the cloud accepts the device key of %s again", device)
-            del self._device_refusals[device]
-
-    def _key_refusal_changed(self) -> None:
-        if self.on_key_refusal_change is not None:
-            self.on_key_refusal_change()
-
-    def _refuse(self, current: Refusal | None, err: errors.CloudApiError) -> Refusal:
-        retry_at = time.monotonic() + self.refusal_retry
-        if current is None:
-            return Refusal(err, time.time(), retry_at, self.refusal_retry)
-        current.retry_at, current.answer = retry_at, err
-        current.tries += 1
-        return current
-
-    # ------------------------------------------------------------------ plumbing
-
-    def _box_lock(self, creds: Credentials, group: str) -> asyncio.Lock:
-        """One lock per box and kind of call the API allows only once at a time."""
-        key = (creds.device_id, group)
-        lock = self._box_locks.get(key)
-        if lock is None:
-            lock = self._box_locks[key] = asyncio.Lock()
-        return lock
-
-    async def _cached(self, kind: str, model: str, fetch: Callable[[], Awaitable[Any]]) -> Any:
-        """Answer from the cache, or fetch once even when many ask at the same time."""
-        key = (kind, model)
-        lock = self._cache_locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            entry = self._cache.get(key)
-            if entry is not None and entry.expires > time.monotonic():
-                self.stats.cache_hits += 1
-                return entry.value
-            value = await fetch()
-            ttl = float("inf") if self.cache_ttl is None else self.cache_ttl
-            self._cache[key] = _CacheEntry(value, time.monotonic() + ttl)
-            return value
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            if not self._owns_session:
-                raise errors.CloudConnectionError("the borrowed HTTP session is closed")
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def _call(
-        self,
-        call: str,
-        method: str,
-        path: str,
-        *,
-        retry: Retry,
-        params: Mapping[str, str] | None = None,
-        json_body: Mapping[str, Any] | None = None,
-        form: _FormBuilder | None = None,
-        secret: str | None = None,
-        time_limit: float | None = None,
-        device: str | None = None,
-    ) -> Any:
-        """Send one API call with the retry policy; returns the answer's ``data``.
-
-        A call with a refused ApiKey or device key is answered here, unsent (see ``Refusal``).
-        """
-        request = _Request(
-            call=call,
-            method=method,
-            path=path,
-            params=params,
-            json_body=json_body,
-            form=form,
-            secret=secret,
-            time_limit=time_limit or self.timeout,
-            device=device,
-        )
-        probes = self._admit(call, device)
-        try:
-            data = await self._call_with_retries(request, retry)
-        except errors.CloudError as err:
-            self._judge(probes, device, err)
-            raise
-        self._judge(probes, device, None)
-        return data
-
-    async def _call_with_retries(self, request: _Request, retry: Retry) -> Any:
-        call = request.call
-        attempt = 0
-        while True:
-            try:
-                return await self._send(request)
-            except errors.CloudError as err:
-                if attempt >= self.max_retries or not _may_retry(retry, err):
-                    raise
-                attempt += 1
-                delay = self.retry_backoff * 2 ** (attempt - 1) * (0.5 + random.random())  # noqa: S311 - jitter, not crypto
-                self.stats.retries += 1
-                _LOGGER.warning(
-                    "%s failed (%s); retry %d/%d in %.1f s",
-                    call,
-                    err.message,
-                    attempt,
-                    self.max_retries,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-
-    async def _send(self, request: _Request) -> Any:
-        """One HTTP request, its failures mapped onto the error tree."""
-        if await self._bucket.acquire(_PRIORITY.get()):
-            self.stats.throttled += 1
-        session = self._get_session()
-        call = request.call
-        self.stats.count_call(call)
-        self.stats.last_call = call
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(request.time_limit):
-                async with session.request(
-                    request.method,
-                    self.base_url + request.path,
-                    params=request.params,
-                    json=request.json_body,
-                    data=request.form() if request.form is not None else None,
-                    headers={"ApiKey": self._api_key},
-                ) as response:
-                    status = response.status
-                    reason = response.reason or ""
-                    content_type = response.content_type
-                    body = await response.read()
-        except TimeoutError as err:
-            self.stats.count_error(call, "timeout", time.monotonic() - started)
-            raise errors.CloudTimeoutError(
-                f"no answer from {self._host} within {request.time_limit:g} s", call=call
-            ) from err
-        except aiohttp.ClientError as err:
-            self.stats.count_error(call, "connection", time.monotonic() - started)
-            detail = self._redact(_describe(err), request.secret)
-            raise errors.CloudConnectionError(
-                f"cannot reach {self._host}: {detail}", call=call
-            ) from err
-        latency = time.monotonic() - started
-        self.stats.last_latency = latency
-        _LOGGER.debug(
-            "%s %s -> HTTP %d in %.0f ms", request.method, request.path, status, latency * 1000
-        )
-        data = self._data(call, status, reason, content_type, body, latency=latency)
-        self.stats.count_success(call, latency)
-        return data
-
-    def _data(
-        self,
-        call: str,
-        status: int,
-        reason: str,
-        content_type: str,
-        body: bytes,
-        *,
-        latency: float,
-    ) -> Any:
-        """Check the envelope ``{"code", "msg", "data"}``; raise the named error for its code."""
-        if status >= 400:  # noqa: PLR2004 - HTTP error range
-            self.stats.count_error(call, f"http_{status}", latency)
-            raise errors.CloudResponseError(
-                f"HTTP {status} {reason}".strip(), call=call, http_status=status
-            )
-        try:
-            answer = json.loads(body)
-        except ValueError as err:
-            self.stats.count_error(call, "bad_response", latency)
-            kind = content_type or "an unknown type"
-            raise errors.CloudResponseError(
-                f"the answer is not JSON ({kind}, {len(body)} bytes)", call=call, http_status=status
-            ) from err
-        code = int_or_none(answer.get("code")) if isinstance(answer, Mapping) else None
-        if code is None:
-            self.stats.count_error(call, "bad_response", latency)
-            raise errors.CloudResponseError(
-                "the answer is JSON but has no API code", call=call, http_status=status
-            )
-        if code != codes.SUCCESS:
-            self.stats.count_error(call, str(code), latency)
-            if code == errors.TooFrequentError.code:
-                self.stats.rate_limited += 1
-            message = answer.get("msg")
-            raise codes.error_for_code(code, None if message is None else str(message), call=call)
-        return answer.get("data")
-
-    @property
-    def _host(self) -> str:
-        """The host for messages, without anything secret (no query, no credentials)."""
-        try:
-            url = yarl.URL(self.base_url)
-        except ValueError:  # pragma: no cover - a base_url aiohttp cannot even parse
-            return "the Lianke cloud"
-        return f"{url.host}:{url.port}" if url.explicit_port else str(url.host)
-
-    def _redact(self, text: str, secret: str | None) -> str:
-        """Blank out the ApiKey and a deviceKey, should a library message ever contain them."""
-        for value in (self._api_key, secret):
-            if value:
-                text = text.replace(value, "***")
-        return text
-
-
-def _may_retry(policy: Retry, err: errors.CloudError) -> bool:
-    """Only repeat what cannot do harm twice."""
-    if isinstance(err, errors.TooFrequentError):
-        return policy is not Retry.NEVER
-    if policy is not Retry.READ:
-        return False
-    if isinstance(err, errors.CloudConnectionError):
-        return True
-    return (
-        isinstance(err, errors.CloudResponseError)
-        and err.http_status is not None
-        and err.http_status >= 500  # noqa: PLR2004 - HTTP server errors
-    )
-
-
-def _describe(err: aiohttp.ClientError) -> str:
-    """A short reason, without a URL (whose query would carry the deviceKey)."""
-    if isinstance(err, aiohttp.ClientConnectorError):
-        return err.os_error.strerror or type(err.os_error).__name__
-    if isinstance(err, aiohttp.ServerDisconnectedError):
-        return "the server closed the connection"
-    if isinstance(err, aiohttp.ClientPayloadError):
-        return "the answer was cut off"
-    if isinstance(err, aiohttp.ClientResponseError | aiohttp.InvalidURL):
-        return type(err).__name__  # their text includes the URL
-    return str(err) or type(err).__name__
 
 
 def _multipart(fields: Mapping[str, str], file: JobFile | None) -> aiohttp.FormData:

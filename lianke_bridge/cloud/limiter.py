@@ -1,0 +1,103 @@
+"""The client-wide rate limit: a token bucket that serves commands ahead of polls.
+
+The real cloud bans keys and IPs that hammer it, so every request of a client takes a token
+first; a task that only polls (:func:`background_calls`) waits behind every command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from contextvars import ContextVar
+from enum import IntEnum
+
+
+class Priority(IntEnum):
+    """Who waits for a call: the client-wide ceiling serves the lower number first."""
+
+    COMMAND = 0
+    """Someone is waiting for the answer (an MQTT request)."""
+    POLL = 1
+    """Background polling: it may wait behind every command."""
+
+
+_PRIORITY: ContextVar[Priority] = ContextVar("lianke_call_priority", default=Priority.COMMAND)
+
+
+def background_calls() -> None:
+    """From now on, calls made by the current task (and tasks it starts) wait behind commands.
+
+    Pollers call this once at the start of their task; everything else stays a command.
+    """
+    _PRIORITY.set(Priority.POLL)
+
+
+def current_priority() -> Priority:
+    """The priority of calls made by the current task (a command unless it said otherwise)."""
+    return _PRIORITY.get()
+
+
+class TokenBucket:
+    """A client-wide ceiling of ``rate`` calls per second, with bursts up to ``rate``.
+
+    Waiters are served by priority, then in order of arrival: a command never queues behind
+    polls. No task of its own: one timer at a time releases the next token.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._capacity = max(1.0, rate)
+        self._tokens = self._capacity
+        self._updated = time.monotonic()
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def acquire(self, priority: Priority = Priority.COMMAND) -> bool:
+        """Take one token, waiting for it if needed; True when the caller had to wait."""
+        if self._rate <= 0:
+            return False
+        self._refill()
+        if not self._waiters and self._tokens >= 1:
+            self._tokens -= 1
+            return False
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (int(priority), next(self._order), future))
+        self._arm()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():  # granted, then cancelled: give back
+                self._tokens = min(self._capacity, self._tokens + 1)
+                self._release()
+            raise
+        return True
+
+    def _arm(self) -> None:
+        """Set the timer for the next token, if anyone waits and none is set."""
+        if self._timer is None and self._waiters:
+            delay = max(0.0, (1 - self._tokens) / self._rate)
+            self._timer = asyncio.get_running_loop().call_later(delay, self._release)
+
+    def _release(self) -> None:
+        """Hand out the tokens there are, best priority first."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._refill()
+        while self._waiters and self._tokens >= 1:
+            _, _, future = heapq.heappop(self._waiters)
+            if future.done():  # its caller was cancelled while waiting
+                continue
+            self._tokens -= 1
+            future.set_result(None)
+        while self._waiters and self._waiters[0][2].done():
+            heapq.heappop(self._waiters)
+        self._arm()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
+        self._updated = now
