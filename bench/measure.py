@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bench.tuning import SOCKET_OPTIONS
 from lianke_bridge.simulator import Simulator
-from lianke_bridge.simulator.app import BODY
+from lianke_bridge.simulator.bodies import BODY
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")

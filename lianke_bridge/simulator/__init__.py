@@ -5,13 +5,7 @@
 faults (``sim.faults``) and a log of every request (``sim.requests``).
 """
 
-from lianke_bridge.simulator.app import (
-    DEFAULT_PORT,
-    RecordedRequest,
-    Simulator,
-    fleet_json,
-    serve,
-)
+from lianke_bridge.simulator.app import DEFAULT_PORT, Simulator, fleet_json, serve
 from lianke_bridge.simulator.fleet import (
     BoxSpec,
     Fleet,
@@ -20,6 +14,7 @@ from lianke_bridge.simulator.fleet import (
     demo_fleet,
     load_fleet,
 )
+from lianke_bridge.simulator.recording import RecordedRequest
 from lianke_bridge.simulator.state import Timing
 
 __all__ = [
