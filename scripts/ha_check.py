@@ -341,6 +341,7 @@ def expected_entities(fleet: dict[str, Any], version: str) -> list[Expected]:
         prefix = f"lianke_{name}"
         items += [
             Expected(f"binary_sensor.{prefix}_connectivity", "on".__eq__, device, bridge),
+            Expected(f"binary_sensor.{prefix}_cloud_error", off, device, bridge),
             Expected(f"sensor.{prefix}_queue", is_number, device, bridge),
             Expected(f"sensor.{prefix}_last_job", None, device, bridge),
             Expected(f"event.{prefix}_job", None, device, bridge),

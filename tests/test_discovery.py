@@ -97,6 +97,7 @@ LASER = PrinterState(
     error_code=None,
     live_status=True,
     printer_id=611757,
+    status_polled=True,
 )
 INKJET = PrinterState(
     port=codes.NETWORK_PRINTER_PORT,
@@ -132,6 +133,7 @@ LABEL = PrinterState(
     error_code="ribbon",
     live_status=True,
     printer_id=613020,
+    status_polled=True,
 )
 
 SAMPLES: dict[str, Callable[[DiscoveryContext], list[DiscoveryMessage]]] = {
@@ -714,6 +716,7 @@ def test_box_entities_and_availability() -> None:
     keys = set(messages[0].payload["components"]) if messages[0].payload else set()
     assert keys == {
         "connectivity",
+        "cloud_error",
         "queue",
         "last_job",
         "job",
@@ -730,7 +733,15 @@ def test_box_entities_and_availability() -> None:
     }
     bridge_only = ["lianke/bridge/state"]
     with_box = ["lianke/bridge/state", "lianke/office/availability"]
-    for key in ("connectivity", "last_job", "job", "refresh", "firmware", "expire_date"):
+    for key in (
+        "connectivity",
+        "cloud_error",
+        "last_job",
+        "job",
+        "refresh",
+        "firmware",
+        "expire_date",
+    ):
         assert [a["topic"] for a in component(messages, key)["availability"]] == bridge_only
     for key in ("queue", "print_url", "print", "reboot", "flush_queue", "rescan_printers"):
         assert [a["topic"] for a in component(messages, key)["availability"]] == with_box
@@ -822,14 +833,21 @@ def test_printer_device_names_say_where_it_is() -> None:
     assert inkjet["name"] == "EPSON L6160 Series (office network)"
 
 
-def test_expire_after_follows_the_poll_periods() -> None:
-    """Polled values go unavailable after about three poll periods without news."""
-    slow = replace(OFFICE, poll=PollConfig(tasks=120, printer_status=90, printer_list=600))
-    assert component(box_discovery(CTX, slow, OFFICE_BOX), "queue")["expire_after"] == 360
-    printer = printer_discovery(CTX, slow, INKJET)
+def test_expire_after_follows_the_poll_that_feeds_each_entity() -> None:
+    """Polled values go unavailable after about three periods of the poll that feeds them."""
+    slow = replace(
+        OFFICE, poll=PollConfig(device_info=60, tasks=120, printer_status=90, printer_list=600)
+    )
+    box = box_discovery(CTX, slow, OFFICE_BOX)
+    assert component(box, "queue")["expire_after"] == 360
+    assert component(box, "connectivity")["expire_after"] == 180  # device_info
+    network = printer_discovery(CTX, slow, INKJET)  # no live status: printer_list feeds it
     for key in ("status", "paper_out", "error_limit_reached", "ink_black"):
-        assert component(printer, key)["expire_after"] == 1800
-    assert "expire_after" not in component(printer, "model")
+        assert component(network, key)["expire_after"] == 1800
+    assert "expire_after" not in component(network, "model")
+    usb = printer_discovery(CTX, slow, LASER)  # printer_status feeds it, not the slow list
+    for key in ("status", "paper_out", "error_limit_reached"):
+        assert component(usb, key)["expire_after"] == 270
     never = replace(CTX, expire_factor=0)
     assert "expire_after" not in component(printer_discovery(never, slow, INKJET), "status")
 
@@ -987,7 +1005,7 @@ def test_switching_back_to_entity_discovery_rolls_back() -> None:
     plan = plan_discovery(ENTITY_CTX, discovery_topics(old), new)
     assert [m.topic for m in plan.migrate] == [old[0].topic]
     assert [m.topic for m in plan.clear] == [old[0].topic]
-    assert len(plan.publish) == len(new) == 14
+    assert len(plan.publish) == len(new) == 15
 
 
 def test_foreign_or_odd_topics_are_only_cleared() -> None:

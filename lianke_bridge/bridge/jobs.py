@@ -100,6 +100,10 @@ class JobTracker:
         """Jobs of a box that have not ended."""
         return sum(1 for j in self.jobs.values() if j.device == device and not j.state.is_final)
 
+    def own_jobs(self, device: str) -> dict[str, bool]:
+        """A box's jobs known to the bridge: task id -> whether it is still waiting or running."""
+        return {j.task_id: not j.state.is_final for j in self.jobs.values() if j.device == device}
+
     def last_job(self, device: str) -> JobRecord | None:
         """The box's most recently created job."""
         mine = [j for j in self.jobs.values() if j.device == device]

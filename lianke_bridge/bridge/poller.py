@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
+from lianke_bridge.bridge import freshness
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.requests.envelope import to_command_error
 from lianke_bridge.bridge.state import (
@@ -43,8 +44,7 @@ ACTIVE_TASK_STATES = frozenset(
     }
 )
 MAX_BACKOFF = 8.0
-REFRESH_FACTOR = 1.5
-"""Unchanged state is re-sent after 1.5 poll periods, within Home Assistant's expire_after (3)."""
+REFRESH_FACTOR = freshness.REFRESH_FACTOR
 JITTER = 0.1
 
 EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
@@ -65,7 +65,6 @@ class Box:
     printers: dict[int, PrinterState] = field(default_factory=dict)
     rows: dict[int, Printer] = field(default_factory=dict)
     cloud_tasks: tuple[DeviceTask, ...] = ()
-    error_limit_ports: set[int] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     due: dict[str, float] = field(default_factory=dict)
@@ -119,7 +118,7 @@ class BoxPoller:
         publisher: Publisher,
         topics: Topics,
         emit: EventSink,
-        active_jobs: Callable[[str], int],
+        own_jobs: Callable[[str], Mapping[str, bool]],
         on_identity_changed: Callable[[Box], Awaitable[None]],
         stretch: Callable[[str], float] | None = None,
     ) -> None:
@@ -130,8 +129,10 @@ class BoxPoller:
         self._publisher = publisher
         self._topics = topics
         self._emit = emit
-        self._active_jobs = active_jobs
+        self._own_jobs = own_jobs
         self._on_identity_changed = on_identity_changed
+        self._identity_news = False
+        """device_info brought the box's identity (or a change): announce once the lock is free."""
 
     # ---- scheduling ---------------------------------------------------------------------
     def _interval(self, kind: str) -> float:
@@ -157,6 +158,7 @@ class BoxPoller:
             checkpoint()
             async with self.box.lock:
                 await self._poll_due(loop.time())
+            await self._announce_identity()
             wanted = ["device_info"]
             if self.box.state.online:
                 wanted += ["printer_list", "printer_status", "tasks"]
@@ -168,7 +170,17 @@ class BoxPoller:
         async with self.box.lock:
             self.box.due.clear()
             await self._poll_due(asyncio.get_running_loop().time())
+        await self._announce_identity()
         return self.box.state
+
+    async def _announce_identity(self) -> None:
+        """Tell the service what device_info changed of the box, outside the box's lock.
+
+        Announcing is not the cloud's business: a request waiting for the box is not held up.
+        """
+        if self._identity_news:
+            self._identity_news = False
+            await self._on_identity_changed(self.box)
 
     async def _poll_due(self, now: float) -> None:
         box = self.box
@@ -238,12 +250,14 @@ class BoxPoller:
         identity = (box.state.model, box.state.firmware)
         box.known = True
         await self._set_box(box.state.with_info(info).with_changes(error=None))
-        if (box.state.model, box.state.firmware) != identity:
-            await self._on_identity_changed(box)  # Home Assistant shows model and firmware
+        if not was_known or (box.state.model, box.state.firmware) != identity:
+            # Home Assistant shows model and firmware: the box is announced once they are known
+            self._identity_news = True
         await self._publisher.publish(
             self._topics.availability(box.name),
             "online" if info.is_online else "offline",
             retain=True,
+            refresh_after=freshness.availability_period(box.config.poll) * REFRESH_FACTOR,
         )
         if was_known and was_online != info.is_online:
             event = "device_online" if info.is_online else "device_offline"
@@ -297,7 +311,7 @@ class BoxPoller:
                     status=previous.status, problems=previous.problems, live_status=True
                 )
             await self._set_printer(
-                state.with_changes(error_limit_reached=port in box.error_limit_ports)
+                state.with_changes(error_limit_reached=box.state.error_limit_reached)
             )
             if not first:
                 _LOGGER.info("%s: found %s on port %s", box.name, row.name, port)
@@ -306,7 +320,7 @@ class BoxPoller:
             )
         for port in sorted(set(rows) & (set(box.printers) - set(added))):
             current = box.printers[port]
-            if not rows[port].support_status:
+            if not rows[port].support_status or rows[port].is_network:  # no live status
                 fresh = PrinterState.from_cloud(rows[port], None)
                 await self._set_printer(
                     fresh.with_changes(error_limit_reached=current.error_limit_reached)
@@ -342,7 +356,7 @@ class BoxPoller:
                 _LOGGER.debug("%s port %s: %s", box.name, port, err)
                 continue
             state = PrinterState.from_cloud(row, status).with_changes(
-                error_limit_reached=port in box.error_limit_ports
+                error_limit_reached=box.state.error_limit_reached
             )
             await self._set_printer(state)
 
@@ -353,11 +367,18 @@ class BoxPoller:
 
     # ---- publishing ---------------------------------------------------------------------
     def queue_count(self) -> int:
-        """Cloud tasks waiting or in progress, merged with the bridge's own active jobs."""
+        """Cloud tasks waiting or in progress, merged with the bridge's own jobs.
+
+        The bridge's own jobs are known better than the last tasks poll: one that ended is no
+        longer counted even if the cloud's list (older) still shows it waiting.
+        """
+        own = self._own_jobs(self.box.name)
         cloud_active = {
-            t.task_id for t in self.box.cloud_tasks if t.task_state in ACTIVE_TASK_STATES
+            t.task_id
+            for t in self.box.cloud_tasks
+            if t.task_state in ACTIVE_TASK_STATES and own.get(t.task_id, True)
         }
-        return max(len(cloud_active), self._active_jobs(self.box.name))
+        return len(cloud_active | {task_id for task_id, active in own.items() if active})
 
     async def publish_queue(self) -> None:
         """Publish the queue count (topic and box state) if it moved."""
@@ -366,7 +387,7 @@ class BoxPoller:
             self._topics.queue(self.box.name),
             count,
             retain=True,
-            refresh_after=self.box.config.poll.tasks * REFRESH_FACTOR,
+            refresh_after=freshness.queue_period(self.box.config.poll) * REFRESH_FACTOR,
         )
         if count != self.box.state.queue:
             await self._set_box(self.box.state.with_changes(queue=count))
@@ -385,8 +406,7 @@ class BoxPoller:
         previous = box.printers.get(state.port)
         box.printers[state.port] = state
         topic = self._topics.printer_state(box.name, state.port)
-        poll = box.config.poll
-        refresh_after = max(poll.printer_status, poll.printer_list) * REFRESH_FACTOR
+        refresh_after = freshness.printer_period(box.config.poll, state) * REFRESH_FACTOR
         if previous == state and not self._publisher.is_stale(topic, refresh_after):
             return
         await self._publisher.publish(topic, state.to_json(), retain=True, force=True)
@@ -415,16 +435,17 @@ class BoxPoller:
             if state.status is not PrinterStatusWord.OFFLINE:
                 await self._set_printer(state.with_changes(status=PrinterStatusWord.OFFLINE))
 
-    async def set_error_limit(self, port: int, reached: bool) -> None:
-        """Mark a printer paused by the cloud's error limit (11203), or cleared by a reset."""
+    async def set_error_limit(self, reached: bool) -> None:
+        """The cloud paused the whole box (11203), or a reset lifted it: box and every printer.
+
+        The cloud counts failures per box, so every printer of the box shows the pause.
+        """
         box = self.box
-        if reached:
-            box.error_limit_ports.add(port)
-        else:
-            box.error_limit_ports.discard(port)
-        current = box.printers.get(port)
-        if current is not None and current.error_limit_reached != reached:
-            await self._set_printer(current.with_changes(error_limit_reached=reached))
+        if box.state.error_limit_reached != reached:
+            await self._set_box(box.state.with_changes(error_limit_reached=reached))
+        for current in list(box.printers.values()):
+            if current.error_limit_reached != reached:
+                await self._set_printer(current.with_changes(error_limit_reached=reached))
 
 
 def _identity(printer: Printer) -> tuple[object, ...]:

@@ -220,7 +220,7 @@ class BridgeService:
                 publisher=self.publisher,
                 topics=self.topics,
                 emit=self.emit,
-                active_jobs=self._jobs.active_count,
+                own_jobs=self._jobs.own_jobs,
                 on_identity_changed=self._identity_changed,
                 stretch=functools.partial(self.schedule.stretch, box),
             )
@@ -730,9 +730,19 @@ class BridgeService:
 
     # ---- Home Assistant -----------------------------------------------------------------
     def _discovery_messages(self) -> list[discovery.DiscoveryMessage]:
+        """Every config wanted now; a box's printers only once its whole list was read.
+
+        While printer_list is being taken in, some printers are known and the box still counts
+        as unlisted: announcing those would publish new-mode configs whose old ones are kept,
+        unmigrated (Home Assistant then rejects them as conflicts).
+        """
         return discovery.full_discovery(
             self.discovery_context(),
-            [(box.config, box.state, box.printers.values()) for box in self.boxes.values()],
+            [
+                (box.config, box.state, box.printers.values() if box.printers_listed else ())
+                for box in self.boxes.values()
+                if box.known  # no placeholder: a box is announced once device_info answered
+            ],
         )
 
     def discovery_context(self) -> discovery.DiscoveryContext:
@@ -753,13 +763,13 @@ class BridgeService:
         if not self.config.homeassistant.enabled:
             return
         async with self._discovery_lock:
+            boxes = self.boxes.values()
             plan = discovery.plan_discovery(
                 self.discovery_context(),
                 self.store.discovery,
                 self._discovery_messages(),
-                unknown_printers=[
-                    box.config.device_id for box in self.boxes.values() if not box.printers_listed
-                ],
+                unknown_printers=[box.config.device_id for box in boxes if not box.printers_listed],
+                unknown_boxes=[box.config.device_id for box in boxes if not box.known],
             )
             for message in plan.migrate:
                 await self.publisher.publish(message.topic, message.payload)

@@ -63,6 +63,8 @@ class PrinterState:
     ip: str | None = None
     markers: tuple[InkMarker, ...] = ()
     error_limit_reached: bool = False
+    status_polled: bool = False
+    """printer_status is asked for this printer (USB, ``support_status``): that poll feeds it."""
     last_update: datetime | None = field(default=None, compare=False)
 
     @classmethod
@@ -95,6 +97,7 @@ class PrinterState:
             printer_id=printer.id,
             ip=printer.ip_addr,
             markers=printer.markers,
+            status_polled=printer.support_status and not printer.is_network,
             last_update=utc_now(),
         )
 
@@ -177,6 +180,8 @@ class BoxState:
     usb_ports: int = 0
     printers: tuple[int, ...] = ()
     error: dict[str, Any] | None = None
+    error_limit_reached: bool = False
+    """The cloud paused the box after too many failed jobs in a row (11203)."""
     online_state: codes.OnlineState = codes.OnlineState.OFFLINE
     last_update: datetime | None = field(default=None, compare=False)
 
@@ -214,6 +219,7 @@ class BoxState:
             "printers": list(self.printers),
             "last_update": iso(self.last_update),
             "error": self.error,
+            "error_limit_reached": self.error_limit_reached,
         }
 
 

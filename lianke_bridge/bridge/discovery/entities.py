@@ -10,6 +10,8 @@ import json
 import re
 from collections.abc import Sequence
 
+from lianke_bridge.bridge import freshness
+from lianke_bridge.bridge.discovery.manufacturer import manufacturer_of
 from lianke_bridge.bridge.discovery.model import (
     DEFAULT_BASE_TOPIC,
     MANUFACTURER,
@@ -159,8 +161,20 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
             payload_on=ONLINE,
             payload_off=OFFLINE,
             device_class="connectivity",
+            expire_after=ctx.expire_after(freshness.availability_period(device.poll)),
             json_attributes_topic=state,
             json_attributes_template=_pick(("online_state", "error", "last_update")),
+        ),
+        # The cloud not answering for the box (or refusing): unknown is not "Connected".
+        binary_sensor(
+            "cloud_error",
+            "Cloud error",
+            bridge_only,
+            state,
+            _on_off(f"{_get('error')} is not none"),
+            device_class="problem",
+            json_attributes_topic=state,
+            json_attributes_template="{{ (value_json.get('error') or {}) | to_json }}",
         ),
         sensor(
             "queue",
@@ -169,7 +183,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
             topics.queue(dev),
             state_class="measurement",
             unit_of_measurement="jobs",
-            expire_after=ctx.expire_after(device.poll.tasks),
+            expire_after=ctx.expire_after(freshness.queue_period(device.poll)),
             icon="mdi:tray-full",
         ),
         sensor(
@@ -347,7 +361,7 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
     port = printer.port
     state = topics.printer_state(dev, port)
     with_box = availability_topics(ctx, dev)
-    expire = ctx.expire_after(max(device.poll.printer_status, device.poll.printer_list))
+    expire = ctx.expire_after(freshness.printer_period(device.poll, printer))
     problems = list(PROBLEM_SENSORS)
     if printer.kind in RIBBON_KINDS:
         problems.append(("out_of_ribbon", "Out of ribbon"))
@@ -447,7 +461,7 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
         {
             "identifiers": [node],
             "name": printer_display_name(device, printer),
-            "manufacturer": MANUFACTURER,
+            "manufacturer": manufacturer_of(printer.model, printer.name),
             "model": printer.model or printer.name or None,
             "via_device": box_node_id(device.device_id),
         }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lianke_bridge import __version__
+from lianke_bridge.bridge import freshness
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.config import Config, slugify
 
@@ -43,8 +44,8 @@ class DiscoveryContext:
     base_topic: str = DEFAULT_BASE_TOPIC
     mode: Mode = "device"
     sw_version: str = __version__
-    expire_factor: float = 3.0
-    """``expire_after`` = this many poll periods; 0 leaves ``expire_after`` out."""
+    expire_factor: float = freshness.EXPIRE_FACTOR
+    """``expire_after`` = this many periods of the feeding poll; 0 leaves it out."""
 
     @classmethod
     def from_config(cls, config: Config, *, sw_version: str = __version__) -> DiscoveryContext:

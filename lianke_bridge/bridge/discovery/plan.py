@@ -104,6 +104,7 @@ def plan_discovery(
     wanted: Sequence[DiscoveryMessage],
     *,
     unknown_printers: Iterable[str] = (),
+    unknown_boxes: Iterable[str] = (),
 ) -> DiscoveryPlan:
     """Compare what was published before (index or bare topics) with what is wanted now.
 
@@ -111,17 +112,23 @@ def plan_discovery(
     start-up or while the box is offline: their printers published before are left alone
     (neither cleared nor forgotten), since clearing makes Home Assistant delete the entities
     with their names, areas and history. The next plan, once the list is known, decides.
+    ``unknown_boxes`` likewise names boxes not announced yet (no device_info answer so far):
+    their own configs published before are kept, like their printers'.
     """
     before: dict[str, list[str]] = (
         {topic: list(refs) for topic, refs in previous.items()}
         if isinstance(previous, Mapping)
         else {topic: [] for topic in previous}
     )
-    pending = tuple(unknown_printers)
+    pending = (*unknown_printers, *unknown_boxes)
+    unannounced = {box_node_id(box) for box in unknown_boxes}
     kept: dict[str, list[str]] = {}
     for topic in set(before) - {m.topic for m in wanted}:
         parsed = _parse_topic(ctx.prefix, topic)
-        if parsed is not None and any(is_printer_of(parsed.node_id, box) for box in pending):
+        if parsed is not None and (
+            parsed.node_id in unannounced
+            or any(is_printer_of(parsed.node_id, box) for box in pending)
+        ):
             kept[topic] = before.pop(topic)
     wanted_topics = {m.topic for m in wanted}
     device_keys: dict[str, set[str]] = {}

@@ -105,7 +105,7 @@ async def print_job(ctx: RequestContext, box: Box, command: PrintCommand) -> Jso
             transaction=command.transaction,
         )
     except errors.ErrorLimitReachedError:
-        await poller.set_error_limit(port, reached=True)
+        await poller.set_error_limit(reached=True)
         await ctx.emit(None, {"event": "error_limit", "device": box.name, "port": port})
         raise
     if command.from_text_entity and command.urls:
@@ -149,7 +149,7 @@ async def reset_error_limit(
     """Lift the cloud's pause after 30 consecutive failures (11203)."""
     port = _port(box, command.port)
     await ctx.client.reset_error_limit(box.credentials, _device_port(box, port))
-    await ctx.pollers[box.name].set_error_limit(port, reached=False)
+    await ctx.pollers[box.name].set_error_limit(reached=False)
     return {"port": port, "reset": True}
 
 
