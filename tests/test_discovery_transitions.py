@@ -17,12 +17,15 @@ from bridge_harness import RunningBridge
 from mqtt_broker import MosquittoBroker, MqttProbe, ProbeMessage
 from test_homeassistant_e2e import (
     bridge_running,
+    device_topic,
     discovered,
     every_node,
     ha_config,
     probe_for,
+    render_value,
 )
 
+from lianke_bridge.bridge import discovery
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config
 from lianke_bridge.simulator import Simulator
@@ -226,3 +229,30 @@ async def test_unchanged_availability_and_network_printers_are_refreshed(
         for _ in range(2):
             start = probe.mark()
             await probe.wait_for(f"{base}/{topic}", timeout=5, since=start)
+
+
+async def test_cloud_error_shows_a_box_the_cloud_does_not_answer_for(
+    config: Config, mosquitto: MosquittoBroker, simulator: Simulator
+) -> None:
+    """While device_info fails the box's Cloud error is on, with the error; then off again."""
+    async with probe_for(mosquitto, config) as probe, bridge_running(config, probe) as bridge:
+        configs = await discovered(probe, config, every_node(config))
+        box = configs[device_topic(config, discovery.box_node_id(OFFICE_ID))]
+        sensor = box["components"]["cloud_error"]
+        assert sensor["device_class"] == "problem"
+        state_topic = sensor["state_topic"]
+        healthy = probe.last(state_topic)
+        assert healthy is not None
+        assert render_value(sensor["value_template"], healthy.text) == "OFF"
+        simulator.faults.http_error(status=502, html=True, path="/api/device/device_info", count=99)
+        failing = await probe.wait_for(state_topic, lambda m: m.json()["error"] is not None)
+        assert render_value(sensor["value_template"], failing.text) == "ON"
+        attributes = render_value(sensor["json_attributes_template"], failing.text)
+        assert '"code": "api_error"' in attributes
+        simulator.faults.clear()
+        start = probe.mark()
+        back = await probe.wait_for(
+            state_topic, lambda m: m.json()["error"] is None, timeout=10, since=start
+        )
+        assert render_value(sensor["value_template"], back.text) == "OFF"
+        assert bridge.service.boxes["office"].state.error is None
