@@ -49,8 +49,10 @@ async def test_a_printer_change_announces_its_box_only(
             back = await probe.wait_for(topic, lambda m: bool(m.payload), since=start)
             assert back.retain
             assert len(full_renders) == before
-            # what was published is still known to the store (cleared at a removal, and so on)
-            assert topic in service.store.discovery
+            # what was published is still known to the store (cleared at a removal, and so on);
+            # the announce records it after its last publish, so wait until it let go of the lock
+            async with service._discovery_lock:
+                assert topic in service.store.discovery
         finally:
             await bridge.stop()
 
