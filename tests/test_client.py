@@ -211,6 +211,16 @@ async def test_submit_file_upload(client: LiankeClient, simulator: Simulator) ->
     assert status.result_code == 200
 
 
+async def test_submit_large_file_streams_it(client: LiankeClient, simulator: Simulator) -> None:
+    """A document of several MiB goes up whole, streamed (raw bytes would block the loop)."""
+    office = box(simulator, OFFICE)
+    content = PDF_3_PAGES + b"\0" * (3 * 1024 * 1024)
+    await client.submit_job(
+        office, PrintRequest(file=JobFile("big.pdf", content, "application/pdf"), paper_size=9)
+    )
+    assert simulator.requests[-1].fields["jobFile"] == {"filename": "big.pdf", "size": len(content)}
+
+
 async def test_submit_task_ticket(client: LiankeClient, simulator: Simulator) -> None:
     """A preview's task ticket alone is a valid job (the cloud reuses its converted file)."""
     await client.submit_job(box(simulator, OFFICE), PrintRequest(task_ticket="ticket-1"))

@@ -22,6 +22,7 @@ the call.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Iterable, Mapping
 from typing import TypedDict, Unpack
@@ -443,8 +444,13 @@ def _multipart(fields: Mapping[str, str], file: JobFile | None) -> aiohttp.FormD
     for name, value in fields.items():
         form.add_field(name, value)
     if file is not None:
+        # a file object is streamed in chunks; raw bytes of several MiB would be written in one
+        # go (aiohttp warns that this blocks the event loop above 1 MiB)
         form.add_field(
-            "jobFile", file.content, filename=file.filename, content_type=file.content_type
+            "jobFile",
+            io.BytesIO(file.content),
+            filename=file.filename,
+            content_type=file.content_type,
         )
     return form
 
