@@ -17,7 +17,7 @@ from mqtt_broker import MosquittoBroker, MqttProbe
 
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.cloud.client import LiankeClient
-from lianke_bridge.cloud.limiter import background_calls
+from lianke_bridge.cloud.limiter import Priority, background_calls, call_priority
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.config import JobsConfig
 from lianke_bridge.simulator import Simulator
@@ -91,3 +91,30 @@ async def test_a_command_call_goes_ahead_of_queued_polls(simulator: Simulator) -
         await asyncio.gather(*polls)
     assert client.stats.throttled >= 6
     assert order.index("command") == 3, order  # FIFO would have put it last
+
+
+async def test_device_info_goes_ahead_of_other_queued_polls(simulator: Simulator) -> None:
+    """Polls queue too; the one asking whether a box is there at all is served first."""
+    box = simulator.fleet.boxes[0]
+    creds = Credentials(box.device_id, box.device_key)
+    order: list[str] = []
+    one_waited = asyncio.Event()
+    async with LiankeClient(
+        simulator.fleet.api_key, base_url=simulator.url, rate_limit=2.0
+    ) as client:
+
+        async def poll(name: str) -> None:
+            background_calls()
+            await client.device_tasks(creds)
+            order.append(name)
+            if len(order) == 3:
+                one_waited.set()
+
+        polls = [asyncio.create_task(poll(f"tasks-{i}")) for i in range(8)]
+        await one_waited.wait()
+        background_calls()
+        with call_priority(Priority.POLL_FIRST):
+            await client.device_info(creds)
+        order.append("device_info")
+        await asyncio.gather(*polls)
+    assert order.index("device_info") == 3, order

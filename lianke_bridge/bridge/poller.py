@@ -29,7 +29,7 @@ from lianke_bridge.bridge.state import (
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.client import LiankeClient
-from lianke_bridge.cloud.limiter import background_calls
+from lianke_bridge.cloud.limiter import Priority, background_calls, call_priority
 from lianke_bridge.cloud.models import Credentials, DeviceTask, Printer
 from lianke_bridge.config import DeviceConfig
 
@@ -244,7 +244,8 @@ class BoxPoller:
     # ---- steps --------------------------------------------------------------------------
     async def _poll_device_info(self) -> None:
         box = self.box
-        info = await self._client.device_info(box.credentials)
+        with call_priority(Priority.POLL_FIRST):  # stretched last, asked first
+            info = await self._client.device_info(box.credentials)
         box.key_refused = False
         was_online, was_known = box.state.online, box.known
         identity = (box.state.model, box.state.firmware)
@@ -265,7 +266,13 @@ class BoxPoller:
             await self._emit(box.name, {"event": event, "device": box.name})
             await self._emit(None, {"event": event, "device": box.name})
         if info.is_online and not was_online:
-            box.poll_soon("printer_list", "printer_status", "tasks")
+            box.poll_soon("printer_list")  # its printers, at once
+            # When the call budget is short, the first of these are spread over their interval,
+            # so a thousand boxes coming online do not queue them all ahead of device_info.
+            spread = self._stretch is not None and self._stretch("printer_status") > 1.0
+            for kind in ("printer_status", "tasks"):
+                share = random.random() if spread else 0.0  # noqa: S311 - jitter, not crypto
+                box.poll_soon(kind, after=self._interval(kind) * share)
         if not info.is_online:
             await self._mark_printers_offline()
         elif was_online and self._stretch is not None:

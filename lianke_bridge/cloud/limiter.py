@@ -7,9 +7,11 @@ first; a task that only polls (:func:`background_calls`) waits behind every comm
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
+from collections.abc import Iterator
 from contextvars import ContextVar
 from enum import IntEnum
 
@@ -19,7 +21,9 @@ class Priority(IntEnum):
 
     COMMAND = 0
     """Someone is waiting for the answer (an MQTT request)."""
-    POLL = 1
+    POLL_FIRST = 1
+    """The poll that matters most (device_info: is the box there at all)."""
+    POLL = 2
     """Background polling: it may wait behind every command."""
 
 
@@ -32,6 +36,16 @@ def background_calls() -> None:
     Pollers call this once at the start of their task; everything else stays a command.
     """
     _PRIORITY.set(Priority.POLL)
+
+
+@contextlib.contextmanager
+def call_priority(priority: Priority) -> Iterator[None]:
+    """Calls made inside the block wait with this priority (then the task's own again)."""
+    token = _PRIORITY.set(priority)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
 
 
 def current_priority() -> Priority:
