@@ -41,14 +41,15 @@ async def test_a_printer_change_announces_its_box_only(
         await bridge.start()
         try:
             await probe.wait_for(topic, lambda m: bool(m.payload))
-            before = len(full_renders)
+            before, reconnects = len(full_renders), service.reconnects
             start = probe.mark()
             simulator.faults.unplug_printer(OFFICE_ID, 2)
             await probe.wait_for(topic, lambda m: not m.payload, since=start)
             simulator.faults.plug_printer(OFFICE_ID, 2)
             back = await probe.wait_for(topic, lambda m: bool(m.payload), since=start)
             assert back.retain
-            assert len(full_renders) == before
+            # only a reconnect (a loaded machine can miss a keepalive) re-renders everything
+            assert len(full_renders) - before <= service.reconnects - reconnects
             # what was published is still known to the store (cleared at a removal, and so on);
             # the announce records it after its last publish, so wait until it let go of the lock
             async with service._discovery_lock:
