@@ -23,7 +23,7 @@ from lianke_bridge.cloud.firmware import parse_version, refresh_needed
 from lianke_bridge.cloud.models import Credentials, JobFile, JobStatus, PrintRequest
 from lianke_bridge.cloud.stats import ApiStats
 from lianke_bridge.simulator import Simulator, Timing, demo_fleet
-from lianke_bridge.simulator.state import url_pages
+from lianke_bridge.simulator.documents import url_pages
 
 OFFICE, WAREHOUSE, SPARE = 0, 1, 2
 """The demo fleet's boxes: office (laser on 1, receipt on 2, network inkjet), warehouse (label

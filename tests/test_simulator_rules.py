@@ -14,7 +14,7 @@ from aiohttp import web
 from sim_api import SimApi
 
 from lianke_bridge.simulator import Simulator, Timing, demo_fleet
-from lianke_bridge.simulator.state import url_pages
+from lianke_bridge.simulator.documents import url_pages
 
 SLOW_JOBS = Timing(
     ready=0.05,

@@ -6,6 +6,7 @@ faults (``sim.faults``) and a log of every request (``sim.requests``).
 """
 
 from lianke_bridge.simulator.app import DEFAULT_PORT, Simulator, fleet_json, serve
+from lianke_bridge.simulator.clock import Timing
 from lianke_bridge.simulator.fleet import (
     BoxSpec,
     Fleet,
@@ -15,7 +16,6 @@ from lianke_bridge.simulator.fleet import (
     load_fleet,
 )
 from lianke_bridge.simulator.recording import RecordedRequest
-from lianke_bridge.simulator.state import Timing
 
 __all__ = [
     "DEFAULT_PORT",

@@ -17,12 +17,13 @@ from aiohttp import web
 
 from lianke_bridge.simulator.admin import Admin
 from lianke_bridge.simulator.bodies import MAX_BODY, MAX_BODY_BYTES
+from lianke_bridge.simulator.clock import Timing
 from lianke_bridge.simulator.endpoints import Api
 from lianke_bridge.simulator.faults import Faults
 from lianke_bridge.simulator.fleet import Fleet, demo_fleet, load_fleet
 from lianke_bridge.simulator.gate import ADMIN_PREFIX, Gate
 from lianke_bridge.simulator.recording import RecordedRequest
-from lianke_bridge.simulator.state import SimState, Timing
+from lianke_bridge.simulator.state import SimState
 
 _LOGGER = logging.getLogger(__name__)
 

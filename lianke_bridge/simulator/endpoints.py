@@ -13,6 +13,9 @@ from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.models import parse_cloud_date
 from lianke_bridge.simulator import catalog
 from lianke_bridge.simulator.answers import BAD_PARAMETER, ApiRefusalError, ok
+from lianke_bridge.simulator.boxes import RESETS_PER_DAY, BoxRuntime
+from lianke_bridge.simulator.documents import MAX_FILE_BYTES, count_pages, url_bytes, url_pages
+from lianke_bridge.simulator.jobs import Job
 from lianke_bridge.simulator.params import (
     PHONE,
     check_job_fields,
@@ -24,15 +27,6 @@ from lianke_bridge.simulator.params import (
     query_params,
 )
 from lianke_bridge.simulator.recording import SimulatorView
-from lianke_bridge.simulator.state import (
-    MAX_FILE_BYTES,
-    RESETS_PER_DAY,
-    BoxRuntime,
-    Job,
-    count_pages,
-    url_bytes,
-    url_pages,
-)
 
 
 class Api:

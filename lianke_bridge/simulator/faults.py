@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from lianke_bridge.cloud.codes import TaskState
-from lianke_bridge.simulator.state import BoxRuntime, PrinterRuntime, SimState
+from lianke_bridge.simulator.boxes import BoxRuntime, PrinterRuntime
+from lianke_bridge.simulator.state import SimState
 
 
 @dataclass

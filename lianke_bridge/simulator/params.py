@@ -16,9 +16,7 @@ from aiohttp import web
 from lianke_bridge.cloud.models import SCALE_BY_AUTO_SCALE, is_supported_file_ext
 from lianke_bridge.simulator.answers import BAD_PARAMETER, ApiRefusalError
 from lianke_bridge.simulator.bodies import BODY
-from lianke_bridge.simulator.state import (
-    ERROR_LIMIT,
-)
+from lianke_bridge.simulator.boxes import ERROR_LIMIT
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 """A mainland Chinese mobile number (uninstall_driver_event's phone)."""

@@ -7,9 +7,7 @@ from typing import Any, Protocol
 
 from lianke_bridge.simulator.faults import Faults
 from lianke_bridge.simulator.fleet import Fleet
-from lianke_bridge.simulator.state import (
-    SimState,
-)
+from lianke_bridge.simulator.state import SimState
 
 
 @dataclass(frozen=True)
