@@ -9,6 +9,7 @@ validator).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -22,6 +23,7 @@ from lianke_bridge import errors
 
 if TYPE_CHECKING:
     from lianke_bridge.config import Config
+    from lianke_bridge.config.shard import Shard
 
 _LOGGER = logging.getLogger("lianke_bridge")
 
@@ -170,8 +172,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load_config_or_say_why(args.config)
     if config is None:
         return 2
+    if args.shard is not None:
+        config = dataclasses.replace(config, shard=args.shard)
     setup_logging(args.log_level or config.logging.level, config.logging.format)
     _LOGGER.info("lianke-bridge %s starting", lianke_bridge.__version__)
+    if config.shard.scaled:
+        _LOGGER.info(
+            "instance %s: %d of the %d configured boxes are this instance's",
+            config.shard,
+            sum(config.shard.owns(device.device_id) for device in config.devices),
+            len(config.devices),
+        )
     _LOGGER.debug("configuration: %s", redacted(config))
     service = BridgeService(config)
     logging.getLogger().addHandler(MqttLogHandler(service.forward_log))
@@ -323,6 +334,17 @@ async def run_demo(broker_host: str, broker_port: int) -> None:
         await simulator.stop()
 
 
+def _shard(text: str) -> Shard:
+    import socket  # noqa: PLC0415
+
+    from lianke_bridge.config.shard import Shard  # noqa: PLC0415
+
+    try:
+        return Shard.parse(text, hostname=socket.gethostname())
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _log_level(text: str) -> str:
     level = text.upper()
     if level not in LOG_LEVELS:
@@ -356,6 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bridge", parents=[logs])
     run.add_argument("-c", "--config", default="config.yaml", help="configuration file")
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="instance I of N sharing the boxes (I may be 'auto': the host name's -<ordinal>); "
+        "overrides shard: in the file",
+    )
     run.set_defaults(func=cmd_run)
 
     init = sub.add_parser(

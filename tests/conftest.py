@@ -11,7 +11,7 @@ from sim_api import SimApi
 from lianke_bridge.simulator import Simulator, Timing, demo_fleet
 
 # The Mosquitto fixtures and probe, and the running-bridge fixtures for end-to-end tests.
-pytest_plugins = ["mqtt_broker", "bridge_harness"]
+pytest_plugins = ["mqtt_broker", "bridge_harness", "nats_cluster"]
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import json
 import logging
 import random
 import resource
@@ -96,6 +97,8 @@ _API_PROBLEM_CODES = frozenset(
 """Box errors that mean the cloud API itself is failing or rate-limiting (``api_problem``)."""
 MIGRATE_PAUSE = 1.0
 """Seconds between Home Assistant's migrate messages and the new configs."""
+FANOUT_COMMANDS = frozenset({"refresh", "republish"})
+"""Bridge-level commands that act on every box: each instance of a scaled-out bridge runs them."""
 HA_ANNOUNCE_DELAY = (5.0, 15.0)
 """Random delay before re-announcing after Home Assistant's birth message (the HA advice)."""
 
@@ -118,10 +121,21 @@ class BridgeService:
         """Leave nothing retained behind on a clean stop (the demo: its boxes are not real)."""
         self.ha_announce_delay = ha_announce_delay
         self.health_interval = health_interval
-        self.topics = Topics(config.mqtt.base_topic)
+        self.shard = config.shard
+        self.topics = Topics(config.mqtt.base_topic, config.shard.index)
         self.publisher = Publisher()
         self.store = Store(config.state_dir)
-        self.boxes = {device.name: Box(device) for device in config.devices}
+        self.boxes = {
+            device.name: Box(device)
+            for device in config.devices
+            if config.shard.owns(device.device_id)
+        }
+        self.elsewhere = {
+            device.name: device.device_id
+            for device in config.devices
+            if device.name not in self.boxes
+        }
+        """Configured boxes another instance owns (name -> device id): never touched here."""
         self.started_at = utc_now()
         self.reconnects = 0
         self.messages_in = 0
@@ -153,7 +167,7 @@ class BridgeService:
         self._idle.set()
         self._clearing: Counter[str] = Counter()
         """Request topics whose retained message we cleared, echo not yet seen (3.1.1)."""
-        self._sync_id = hashlib.sha256(config.mqtt.client_id.encode()).hexdigest()[:12]
+        self._sync_id = hashlib.sha256(self.client_id.encode()).hexdigest()[:12]
         """Names the 3.1.1 sync topic; stable, so a persistent session keeps one subscription."""
         self._check_retained = config.mqtt.protocol != "5"
         """MQTT 3.1.1 hides the retain flag of live messages: check each request (retained.py)."""
@@ -275,7 +289,7 @@ class BridgeService:
             mqtt.port,
             username=mqtt.username,
             password=mqtt.password,
-            identifier=mqtt.client_id,
+            identifier=self.client_id,
             keepalive=mqtt.keepalive,
             **session_options(mqtt),
             will=aiomqtt.Will(self.topics.bridge_state, "offline", qos=1, retain=True),
@@ -391,6 +405,9 @@ class BridgeService:
             wanted.append(self.topics.bridge_sync(self._sync_id))
             await mqtt.subscribe(wanted[-1], qos=1)
         await self._subscribe(mqtt, self.topics.request_filter)
+        if self.shard.scaled:
+            wanted.append(self.topics.fanout_filter)
+            await mqtt.subscribe(wanted[-1], qos=1)
         if self.config.homeassistant.enabled:
             wanted.append(self.config.homeassistant.status_topic)
             await mqtt.subscribe(wanted[-1], qos=1)
@@ -467,16 +484,12 @@ class BridgeService:
         """Start answering a request, or acknowledge and drop whatever is not one to answer."""
         topic = message.topic.value
         seq = self._gate.arrived() if self._gate is not None else 0
-        if self.config.homeassistant.enabled and topic == self.config.homeassistant.status_topic:
-            self._ha_birth(message.payload, group)
+        if self._control(topic, message.payload, group):
             _ack(mqtt, message)
             return
-        if self._gate is not None and topic == self.topics.bridge_sync(self._sync_id):
-            self._gate.synced(_payload_bytes(message.payload).decode(errors="replace"))
-            _ack(mqtt, message)
-            return
-        if self.topics.parse_request(topic) is None:
-            _ack(mqtt, message)
+        parsed = self.topics.parse_request(topic)
+        if parsed is None or not self.answers(parsed):
+            _ack(mqtt, message)  # not a request, or one another instance answers
             return
         payload = _payload_bytes(message.payload)
         if message.retain:
@@ -491,6 +504,19 @@ class BridgeService:
             self._gate.hold(message, (topic, payload), seq, group)
             return
         self._start_answer(mqtt, message)
+
+    def _control(self, topic: str, payload: Any, group: asyncio.TaskGroup) -> bool:
+        """Handle Home Assistant's status, the retained-request sync and fan-outs (True)."""
+        if self.config.homeassistant.enabled and topic == self.config.homeassistant.status_topic:
+            self._ha_birth(payload, group)
+            return True
+        if self._gate is not None and topic == self.topics.bridge_sync(self._sync_id):
+            self._gate.synced(_payload_bytes(payload).decode(errors="replace"))
+            return True
+        if (fanout := self.topics.parse_fanout(topic)) is not None:
+            self._fanned_out(fanout, payload, group)
+            return True
+        return False
 
     def _drop_retained(
         self, topic: str, payload: bytes, seq: int, group: asyncio.TaskGroup
@@ -614,6 +640,44 @@ class BridgeService:
             self._idle.clear()
             await self._idle.wait()
 
+    # ---- scale-out ----------------------------------------------------------------------
+    @property
+    def client_id(self) -> str:
+        """The MQTT client id: each instance of a scaled-out bridge has its own session."""
+        return self.shard.client_id(self.config.mqtt.client_id)
+
+    def answers(self, where: RequestTopic) -> bool:
+        """Whether this instance answers a request: exactly one instance answers each.
+
+        A box's requests are answered by the instance owning the box; bridge-level requests
+        and requests to a device no instance has are answered by instance 0 (every broker
+        delivers every request to every instance: the rule works on MQTT 3.1.1 clusters too).
+        """
+        if where.scope == "device" and where.device in self.boxes:
+            return True
+        if where.scope == "device" and where.device in self.elsewhere:
+            return False
+        return self.shard.leader
+
+    async def _fan_out(self, command: str) -> None:
+        """Tell the other instances to run a bridge-level command for their own boxes too."""
+        if self.shard.scaled and command in FANOUT_COMMANDS:
+            await self.publisher.publish(
+                self.topics.bridge_fanout(command), {"from": self.shard.index}
+            )
+
+    def _fanned_out(self, command: str, payload: Any, group: asyncio.TaskGroup) -> None:
+        """Another instance answered ``refresh``/``republish``: do it for this one's boxes."""
+        sender = _fanout_sender(_payload_bytes(payload))
+        if command not in FANOUT_COMMANDS or sender is None or sender == self.shard.index:
+            return
+        _LOGGER.info("%s from instance %d: running it for this instance's boxes", command, sender)
+        work = self.republish() if command == "republish" else self._poll_all()
+        group.create_task(work, name=f"fanout-{command}")
+
+    async def _poll_all(self) -> None:
+        await asyncio.gather(*(poller.poll_now() for poller in self.pollers.values()))
+
     # ---- info, health, events, log ------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """``<base>/bridge/info``: never secrets."""
@@ -621,6 +685,7 @@ class BridgeService:
             "version": __version__,
             "base_topic": self.config.mqtt.base_topic,
             "devices": list(self.boxes),
+            "shard": str(self.shard),
             "homeassistant": self.config.homeassistant.enabled,
             "started_at": iso(self.started_at),
         }
@@ -770,6 +835,7 @@ class BridgeService:
                 self._discovery_messages(),
                 unknown_printers=[box.config.device_id for box in boxes if not box.printers_listed],
                 unknown_boxes=[box.config.device_id for box in boxes if not box.known],
+                elsewhere=self.elsewhere.values(),
             )
             for message in plan.migrate:
                 await self.publisher.publish(message.topic, message.payload)
@@ -924,6 +990,8 @@ class BridgeService:
             if repeat is None:
                 data = await prepared.run(self.context)
                 envelope = ok_envelope(data, transaction)
+                if where.scope == "bridge":
+                    await self._fan_out(where.command)
             else:
                 envelope = repeat
         except Exception as err:  # the boundary for user input: answer, go on
@@ -1024,6 +1092,15 @@ def _broker_errors_only(err: BaseException) -> bool:
     if isinstance(err, BaseExceptionGroup):
         return all(_broker_errors_only(inner) for inner in err.exceptions)
     return isinstance(err, aiomqtt.MqttError)
+
+
+def _fanout_sender(payload: bytes) -> int | None:
+    """The instance a fan-out message came from, or None for anything unreadable."""
+    try:
+        sender = json.loads(payload).get("from")
+    except (ValueError, AttributeError):
+        return None
+    return sender if isinstance(sender, int) and not isinstance(sender, bool) else None
 
 
 def _payload_bytes(payload: Any) -> bytes:

@@ -52,22 +52,43 @@ class Topics:
     """The contract's topics under ``base``."""
 
     base: str
+    instance: int = 0
+    """The shard index of a scaled-out bridge: instance 0 (and a single bridge) keeps
+    ``<base>/bridge/state``, ``info`` and ``health``; instance ``i`` has ``<base>/bridge/<i>/…``."""
 
     # bridge
     @property
+    def _own(self) -> str:
+        """Where this instance's own retained bridge topics live."""
+        if self.instance == 0:
+            return f"{self.base}/{BRIDGE}"
+        return f"{self.base}/{BRIDGE}/{self.instance}"
+
+    @property
     def bridge_state(self) -> str:
-        """``online``/``offline``; the MQTT will."""
-        return f"{self.base}/{BRIDGE}/state"
+        """``online``/``offline``; the MQTT will (this instance's)."""
+        return f"{self._own}/state"
 
     @property
     def bridge_info(self) -> str:
-        """Retained JSON: version, devices and more."""
-        return f"{self.base}/{BRIDGE}/info"
+        """Retained JSON: version, devices and more (this instance's)."""
+        return f"{self._own}/info"
 
     @property
     def bridge_health(self) -> str:
-        """Retained JSON refreshed every minute."""
-        return f"{self.base}/{BRIDGE}/health"
+        """Retained JSON refreshed every minute (this instance's)."""
+        return f"{self._own}/health"
+
+    def bridge_fanout(self, command: str) -> str:
+        """Where the instance that answered a bridge-level request tells the others to act."""
+        return f"{self.base}/{BRIDGE}/fanout/{command}"
+
+    def parse_fanout(self, topic: str) -> str | None:
+        """``<base>/bridge/fanout/<command>`` -> the command; None for anything else."""
+        head = f"{self.base}/{BRIDGE}/fanout/"
+        if not topic.startswith(head) or "/" in topic[len(head) :] or topic == head:
+            return None
+        return topic[len(head) :]
 
     @property
     def bridge_event(self) -> str:
@@ -145,6 +166,11 @@ class Topics:
         make the broker deliver a bridge request once per match, so it would run twice.
         """
         return f"{self.base}/+/request/+"
+
+    @property
+    def fanout_filter(self) -> str:
+        """What every instance of a scaled-out bridge subscribes to, besides the requests."""
+        return f"{self.base}/{BRIDGE}/fanout/+"
 
     def parse_request(self, topic: str) -> RequestTopic | None:
         """``<base>/<dev>/request/<command>`` -> its parts; None for anything else."""

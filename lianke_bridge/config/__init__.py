@@ -29,6 +29,7 @@ from lianke_bridge.config.model import (
 )
 from lianke_bridge.config.overrides import ENV_OVERRIDES
 from lianke_bridge.config.report import REDACTED, redacted, summary
+from lianke_bridge.config.shard import Shard, shard_of
 from lianke_bridge.config.validators import slugify
 
 __all__ = [
@@ -47,11 +48,13 @@ __all__ = [
     "LoggingConfig",
     "MqttConfig",
     "PollConfig",
+    "Shard",
     "TlsConfig",
     "check_config",
     "default_client_id",
     "load_config",
     "redacted",
+    "shard_of",
     "slugify",
     "summary",
     "validate_config",

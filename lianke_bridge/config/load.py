@@ -61,6 +61,7 @@ def _build(validated: Mapping[str, Any]) -> Config:
         logging=LoggingConfig(**data["logging"]),
         http=HttpConfig(**data["http"]),
         state_dir=data["state_dir"],
+        shard=data["shard"],
     )
 
 

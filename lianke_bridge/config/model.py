@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lianke_bridge.config.shard import Shard
 from lianke_bridge.print_options import PrintOptions
 
 DEFAULT_BASE_URL = "https://cloud.liankenet.com"
@@ -148,6 +149,8 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     state_dir: Path = Path("data")
     """Where the bridge remembers what it published (discovery, jobs) across restarts."""
+    shard: Shard = field(default_factory=Shard)
+    """Which boxes this instance owns when several share the fleet (``--shard i/n``)."""
 
 
 # ---- limits and names ------------------------------------------------------------------------

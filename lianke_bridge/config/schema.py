@@ -7,6 +7,7 @@ Defaults come from the dataclasses of :mod:`.model`; the checks across fields fr
 from __future__ import annotations
 
 import difflib
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
@@ -39,6 +40,7 @@ from lianke_bridge.config.model import (
     field_default,
 )
 from lianke_bridge.config.overrides import SECRET_FILE_KEYS
+from lianke_bridge.config.shard import Shard
 from lianke_bridge.config.validators import (
     boolean,
     byte_size,
@@ -303,6 +305,16 @@ HTTP_SCHEMA = vol.Schema(
 )
 
 
+def shard_spec(value: Any) -> Shard:
+    """``shard: 2/3`` or ``shard: auto/3`` (the index from a StatefulSet host name)."""
+    if not isinstance(value, str):
+        raise vol.Invalid("must be INDEX/COUNT like 0/3 or auto/3, as text")
+    try:
+        return Shard.parse(value, hostname=socket.gethostname())
+    except ValueError as err:
+        raise vol.Invalid(str(err)) from None
+
+
 CONFIG_BASE_SCHEMA = vol.Schema(
     {
         vol.Required("lianke"): section(LIANKE_SCHEMA),
@@ -313,6 +325,7 @@ CONFIG_BASE_SCHEMA = vol.Schema(
         _optional(Config, "logging"): section(LOGGING_SCHEMA),
         _optional(Config, "http"): section(HTTP_SCHEMA),
         _optional(Config, "state_dir"): directory,
+        vol.Optional("shard", default="0/1"): shard_spec,
     }
 )
 

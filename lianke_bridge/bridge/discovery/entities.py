@@ -89,11 +89,13 @@ def _port_payload(port: int) -> str:
 def bridge_device(ctx: DiscoveryContext) -> HaDevice:
     """The bridge itself: its connection, version, cloud API health and a republish button."""
     topics = ctx.topics
-    node = bridge_node_id(ctx.base_topic)
+    node = bridge_node_id(ctx.base_topic, ctx.instance)
     bridge_only = availability_topics(ctx, None)
     name = "Lianke Bridge"
+    if ctx.instance:
+        name = f"Lianke Bridge {ctx.instance}"
     if ctx.base_topic != DEFAULT_BASE_TOPIC:
-        name = f"Lianke Bridge ({ctx.base_topic})"
+        name = f"{name} ({ctx.base_topic})"
     entities = (
         # No availability: when the bridge is gone this shows "Disconnected", not "Unavailable".
         binary_sensor(
@@ -311,7 +313,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
             "model": box.model or "Cloud print box",
             "sw_version": box.firmware,
             "serial_number": device.device_id,
-            "via_device": bridge_node_id(ctx.base_topic),
+            "via_device": bridge_node_id(ctx.base_topic, ctx.instance),
         }
     )
     return HaDevice(box_node_id(device.device_id), f"lianke_{entity_slug(dev)}", info, entities)

@@ -46,6 +46,8 @@ class DiscoveryContext:
     sw_version: str = __version__
     expire_factor: float = freshness.EXPIRE_FACTOR
     """``expire_after`` = this many periods of the feeding poll; 0 leaves it out."""
+    instance: int = 0
+    """The shard index: each instance of a scaled-out bridge is its own ``bridge`` device."""
 
     @classmethod
     def from_config(cls, config: Config, *, sw_version: str = __version__) -> DiscoveryContext:
@@ -55,12 +57,13 @@ class DiscoveryContext:
             base_topic=config.mqtt.base_topic,
             mode=config.homeassistant.discovery,
             sw_version=sw_version,
+            instance=config.shard.index,
         )
 
     @property
     def topics(self) -> Topics:
-        """The contract's topics under the base topic."""
-        return Topics(self.base_topic)
+        """The contract's topics under the base topic (this instance's bridge topics)."""
+        return Topics(self.base_topic, self.instance)
 
     def expire_after(self, period: float) -> int | None:
         """Seconds after which Home Assistant marks a polled value unavailable."""
@@ -118,11 +121,15 @@ def entity_slug(value: str) -> str:
     return cleaned or "x"
 
 
-def bridge_node_id(base_topic: str) -> str:
-    """``lianke_bridge``; another base topic gets its own (two bridges on one HA)."""
-    if base_topic == DEFAULT_BASE_TOPIC:
-        return "lianke_bridge"
-    return f"lianke_bridge_{slugify(base_topic, fallback='x')}"
+def bridge_node_id(base_topic: str, instance: int = 0) -> str:
+    """``lianke_bridge``; another base topic gets its own (two bridges on one HA).
+
+    Instance ``i`` > 0 of a scaled-out bridge is its own device, ``lianke_bridge_<i>``.
+    """
+    node = "lianke_bridge"
+    if base_topic != DEFAULT_BASE_TOPIC:
+        node = f"lianke_bridge_{slugify(base_topic, fallback='x')}"
+    return node if instance == 0 else f"{node}_{instance}"
 
 
 def box_node_id(device_id: str) -> str:

@@ -105,6 +105,7 @@ def plan_discovery(
     *,
     unknown_printers: Iterable[str] = (),
     unknown_boxes: Iterable[str] = (),
+    elsewhere: Iterable[str] = (),
 ) -> DiscoveryPlan:
     """Compare what was published before (index or bare topics) with what is wanted now.
 
@@ -114,6 +115,9 @@ def plan_discovery(
     with their names, areas and history. The next plan, once the list is known, decides.
     ``unknown_boxes`` likewise names boxes not announced yet (no device_info answer so far):
     their own configs published before are kept, like their printers'.
+    ``elsewhere`` names boxes (device ids) another instance of a scaled-out bridge owns now
+    (after a change of the shard count): what this instance published for them before is
+    forgotten, never cleared, since their owner publishes the same topics.
     """
     before: dict[str, list[str]] = (
         {topic: list(refs) for topic, refs in previous.items()}
@@ -122,9 +126,16 @@ def plan_discovery(
     )
     pending = (*unknown_printers, *unknown_boxes)
     unannounced = {box_node_id(box) for box in unknown_boxes}
+    foreign = tuple(elsewhere)
     kept: dict[str, list[str]] = {}
     for topic in set(before) - {m.topic for m in wanted}:
         parsed = _parse_topic(ctx.prefix, topic)
+        if parsed is not None and any(
+            parsed.node_id == box_node_id(box) or is_printer_of(parsed.node_id, box)
+            for box in foreign
+        ):
+            del before[topic]
+            continue
         if parsed is not None and (
             parsed.node_id in unannounced
             or any(is_printer_of(parsed.node_id, box) for box in pending)

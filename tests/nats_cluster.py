@@ -1,0 +1,191 @@
+"""A real three-node NATS cluster with JetStream and its MQTT 3.1.1 listener, for scale-out tests.
+
+``nats_cluster`` starts three ``nats-server`` processes clustered on loopback (free ports, a
+JetStream store each under the test's temporary directory) and waits until a retained message
+published on one node is seen on every other: retained messages live in JetStream, so that is
+the moment the cluster is usable. The test is skipped with a reason when ``nats-server`` is not
+installed (CI installs it). NATS speaks MQTT 3.1.1 only and wants a client id on every client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from mqtt_broker import LOOPBACK, MqttProbe, free_port
+
+__all__ = ["NatsCluster", "NatsNode", "find_nats_server", "nats_cluster"]
+
+NODES = 3
+READY_TIMEOUT = 60.0
+"""Seconds the cluster gets to elect its JetStream leader and carry a retained message."""
+_FALLBACK_PATHS = ("/usr/sbin/nats-server", "/usr/local/bin/nats-server", "/usr/bin/nats-server")
+LOG_TAIL_CHARS = 3000
+
+
+def find_nats_server() -> str | None:
+    """The nats-server binary: on PATH, else in the usual directories, else None."""
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    return next((path for path in _FALLBACK_PATHS if os.access(path, os.X_OK)), None)
+
+
+@dataclass
+class NatsNode:
+    """One node: its MQTT port (what bridges and probes connect to) and its process."""
+
+    name: str
+    mqtt_port: int
+    config: Path
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, binary: str) -> None:
+        """Start the node (its config names its routes to the other nodes)."""
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(  # noqa: S603 - the installed nats-server
+                [binary, "-c", str(self.config)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def log_tail(self) -> str:
+        """The end of the node's log, for failure reports."""
+        try:
+            return self.log.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+        except OSError:
+            return ""
+
+
+@dataclass
+class NatsCluster:
+    """Three clustered nodes on loopback."""
+
+    nodes: list[NatsNode]
+    host: str = LOOPBACK
+
+    def log_tails(self) -> str:
+        """Every node's log tail."""
+        return "\n".join(f"--- {node.name}\n{node.log_tail()}" for node in self.nodes)
+
+
+def _node_config(
+    name: str, *, client: int, cluster: int, mqtt: int, routes: list[int], store: Path
+) -> str:
+    route_urls = ", ".join(f'"nats-route://{LOOPBACK}:{port}"' for port in routes)
+    return (
+        f"server_name: {name}\n"
+        f"listen: {LOOPBACK}:{client}\n"
+        f'jetstream {{ store_dir: "{store}" }}\n'
+        f"cluster {{ name: lianke_test, listen: {LOOPBACK}:{cluster}, routes: [{route_urls}] }}\n"
+        f"mqtt {{ listen: {LOOPBACK}:{mqtt} }}\n"
+    )
+
+
+async def _carries_retained(cluster: NatsCluster, topic: str) -> None:
+    """Publish a retained message on the first node and read it on every other, once."""
+    nodes = cluster.nodes
+    probes = [
+        MqttProbe(
+            cluster.host,
+            node.mqtt_port,
+            subscribe=[topic],
+            protocol=aiomqtt.ProtocolVersion.V311,
+            identifier=f"ready-{uuid.uuid4().hex[:8]}",
+            timeout=10.0,
+        )
+        for node in nodes
+    ]
+    try:
+        await probes[0].connect()
+        await probes[0].publish(topic, "ready", retain=True)
+        for probe in probes[1:]:
+            await probe.connect()
+            await probe.wait_for(topic, timeout=5.0)
+        await probes[0].publish(topic, b"", retain=True)
+    finally:
+        for probe in probes:
+            await probe.close()
+
+
+async def wait_until_ready(cluster: NatsCluster, timeout: float = READY_TIMEOUT) -> None:
+    """Until a retained message published on the first node is seen on every node.
+
+    Right after start the nodes elect a JetStream leader and create the MQTT streams (three
+    replicas); until then connects and publishes fail or time out, so each try starts over.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await _carries_retained(cluster, f"ready/{uuid.uuid4().hex[:8]}")
+        except (aiomqtt.MqttError, OSError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)  # between tries of a cluster still setting up
+        else:
+            return
+
+
+@pytest.fixture
+async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
+    """Three started, clustered NATS nodes with JetStream and MQTT (skipped without NATS)."""
+    binary = find_nats_server()
+    if binary is None:
+        pytest.skip("nats-server is not installed (apt-get install nats-server; CI installs it)")
+    cluster_ports = [free_port() for _ in range(NODES)]
+    nodes = []
+    for i in range(NODES):
+        name = f"n{i}"
+        config = tmp_path / f"nats-{name}.conf"
+        config.write_text(
+            _node_config(
+                name,
+                client=free_port(),
+                cluster=cluster_ports[i],
+                mqtt=(mqtt := free_port()),
+                routes=cluster_ports,
+                store=tmp_path / f"jetstream-{name}",
+            ),
+            encoding="utf-8",
+        )
+        nodes.append(NatsNode(name, mqtt, config, tmp_path / f"nats-{name}.log"))
+    cluster = NatsCluster(nodes)
+    try:
+        for node in nodes:
+            node.start(binary)
+        try:
+            await wait_until_ready(cluster)
+        except (TimeoutError, aiomqtt.MqttError, OSError) as err:
+            raise AssertionError(
+                f"the NATS cluster did not come up: {err}\n{cluster.log_tails()}"
+            ) from err
+        yield cluster
+    finally:
+        for node in nodes:
+            with contextlib.suppress(OSError):
+                node.stop()
