@@ -237,7 +237,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         from lianke_bridge.config import load_config  # noqa: PLC0415
 
         config = load_config(Path(args.config))
-        report += "\n" + "\n".join(calls_per_hour(config.devices, config.lianke.rate_limit))
+        devices = config.devices
+        if config.shard.scaled:
+            devices = tuple(d for d in devices if config.shard.owns(d.device_id))
+            report += (
+                f"\nshard {config.shard}: {len(devices)} of the {len(config.devices)} boxes "
+                "are this instance's (the figures below are for them)"
+            )
+        report += "\n" + "\n".join(calls_per_hour(devices, config.lianke.rate_limit))
     print(report, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 2
 

@@ -7,9 +7,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from config_files import MINIMAL, load, problems
+from config_files import MINIMAL, load, problems, write
 from test_discovery import LASER
 
+from lianke_bridge.__main__ import main
 from lianke_bridge.bridge import discovery
 from lianke_bridge.bridge.discovery import (
     DiscoveryContext,
@@ -159,3 +160,19 @@ def test_discovery_of_boxes_another_instance_owns_is_forgotten_not_cleared() -> 
     assert set(plan.published) == discovery_topics(office)
     without = plan_discovery(ctx, before, office)  # a box gone from the configuration
     assert {m.topic for m in without.clear} == discovery_topics(attic)
+
+
+def test_check_config_counts_this_instances_boxes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``check-config`` of one instance says how many boxes are its own and costs only those."""
+    devices = "".join(
+        f"  - device_id: {device_id}\n    device_key: key-{n}\n"
+        for n, device_id in enumerate(IDS[:30])
+    )
+    path = write(tmp_path, f"lianke:\n  api_key: k\nshard: 1/3\ndevices:\n{devices}")
+    assert main(["check-config", "-c", str(path)]) == 0
+    out = capsys.readouterr().out
+    mine = sum(1 for device_id in IDS[:30] if shard_of(device_id, 3) == 1)
+    assert f"shard 1/3: {mine} of the 30 boxes are this instance's" in out
+    assert f"{mine * 144:,} calls/hour" in out  # idle: 144 calls per box-hour
