@@ -1,9 +1,9 @@
 """The simulated Lianke cloud over HTTP: the server, its routes, and ``lianke-bridge simulate``.
 
 A request passes the gate (:mod:`~lianke_bridge.simulator.gate`: recording, faults, the ApiKey),
-then its handler (:mod:`~lianke_bridge.simulator.endpoints`), which reads its parameters where the
-reference puts them (:mod:`~lianke_bridge.simulator.params`); ``/_sim/`` is the simulator's own
-(:mod:`~lianke_bridge.simulator.admin`).
+then its handler (:mod:`~lianke_bridge.simulator.endpoints`, one module per area), which reads
+its parameters where the reference puts them (:mod:`~lianke_bridge.simulator.params`);
+``/_sim/`` is the simulator's own (:mod:`~lianke_bridge.simulator.admin`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from aiohttp import web
 from lianke_bridge.simulator.admin import Admin
 from lianke_bridge.simulator.bodies import MAX_BODY, MAX_BODY_BYTES
 from lianke_bridge.simulator.clock import Timing
-from lianke_bridge.simulator.endpoints import Api
+from lianke_bridge.simulator.endpoints.box import BoxEndpoints
+from lianke_bridge.simulator.endpoints.jobs import JobEndpoints
+from lianke_bridge.simulator.endpoints.printers import PrinterEndpoints
 from lianke_bridge.simulator.faults import Faults
 from lianke_bridge.simulator.fleet import Fleet, demo_fleet, load_fleet
 from lianke_bridge.simulator.gate import ADMIN_PREFIX, Gate
@@ -33,31 +35,31 @@ DEFAULT_PORT = 8080
 
 def build_app(sim: Simulator) -> web.Application:
     """The aiohttp application: API routes behind recording, faults and the ApiKey check."""
-    api = Api(sim)
+    printers, jobs, box = PrinterEndpoints(sim), JobEndpoints(sim), BoxEndpoints(sim)
     gate, admin = Gate(sim), Admin(sim)
     app = web.Application(middlewares=[gate.middleware], client_max_size=MAX_BODY_BYTES)
     app[MAX_BODY] = MAX_BODY_BYTES
     routes = [
-        web.get("/api/external_api/printer_list", api.printer_list),
-        web.get("/api/print/printer_params", api.printer_params),
-        web.get("/api/print/paper_dimension_list", api.paper_dimension_list),
-        web.get("/api/print/printer_enum", api.printer_enum),
-        web.post("/api/print/printer_enum", api.printer_enum_search),
-        web.post("/api/print/job", api.submit_job),
-        web.get("/api/print/job", api.job_status),
-        web.delete("/api/print/job", api.cancel_job),
-        web.get("/api/device/device_info", api.device_info),
-        web.get("/api/device/printer_status", api.printer_status),
+        web.get("/api/external_api/printer_list", printers.printer_list),
+        web.get("/api/print/printer_params", printers.printer_params),
+        web.get("/api/print/paper_dimension_list", printers.paper_dimension_list),
+        web.get("/api/print/printer_enum", printers.printer_enum),
+        web.post("/api/print/printer_enum", printers.printer_enum_search),
+        web.post("/api/print/job", jobs.submit_job),
+        web.get("/api/print/job", jobs.job_status),
+        web.delete("/api/print/job", jobs.cancel_job),
+        web.get("/api/device/device_info", box.device_info),
+        web.get("/api/device/printer_status", box.printer_status),
         # Lianke's own Python SDK asks printer_status with DELETE: answered the same.
-        web.delete("/api/device/printer_status", api.printer_status),
-        web.post("/api/print/query_device_task", api.query_device_task),
-        web.post("/api/driver/uninstall_driver_event", api.uninstall_driver_event),
-        web.get("/api/device/async_refresh_device_info", api.refresh_device_info),
-        web.get("/api/printer/refresh_network_printer", api.refresh_network_printer),
-        web.post("/api/print/file_pages", api.file_pages),
-        web.post("/api/print/reset_printing_error_limit", api.reset_error_limit),
-        web.post("/api/device/async_device_reboot", api.reboot),
-        web.post("/api/print/flush_jobs", api.flush_jobs),
+        web.delete("/api/device/printer_status", box.printer_status),
+        web.post("/api/print/query_device_task", jobs.query_device_task),
+        web.post("/api/driver/uninstall_driver_event", box.uninstall_driver_event),
+        web.get("/api/device/async_refresh_device_info", box.refresh_device_info),
+        web.get("/api/printer/refresh_network_printer", box.refresh_network_printer),
+        web.post("/api/print/file_pages", jobs.file_pages),
+        web.post("/api/print/reset_printing_error_limit", jobs.reset_error_limit),
+        web.post("/api/device/async_device_reboot", box.reboot),
+        web.post("/api/print/flush_jobs", jobs.flush_jobs),
         web.post(ADMIN_PREFIX + "faults", admin.add_fault),
         web.delete(ADMIN_PREFIX + "faults", admin.clear_faults),
         web.get(ADMIN_PREFIX + "requests", admin.list_requests),
