@@ -10,6 +10,7 @@ answer (none only where none can be given: a response topic beyond MQTT's limits
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -25,8 +26,11 @@ from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config
 
 MAX_TOPIC_BYTES = 65_535
-EXAMPLES = 60
-"""Per protocol: enough to meet every kind of input, few enough to keep the suite fast."""
+EXAMPLES = int(os.environ.get("LIANKE_FUZZ_EXAMPLES", "60"))
+"""Per protocol: enough to meet every kind of input, few enough to keep the suite fast.
+
+``LIANKE_FUZZ_EXAMPLES=5000`` makes a chaos run of it (the issue's 10,000 hostile payloads).
+"""
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
