@@ -636,8 +636,9 @@ async def test_timeout(simulator: Simulator) -> None:
 
 async def test_printer_status_gets_a_longer_timeout(simulator: Simulator) -> None:
     """printer_status is live and slow: it gets twice the timeout other calls get."""
-    simulator.faults.slow(0.3, path=PRINTER_STATUS)
-    async with make_client(simulator, timeout=0.25, max_retries=0) as client:
+    # 1.3 s is past the 1 s other calls get and well inside printer_status's 2 s, also when loaded
+    simulator.faults.slow(1.3, path=PRINTER_STATUS)
+    async with make_client(simulator, timeout=1.0, max_retries=0) as client:
         status = await client.printer_status(box(simulator, OFFICE), 1)
     assert not status.paper_jam
 

@@ -35,6 +35,8 @@ SPARE_ID = "lc01demo000003"
 PRINTERS = {OFFICE_ID: (1, 2, 631), WAREHOUSE_ID: (1,)}
 """The demo fleet's printers, by box."""
 ANNOUNCE_DELAY = (0.1, 0.2)
+REANNOUNCE_TIMEOUT = 15.0
+"""Seconds a full re-announce may take on a loaded machine (it comes at once when idle)."""
 """Home Assistant's 5-15 s re-announce delay, shortened for tests."""
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -638,8 +640,8 @@ async def test_ha_birth_reannounces_discovery_and_states_after_a_delay(
     start = ha.probe.mark()
     await ha.probe.publish(status_topic, "online")
     await ha.probe.expect_silence(f"{prefix}/device/#", ANNOUNCE_DELAY[0] / 2, since=start)
-    for topic in configs:
-        message = await ha.probe.wait_for(topic, since=start)
+    for topic in configs:  # the whole fleet again: give a loaded machine time
+        message = await ha.probe.wait_for(topic, since=start, timeout=REANNOUNCE_TIMEOUT)
         assert message.retain
     for topic in (
         "bridge/state",
@@ -649,7 +651,9 @@ async def test_ha_birth_reannounces_discovery_and_states_after_a_delay(
         "office/printer/631/state",
         "spare/availability",
     ):
-        message = await ha.probe.wait_for(f"{ha.base}/{topic}", since=start)
+        message = await ha.probe.wait_for(
+            f"{ha.base}/{topic}", since=start, timeout=REANNOUNCE_TIMEOUT
+        )
         assert message.retain, topic
     # A second birth while one announce waits does not double it.
     start = ha.probe.mark()
