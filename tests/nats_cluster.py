@@ -32,6 +32,7 @@ READY_TIMEOUT = 60.0
 """Seconds the cluster gets to elect its JetStream leader and carry a retained message."""
 _FALLBACK_PATHS = ("/usr/sbin/nats-server", "/usr/local/bin/nats-server", "/usr/bin/nats-server")
 LOG_TAIL_CHARS = 3000
+ACK_WAIT = "5s"
 
 
 def find_nats_server() -> str | None:
@@ -103,7 +104,9 @@ def _node_config(
         f"listen: {LOOPBACK}:{client}\n"
         f'jetstream {{ store_dir: "{store}" }}\n'
         f"cluster {{ name: lianke_test, listen: {LOOPBACK}:{cluster}, routes: [{route_urls}] }}\n"
-        f"mqtt {{ listen: {LOOPBACK}:{mqtt} }}\n"
+        # A QoS 1 message handed to a session whose client just left (an instance moving to
+        # another node) is sent again after ack_wait: 30 s by default, 5 s here.
+        f'mqtt {{ listen: {LOOPBACK}:{mqtt}, ack_wait: "{ACK_WAIT}" }}\n'
     )
 
 
