@@ -7,7 +7,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from bridge_harness import RunningBridge, make_config
 from config_files import MINIMAL, load, problems, write
+from mqtt_broker import MosquittoBroker, MqttProbe
 from test_discovery import LASER
 
 from lianke_bridge.__main__ import main
@@ -20,10 +22,12 @@ from lianke_bridge.bridge.discovery import (
     plan_discovery,
     printer_discovery,
 )
+from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.bridge.state import BoxState
 from lianke_bridge.bridge.topics import RequestTopic, Topics
 from lianke_bridge.config import DeviceConfig, Shard, shard_of
 from lianke_bridge.config.shard import hostname_ordinal
+from lianke_bridge.simulator import Simulator
 
 IDS = [f"LC01FLEET{n:04d}" for n in range(300)]
 
@@ -176,3 +180,45 @@ def test_check_config_counts_this_instances_boxes(
     mine = sum(1 for device_id in IDS[:30] if shard_of(device_id, 3) == 1)
     assert f"shard 1/3: {mine} of the 30 boxes are this instance's" in out
     assert f"{mine * 144:,} calls/hour" in out  # idle: 144 calls per box-hour
+
+
+async def test_one_instance_answers_its_boxes_and_leaves_the_others_alone(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """Instance 0 of 2: its box answered, another instance's box not, an unknown one refused.
+
+    Instance 0 answers for devices no instance has, naming every configured box; it never polls
+    or publishes a box it does not own, and publishes on the single bridge's topics.
+    """
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state", shard=Shard(0, 2))
+    owned = {d.name for d in config.devices if shard_of(d.device_id, 2) == 0}
+    others = {d.name for d in config.devices} - owned
+    assert owned == {"warehouse"}  # lc01demo000002; office and spare are instance 1's
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        bridge = RunningBridge(BridgeService(config), probe)
+        await bridge.start()
+        try:
+            answer = await bridge.request("warehouse", "tasks", {"transaction": "mine"})
+            assert answer["status"] == "ok"
+            unknown = await bridge.request("attic", "tasks", {"transaction": "nobody"})
+            assert unknown["error"]["code"] == "unknown_device"
+            assert "office, warehouse, spare" in unknown["error"]["message"]
+            mark = probe.mark()
+            for name in sorted(others):
+                await probe.publish(f"{base_topic}/{name}/request/tasks", {"transaction": "x"})
+            await bridge.settle()
+            info = await bridge.wait_json("bridge/info")
+        finally:
+            await bridge.stop()
+    answered = [m.topic for m in probe.messages()[mark:] if "/response/" in m.topic]
+    assert [t for t in answered if t.split("/")[1] in others] == []
+    assert info["devices"] == ["warehouse"]
+    assert info["shard"] == "0/2"
+    published = {m.topic.split("/")[1] for m in probe.messages(f"{base_topic}/+/state")}
+    assert published == {"bridge", "warehouse"}
+    asked = {
+        str(r.query.get("deviceId") or r.fields.get("deviceId"))
+        for r in simulator.requests
+        if r.query.get("deviceId") or r.fields.get("deviceId")
+    }
+    assert asked == {"lc01demo000002"}

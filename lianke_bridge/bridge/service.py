@@ -980,7 +980,13 @@ class BridgeService:
         topic = message.topic.value
         claimed = False
         try:
-            prepared = prepare(where, incoming, limits, self.boxes)
+            prepared = prepare(
+                where,
+                incoming,
+                limits,
+                self.boxes,
+                configured=[device.name for device in self.config.devices],
+            )
             self._check_not_empty_on_311(incoming)
             transaction = prepared.transaction
             repeat = None

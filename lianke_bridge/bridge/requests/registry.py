@@ -10,7 +10,7 @@ request that cannot be prepared raises :class:`CommandError`: ``unknown_device``
 from __future__ import annotations
 
 import difflib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -129,19 +129,26 @@ BRIDGE_COMMANDS = frozenset(BRIDGE)
 
 
 def prepare(
-    where: RequestTopic, incoming: Incoming, limits: Limits, boxes: Mapping[str, Box]
+    where: RequestTopic,
+    incoming: Incoming,
+    limits: Limits,
+    boxes: Mapping[str, Box],
+    *,
+    configured: Iterable[str] | None = None,
 ) -> PreparedRequest:
     """A request's topic and decoded payload -> its typed command, bound to its handler.
 
     Checked in this order: the device, the command, the payload's size, the payload.
+    ``configured`` names every box of the configuration when ``boxes`` holds only this
+    instance's share (a scaled-out bridge), for the ``unknown_device`` message.
     Raises :class:`CommandError` only.
     """
     if where.scope == "device":
         box = boxes.get(where.device or "")
         if box is None:
+            names = ", ".join(boxes if configured is None else configured)
             raise CommandError(
-                UNKNOWN_DEVICE,
-                f"no device named {show(where.device)}; configured: {', '.join(boxes)}",
+                UNKNOWN_DEVICE, f"no device named {show(where.device)}; configured: {names}"
             )
         device = DEVICE.get(where.command)
         if device is None:
