@@ -132,6 +132,22 @@ class RunningBridge:
         return message.json()
 
 
+async def until(condition: Callable[[], bool], timeout: float = 8.0) -> None:
+    """Wait for a condition the simulator's request log will meet (it changes as calls come)."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 - the simulator's log has no event to wait on
+            await asyncio.sleep(0.01)
+
+
+def calls_for(simulator: Simulator, device_id: str, path: str) -> int:
+    """How many calls of ``path`` the simulator received for one box."""
+    return sum(
+        1
+        for r in simulator.requests
+        if r.path == path and device_id in (r.fields.get("deviceId"), r.query.get("deviceId"))
+    )
+
+
 @pytest.fixture
 def bridge_config(
     simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path

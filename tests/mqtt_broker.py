@@ -524,6 +524,20 @@ class MqttProbe:
                 + f" within {timeout}s; last topics seen: {seen}"
             ) from None
 
+    async def sync(self, timeout: float = 5.0) -> None:
+        """Wait until everything the broker queued for this probe before now has arrived.
+
+        A sentinel goes out on the probe's own topic and comes back behind whatever the broker
+        had queued already: the retained messages of a subscribe, or what another client had
+        published (and got acknowledged) before. It stays in the history, on its own topic.
+        """
+        topic = f"probe-sentinel/{self.identifier}"
+        await self.subscribe(topic)
+        token = uuid.uuid4().hex
+        start = self.mark()
+        await self.publish(topic, token)
+        await self.wait_for(topic, lambda m: m.text == token, timeout, since=start)
+
     async def expect_silence(
         self, topic_filter: str, duration: float, *, since: int | None = None
     ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -149,15 +149,35 @@ class SimApi:
         return await self.get("/api/print/job", **self.creds(box), devicePort=port, task_id=task_id)
 
     async def wait_state(
-        self, task_id: str, state: str, box: BoxSpec | None = None, timeout: float = 3.0
+        self,
+        task_id: str,
+        state: str | Collection[str],
+        box: BoxSpec | None = None,
+        timeout: float = 3.0,
     ) -> dict[str, Any]:
-        """Poll (as a client would) until the task is in ``state``; its ``data``."""
+        """Poll (as a client would) until the task is in ``state`` (or one of them); its data."""
+        states = {state} if isinstance(state, str) else set(state)
         async with asyncio.timeout(timeout):
             while True:
                 data: dict[str, Any] = (await self.job(task_id, box))["data"]
-                if data["task_state"] == state:
+                if data["task_state"] in states:
                     return data
                 await asyncio.sleep(0.005)
+
+    async def wait_answer(
+        self,
+        path: str,
+        predicate: Callable[[dict[str, Any]], bool],
+        query: Mapping[str, Any],
+        timeout: float = 3.0,
+    ) -> dict[str, Any]:
+        """GET ``path`` again and again, as a polling client would, until ``predicate`` holds."""
+        async with asyncio.timeout(timeout):
+            while True:
+                answer = await self.get(path, **query)
+                if predicate(answer):
+                    return answer
+                await asyncio.sleep(0.01)
 
     async def wait_final(
         self, task_id: str, box: BoxSpec | None = None, timeout: float = 3.0

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bridge_harness import RunningBridge, make_config
+from bridge_harness import RunningBridge, calls_for, make_config, until
 from mqtt_broker import MqttProbe
 
 from lianke_bridge.bridge.service import BridgeService
@@ -92,8 +91,9 @@ async def test_never_booted_box_is_offline_and_only_asked_device_info(
     )
     state = await running_bridge.wait_json("spare/state")
     assert state["online"] is False
-    await asyncio.sleep(0.8)
     spare_id = simulator.fleet.boxes[2].device_id
+    # Three device_info rounds: printer calls, if any, would have come with the first two.
+    await until(lambda: calls_for(simulator, spare_id, "/api/device/device_info") >= 3)
     asked = {r.path for r in simulator.requests if r.fields.get("deviceId") == spare_id}
     asked |= {r.path for r in simulator.requests if r.query.get("deviceId") == spare_id}
     assert asked == {"/api/device/device_info"}

@@ -10,13 +10,13 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_harness import RunningBridge, make_config
+from bridge_harness import RunningBridge, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe, sentinel_round_trip
 
 from lianke_bridge.__main__ import MqttLogHandler, run_until_stopped
@@ -96,13 +96,6 @@ def errors_logged(bridge: RunningBridge) -> list[dict[str, Any]]:
 def answers(bridge: RunningBridge, device: str, command: str) -> int:
     """How many answers a command got on its response topic."""
     return len(bridge.probe.messages(f"{bridge.base}/{device}/response/{command}"))
-
-
-async def until(condition: Callable[[], bool], timeout: float = 8.0) -> None:
-    """Wait for a condition the simulator's request log will meet (it changes as calls come)."""
-    async with asyncio.timeout(timeout):
-        while not condition():  # noqa: ASYNC110 - the simulator's log has no event to wait on
-            await asyncio.sleep(0.01)
 
 
 # ---------------------------------------------------------------------------- print by link

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bridge_harness import RunningBridge, make_config
+from bridge_harness import RunningBridge, calls_for, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe
 
 from lianke_bridge.bridge.service import BridgeService
@@ -202,7 +202,11 @@ async def test_network_printer_is_never_asked_printer_status(
         await bridge.start()
         try:
             await bridge.wait_json("office/printer/1/state", lambda s: s["status"] == "paper_out")
-            await asyncio.sleep(1.0)  # several printer_status rounds (every 0.3 s here)
+            target = calls_for(simulator, OFFICE_ID, "/api/device/printer_status") + 3
+            await until(  # three more printer_status rounds
+                lambda: calls_for(simulator, OFFICE_ID, "/api/device/printer_status") >= target
+            )
+            await bridge.probe.sync()
             inkjet = bridge.probe.last(f"{base_topic}/office/printer/631/state")
             assert inkjet is not None
         finally:

@@ -57,10 +57,10 @@ def unique_ids(message: ProbeMessage) -> set[str]:
 
 
 async def run_until_discovered(probe: MqttProbe, config: Config, since: int = 0) -> dict[str, Any]:
-    """Run the bridge until every node is announced and the prefix went quiet."""
-    async with bridge_running(config, probe):
+    """Run the bridge until every node is announced and it has nothing left to announce."""
+    async with bridge_running(config, probe) as bridge:
         if config.homeassistant.discovery == "device":
-            return await discovered(probe, config, every_node(config), since=since)
+            return await discovered(bridge, config, every_node(config), since=since)
         for node in every_node(config):  # a sensor every node has, published per entity
             key = "version" if "bridge" in node else "model" if "_p" in node else "firmware"
             await probe.wait_for(
@@ -68,7 +68,7 @@ async def run_until_discovered(probe: MqttProbe, config: Config, since: int = 0)
                 lambda m: bool(m.payload),
                 since=since,
             )
-        return await discovered(probe, config, [], since=since)
+        return await discovered(bridge, config, [], since=since)
 
 
 @pytest.mark.parametrize(("old", "new"), [("device", "entity"), ("entity", "device")])
@@ -139,8 +139,8 @@ async def test_start_announces_each_box_once_its_identity_is_known(
 ) -> None:
     """No placeholder: every box config ever sent names the real model and firmware."""
     prefix = config.homeassistant.prefix
-    async with probe_for(mosquitto, config) as probe, bridge_running(config, probe):
-        await discovered(probe, config, every_node(config))
+    async with probe_for(mosquitto, config) as probe, bridge_running(config, probe) as bridge:
+        await discovered(bridge, config, every_node(config))
         boxes = [
             m
             for m in probe.messages(f"{prefix}/device/+/config")
@@ -236,7 +236,7 @@ async def test_cloud_error_shows_a_box_the_cloud_does_not_answer_for(
 ) -> None:
     """While device_info fails the box's Cloud error is on, with the error; then off again."""
     async with probe_for(mosquitto, config) as probe, bridge_running(config, probe) as bridge:
-        configs = await discovered(probe, config, every_node(config))
+        configs = await discovered(bridge, config, every_node(config))
         box = configs[device_topic(config, discovery.box_node_id(OFFICE_ID))]
         sensor = box["components"]["cloud_error"]
         assert sensor["device_class"] == "problem"

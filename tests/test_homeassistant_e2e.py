@@ -9,7 +9,6 @@ the bridge is mocked; the simulator records which cloud call each press reached.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -19,9 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_harness import FAST_POLL, SLOW_POLL, RunningBridge, make_config
+from bridge_harness import FAST_POLL, SLOW_POLL, RunningBridge, make_config, until
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from mqtt_broker import MosquittoBroker, MqttProbe, ProbeMessage, topic_matches
+from mqtt_broker import (
+    MosquittoBroker,
+    MqttProbe,
+    ProbeMessage,
+    sentinel_round_trip,
+    topic_matches,
+)
 
 from lianke_bridge.bridge import discovery
 from lianke_bridge.bridge.render import render_page
@@ -201,18 +206,45 @@ async def bridge_running(config: Config, probe: MqttProbe) -> AsyncIterator[Runn
 
 
 async def discovered(
-    probe: MqttProbe, config: Config, nodes: list[str], *, since: int = 0
+    bridge: RunningBridge,
+    config: Config,
+    nodes: list[str],
+    *,
+    since: int = 0,
+    probe: MqttProbe | None = None,
 ) -> dict[str, Any]:
     """Wait until every node's device config is retained (from ``since``) and announcing ended.
 
-    Each box finding its printers announces again, so wait for the prefix to go quiet.
+    ``probe`` is the bridge's own unless another one is given.
     """
+    probe = probe or bridge.probe
     for node in nodes:
         await probe.wait_for(
             device_topic(config, node), lambda m: bool(m.payload) and m.retain, since=since
         )
-    await settled(probe, f"{config.homeassistant.prefix}/#")
+    await announced(bridge, probe)
     return config_payloads(probe, config.homeassistant.prefix)
+
+
+async def announced(bridge: RunningBridge, probe: MqttProbe | None = None) -> None:
+    """Wait until the bridge has nothing left to announce, and the probe has all it sent.
+
+    A box is announced once device_info told its identity and again once its first printer
+    list is read, so: every box answered device_info, every online box listed its printers, no
+    poller holds identity news it has yet to announce, and the announce those started (it takes
+    the discovery lock before its poller yields) is over.
+    """
+    service = bridge.service
+    await until(
+        lambda: (
+            all(
+                box.known and (box.printers_listed or not box.state.online)
+                for box in service.boxes.values()
+            )
+            and not any(poller._identity_news for poller in service.pollers.values())
+        )
+    )
+    await (probe or bridge.probe).sync()
 
 
 def every_node(config: Config) -> list[str]:
@@ -283,22 +315,13 @@ def after(probe: MqttProbe, start: int, topic_filter: str = "#") -> list[ProbeMe
     return [m for m in probe.messages()[start:] if topic_matches(topic_filter, m.topic)]
 
 
-async def settled(probe: MqttProbe, topic_filter: str, quiet: float = 0.3) -> None:
-    """Wait until nothing arrived on the filter for ``quiet`` seconds."""
-    while True:
-        start = probe.mark()
-        await asyncio.sleep(quiet)
-        if not after(probe, start, topic_filter):
-            return
-
-
 # ---- discovery ------------------------------------------------------------------------------
 async def test_device_discovery_for_bridge_boxes_and_printers(
     ha: RunningBridge, config: Config
 ) -> None:
     """One retained device config each for the bridge, every box and every printer found."""
     prefix = config.homeassistant.prefix
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
     for message in ha.probe.messages(f"{prefix}/#"):
         assert message.retain, message.topic
     assert all(topic.startswith(f"{prefix}/device/") for topic in configs)
@@ -362,7 +385,7 @@ async def test_every_button_reaches_its_cloud_call(
     config = quiet_config
     async with probe_for(mosquitto, config) as probe, bridge_running(config, probe) as bridge:
         found = entities(
-            await discovered(probe, config, every_node(config)), config.homeassistant.prefix
+            await discovered(bridge, config, every_node(config)), config.homeassistant.prefix
         )
         buttons = {(e.node, e.key): e for e in found if e.platform == "button"}
         office = discovery.box_node_id(OFFICE_ID)
@@ -447,7 +470,7 @@ async def test_network_printer_flush_drops_its_waiting_job(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
     """Flush queue on the network printer's device cancels the job waiting for that printer."""
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
     node = discovery.printer_node_id(OFFICE_ID, 631)
     flush = find(entities(configs, config.homeassistant.prefix), node, "flush_queue")
     simulator.state.timing = replace(simulator.state.timing, ready=5.0)
@@ -462,7 +485,7 @@ async def test_print_url_text_prints_what_is_typed(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
     """A URL typed into the text entity is printed on the default port and shown as its state."""
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
     text = find(
         entities(configs, config.homeassistant.prefix),
         discovery.box_node_id(OFFICE_ID),
@@ -482,7 +505,7 @@ async def test_notify_prints_the_message_as_a_page(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
     """``notify.send_message`` to the print entity uploads an HTML page of the message."""
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
     notify = find(
         entities(configs, config.homeassistant.prefix), discovery.box_node_id(OFFICE_ID), "print"
     )
@@ -498,7 +521,7 @@ async def test_finished_jobs_fire_the_event_entity(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
     """Succeeded, failed and cancelled jobs each fire the job event (not retained)."""
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
     found = entities(configs, config.homeassistant.prefix)
     event = find(found, discovery.box_node_id(OFFICE_ID), "job")
     last_job = find(found, discovery.box_node_id(OFFICE_ID), "last_job")
@@ -537,7 +560,7 @@ async def test_every_discovered_topic_has_a_valid_retained_state(
     renders something the entity rejects (a status outside the enum options, say).
     """
     prefix = config.homeassistant.prefix
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
     found = entities(configs, prefix)
     for box_id, name in ((OFFICE_ID, "office"), (WAREHOUSE_ID, "warehouse")):
         text = find(found, discovery.box_node_id(box_id), "print_url")
@@ -548,7 +571,7 @@ async def test_every_discovered_topic_has_a_valid_retained_state(
         for name in ("office", "warehouse"):
             await late.wait_for(f"{ha.base}/{name}/last_job", lambda m: "succeeded" in m.text)
         await late.wait_for(f"{ha.base}/bridge/health")
-        await asyncio.sleep(0.2)  # every retained message arrives right after SUBACK
+        await late.sync()  # every retained message is here
         retained = {m.topic: m for m in late.messages() if m.retain}
     assert config_payloads(late, prefix) == {t: p for t, p in configs.items() if p is not None}
     # The spare box never booted, so it never printed: its last job stays unknown.
@@ -583,7 +606,7 @@ async def test_printer_states_render_valid_problem_states(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
     """A paper jam shows as status paper_jam and the jam sensor ON, from the real payload."""
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
     found = entities(configs, config.homeassistant.prefix)
     node = discovery.printer_node_id(OFFICE_ID, 1)
     status, jam, out = (find(found, node, k) for k in ("status", "paper_jam", "paper_out"))
@@ -602,7 +625,7 @@ async def test_error_limit_sensor_turns_on_and_the_reset_button_clears_it(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
     """The cloud pausing a printer (11203) turns its sensor ON; the reset button turns it OFF."""
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
     found = entities(configs, config.homeassistant.prefix)
     node = discovery.printer_node_id(OFFICE_ID, 1)
     sensor, reset = find(found, node, "error_limit_reached"), find(found, node, "reset_error_limit")
@@ -632,7 +655,7 @@ async def test_ha_birth_reannounces_discovery_and_states_after_a_delay(
 ) -> None:
     """HA's ``online`` on its status topic brings every config and state again, a bit later."""
     prefix = config.homeassistant.prefix
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
     status_topic = config.homeassistant.status_topic
     start = ha.probe.mark()
     await ha.probe.publish(status_topic, "offline")
@@ -659,8 +682,12 @@ async def test_ha_birth_reannounces_discovery_and_states_after_a_delay(
     start = ha.probe.mark()
     await ha.probe.publish(status_topic, "online")
     await ha.probe.publish(status_topic, "online")
-    await ha.probe.wait_for(f"{prefix}/device/#", since=start)
-    await asyncio.sleep(ANNOUNCE_DELAY[1] * 2)
+    await sentinel_round_trip(ha.probe, ha.base)  # both births were read
+    announce = ha.service._ha_announce
+    assert announce is not None
+    await announce  # the re-announce and its republish are over
+    assert ha.service._ha_announce is announce  # and the second birth scheduled none
+    await ha.probe.sync()
     bridge_topic = device_topic(config, discovery.bridge_node_id(config.mqtt.base_topic))
     assert len(after(ha.probe, start, bridge_topic)) == 1
 
@@ -669,7 +696,7 @@ async def test_unplugged_printer_is_removed_and_comes_back(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
     """A printer leaving printer_list has its config cleared (HA removes it); plugged back, back."""
-    await discovered(ha.probe, config, every_node(config))
+    await discovered(ha, config, every_node(config))
     topic = device_topic(config, discovery.printer_node_id(OFFICE_ID, 2))
     start = ha.probe.mark()
     simulator.faults.unplug_printer(OFFICE_ID, 2)
@@ -704,12 +731,12 @@ async def test_restart_keeps_every_config(
     """
     prefix = config.homeassistant.prefix
     async with probe_for(mosquitto, config) as probe:
-        async with bridge_running(config, probe):
-            await discovered(probe, config, every_node(config))
+        async with bridge_running(config, probe) as bridge:
+            await discovered(bridge, config, every_node(config))
         start = probe.mark()
-        async with bridge_running(config, probe):
-            await discovered(probe, config, every_node(config), since=start)
-            await asyncio.sleep(0.3)
+        async with bridge_running(config, probe) as bridge:
+            # announced: every printer list read, and what each list started published
+            await discovered(bridge, config, every_node(config), since=start)
         cleared = [m.topic for m in after(probe, start, f"{prefix}/#") if not m.payload]
         assert cleared == []
 
@@ -720,8 +747,8 @@ async def test_printer_unplugged_while_stopped_is_cleared_at_next_start(
     """A printer gone while the bridge was stopped is removed once the box's list is read."""
     topic = device_topic(config, discovery.printer_node_id(OFFICE_ID, 2))
     async with probe_for(mosquitto, config) as probe:
-        async with bridge_running(config, probe):
-            await discovered(probe, config, every_node(config))
+        async with bridge_running(config, probe) as bridge:
+            await discovered(bridge, config, every_node(config))
         simulator.faults.unplug_printer(OFFICE_ID, 2)
         start = probe.mark()
         async with bridge_running(config, probe):
@@ -738,20 +765,19 @@ async def test_box_removed_from_config_is_cleared_across_a_restart(
     """A box taken out of the configuration loses its HA device and its printers at next start."""
     prefix = config.homeassistant.prefix
     async with probe_for(mosquitto, config) as probe:
-        async with bridge_running(config, probe):
-            await discovered(probe, config, every_node(config))
+        async with bridge_running(config, probe) as bridge:
+            await discovered(bridge, config, every_node(config))
         smaller = replace(config, devices=tuple(d for d in config.devices if d.name != "warehouse"))
         start = probe.mark()
-        async with bridge_running(smaller, probe):
+        async with bridge_running(smaller, probe) as bridge:
             for node in [discovery.box_node_id(WAREHOUSE_ID), *printer_nodes(WAREHOUSE_ID)]:
                 cleared = await probe.wait_for(
                     device_topic(config, node), lambda m: not m.payload, since=start
                 )
                 assert cleared.retain
-            await discovered(probe, config, printer_nodes(OFFICE_ID), since=start)
+            await discovered(bridge, config, printer_nodes(OFFICE_ID), since=start)
     async with probe_for(mosquitto, config) as late:
-        await late.wait_for(device_topic(config, discovery.box_node_id(OFFICE_ID)))
-        await asyncio.sleep(0.2)
+        await late.sync()  # every retained message is here
         left = config_payloads(late, prefix)
     assert not [t for t in left if WAREHOUSE_ID in t]
     assert len(left) == len(every_node(config)) - 2
@@ -763,8 +789,8 @@ async def test_switching_to_entity_mode_migrates_and_clears_device_configs(
     """Device -> entity across a restart: migrate, new per-entity configs, old topics cleared."""
     prefix = config.homeassistant.prefix
     async with probe_for(mosquitto, config) as probe:
-        async with bridge_running(config, probe):
-            await discovered(probe, config, every_node(config))
+        async with bridge_running(config, probe) as bridge:
+            await discovered(bridge, config, every_node(config))
         entity_mode = replace(
             config, homeassistant=replace(config.homeassistant, discovery="entity")
         )
@@ -779,8 +805,7 @@ async def test_switching_to_entity_mode_migrates_and_clears_device_configs(
             node = discovery.printer_node_id(OFFICE_ID, 631)
             await probe.wait_for(f"{prefix}/sensor/{node}/ink_black/config", since=start)
     async with probe_for(mosquitto, config) as late:
-        await late.wait_for(f"{prefix}/sensor/{node}/status/config")
-        await asyncio.sleep(0.2)
+        await late.sync()  # every retained message is here
         left = config_payloads(late, prefix)
     assert not [t for t in left if t.startswith(f"{prefix}/device/")]
     assert f"{prefix}/text/{discovery.box_node_id(OFFICE_ID)}/print_url/config" in left
@@ -796,7 +821,8 @@ async def test_disabled_discovery_publishes_nothing_under_the_prefix(
     async with probe_for(mosquitto, config) as probe, bridge_running(config, probe) as bridge:
         await bridge.wait_json("office/state", lambda s: s["printers"] == [1, 2, 631])
         await probe.publish(config.homeassistant.status_topic, "online")
-        await asyncio.sleep(ANNOUNCE_DELAY[1] * 2)
+        await sentinel_round_trip(probe, bridge.base)  # the birth was read (if delivered)
+        assert bridge.service._ha_announce is None
         simulator.faults.unplug_printer(OFFICE_ID, 2)
         await bridge.wait_json("office/state", lambda s: s["printers"] == [1, 631])
         info = await bridge.wait_json("bridge/info")
@@ -827,11 +853,15 @@ async def test_broker_restart_brings_back_every_config_and_state(
     ha: RunningBridge, config: Config, mosquitto: MosquittoBroker
 ) -> None:
     """A broker that lost its retained messages gets every config and state again, once each."""
-    configs = await discovered(ha.probe, config, every_node(config))
+    configs = await discovered(ha, config, every_node(config))
+    boxes = ha.service.boxes.values()
+    await until(lambda: all(box.last_poll for box in boxes if box.state.online))
     mosquitto.restart()
     await mosquitto.wait_ready()
     async with probe_for(mosquitto, config) as fresh:
-        await discovered(fresh, config, every_node(config))
+        for node in every_node(config):
+            await fresh.wait_for(device_topic(config, node), lambda m: m.retain and bool(m.payload))
+        await fresh.sync()
         for topic in ("bridge/state", "office/state", "office/printer/631/state", "spare/state"):
             await fresh.wait_for(f"{ha.base}/{topic}", lambda m: m.retain and bool(m.payload))
     assert config_payloads(fresh, config.homeassistant.prefix) == configs
@@ -843,7 +873,7 @@ async def test_firmware_update_is_announced(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
     """A box whose firmware changes is re-announced, so Home Assistant shows the new version."""
-    await discovered(ha.probe, config, every_node(config))
+    await discovered(ha, config, every_node(config))
     topic = device_topic(config, discovery.box_node_id(OFFICE_ID))
     start = ha.probe.mark()
     box = simulator.state.boxes[OFFICE_ID]
@@ -859,7 +889,7 @@ async def test_another_printer_on_the_same_port_is_announced(
     ha: RunningBridge, config: Config, simulator: Simulator
 ) -> None:
     """Swapping the printer on a port updates its Home Assistant device (name and model)."""
-    await discovered(ha.probe, config, every_node(config))
+    await discovered(ha, config, every_node(config))
     topic = device_topic(config, discovery.printer_node_id(OFFICE_ID, 2))
     start = ha.probe.mark()
     printer = simulator.state.boxes[OFFICE_ID].printers[2]

@@ -74,8 +74,7 @@ async def test_jobs_for_one_printer_run_one_after_another(slow_api: SimApi) -> N
     """A second job waits in READY until the first has been sent."""
     first = await slow_api.submit_ok()
     second = await slow_api.submit_ok()
-    await asyncio.sleep(0.1)
-    assert (await slow_api.job(first))["data"]["task_state"] in ("PARSING", "SENDING")
+    await slow_api.wait_state(first, ("PARSING", "SENDING"))
     assert (await slow_api.job(second))["data"]["task_state"] == "READY"
     assert (await slow_api.wait_final(second))["task_state"] == "SUCCESS"
 
@@ -191,7 +190,7 @@ async def test_cancel_of_a_finished_job_is_refused(sim_api: SimApi) -> None:
 async def test_flush_drops_queued_jobs_but_not_the_one_printing(slow_api: SimApi) -> None:
     """flush_jobs revokes the waiting jobs, returns how many, and lets the printing one finish."""
     first = await slow_api.submit_ok()
-    await asyncio.sleep(0.08)
+    await slow_api.wait_state(first, ("PARSING", "SENDING"))  # printing, no longer queued
     queued = [await slow_api.submit_ok() for _ in range(3)]
     answer = await slow_api.post_json(
         "/api/print/flush_jobs", {**slow_api.creds(), "devicePort": 1}
@@ -243,9 +242,10 @@ async def test_reboot_takes_the_box_offline_for_a_while(slow_api: SimApi) -> Non
     assert info["data"]["info"]["online"] == 0
     assert (await slow_api.post_json("/api/device/async_device_reboot", creds))["code"] == 401
     assert (await slow_api.submit())["code"] == 5002
-    await asyncio.sleep(SLOW_JOBS.reboot + 0.05)
-    info = await slow_api.get("/api/device/device_info", **creds)
-    assert info["data"]["info"]["online"] == 1
+    await slow_api.wait_answer(  # back once the reboot is over
+        "/api/device/device_info", lambda a: a["data"]["info"]["online"] == 1, creds
+    )
+    assert (await slow_api.submit())["code"] == 200
 
 
 async def test_reboot_of_an_offline_box_is_refused(sim_api: SimApi) -> None:
@@ -298,9 +298,9 @@ async def test_job_reaching_an_offline_box_fails(slow_api: SimApi) -> None:
     """A queued job whose box is offline when it is to be sent fails with 503."""
     task_id = await slow_api.submit_ok()
     slow_api.sim.faults.box_offline(slow_api.box.device_id)
-    await asyncio.sleep(SLOW_JOBS.ready + SLOW_JOBS.parsing + 0.05)
+    done = await slow_api.wait_final(task_id)  # it ends while the box is still offline
     slow_api.sim.faults.box_offline(slow_api.box.device_id, offline=False)
-    assert (await slow_api.wait_final(task_id))["task_result"]["code"] == 503
+    assert done["task_result"]["code"] == 503
 
 
 async def test_box_comes_back_online(sim_api: SimApi) -> None:
@@ -329,8 +329,9 @@ async def test_async_refresh_is_401_while_refreshing_and_10009_concurrently(
     )
     assert codes == [200, 10009]
     assert (await slow_api.get(path, **creds))["code"] == 401
-    await asyncio.sleep(SLOW_JOBS.refresh + 0.05)
-    assert (await slow_api.get(path, **creds))["code"] == 200
+    # Asked again and again, it is 401 until the refresh is over, then a new one starts.
+    answer = await slow_api.wait_answer(path, lambda a: a["code"] != 401, creds)
+    assert answer["code"] == 200
 
 
 # ---------------------------------------------------------------------------- printers
