@@ -447,6 +447,11 @@ class MqttProbe:
                     self._changed.notify_all()
         except aiomqtt.MqttError as err:
             async with self._changed:
+                # aiomqtt's iterator ends at the disconnect even when messages are still in its
+                # queue, and paho acknowledged those already: the broker never sends them again.
+                # Keep them, or an answer that arrived with the broker's last breath is lost.
+                while not client._queue.empty():
+                    self._messages.append(ProbeMessage.from_aiomqtt(client._queue.get_nowait()))
                 self._lost = err
                 self._changed.notify_all()
 

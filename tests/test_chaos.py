@@ -27,6 +27,7 @@ import yaml
 from bridge_harness import make_config
 from mqtt_broker import MosquittoBroker, MqttProbe, ProbeMessage
 
+from lianke_bridge.bridge import service as service_module
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config
 from lianke_bridge.simulator import Simulator
@@ -152,6 +153,70 @@ async def test_broker_restarts_under_print_traffic_lose_and_repeat_nothing(
     printed = _printed(simulator)
     assert {url: n for url, n in printed.items() if n != 1} == {}
     assert len(printed) == len(sent)
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_a_request_the_broker_redelivers_after_its_answer_is_not_answered_again(
+    *,
+    simulator: Simulator,
+    mosquitto_factory: Callable[..., MosquittoBroker],
+    base_topic: str,
+    tmp_path: Path,
+    protocol: Literal["5", "3.1.1"],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bridge's acknowledgement of an answered print is lost in a broker restart.
+
+    The broker then sends the print again (DUP). Its answer is already out, so the requester
+    gets exactly one answer, ``ok``, and the print is made once. (The broker restart's race made
+    this a rare failure of the test above: the redelivery was answered ``duplicate``.)
+    """
+    broker = mosquitto_factory(persistence=True)
+    await broker.wait_ready()
+    config = make_config(simulator, broker, base_topic, tmp_path / "state")
+    config = replace(config, mqtt=replace(config.mqtt, protocol=protocol))
+    response = f"{base_topic}/office/response/print"
+    request = f"{base_topic}/office/request/print"
+    acks: list[bytes] = []
+    acked_again = asyncio.Event()
+    real_ack = service_module._ack
+
+    def lose_the_first_ack(mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        acks.append(bytes(message.payload) if isinstance(message.payload, bytes) else b"")
+        if len(acks) == 1:
+            return  # lost: the broker keeps the request in flight for the bridge's session
+        real_ack(mqtt, message)
+        if b'"p0"' in acks[-1]:
+            acked_again.set()
+
+    monkeypatch.setattr(service_module, "_ack", lose_the_first_ack)
+    requester = MqttProbe(
+        broker.host,
+        broker.port,
+        protocol=PROBE_PROTOCOL[protocol],
+        identifier=f"{base_topic}-requester",
+        session_expiry=3600,
+        subscribe=[response],
+    )
+    await requester.connect()
+    try:
+        async with _bridge_task(config) as service:
+            await requester.publish(request, {"url": "https://x.test/p0.pdf", "transaction": "p0"})
+            await _wait_answers(requester, response, ["p0"])
+            broker.stop()
+            await _wait_until(lambda: not service.connected.is_set(), "bridge disconnected")
+            broker.start()
+            await requester.reconnect()
+            async with asyncio.timeout(WAIT):
+                await acked_again.wait()  # the redelivered print was handled
+            sentinel = await requester.request(
+                f"{base_topic}/bridge/request/health_check", {"transaction": "sentinel"}
+            )
+            assert sentinel.json()["transaction"] == "sentinel"
+    finally:
+        await requester.close()
+    assert [m.json()["status"] for m in requester.messages(response)] == ["ok"]
+    assert _printed(simulator) == Counter({"https://x.test/p0.pdf": 1})
 
 
 # ---- SIGKILL ------------------------------------------------------------------------------------

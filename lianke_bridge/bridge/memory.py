@@ -4,7 +4,8 @@ The broker may deliver a QoS 1 request again (a lost PUBACK, a reconnect, the br
 before it acknowledged). Each request with a transaction is recorded on disk before it runs and
 its answer before it is published, so a repeat within ``DUPLICATE_WINDOW`` is never run again:
 
-- answered and published: ``duplicate``, with the original answer in ``error.original``;
+- answered and published: ``duplicate``, with the original answer in ``error.original``
+  (unless the broker itself sends the request again: its answer is out, nothing more goes);
 - answered, not yet published (the bridge died in between): the original answer, as is;
 - being handled right now: ``duplicate`` (the answer follows on its own);
 - begun by an earlier run that died before answering: ``recover`` says what became of it (a
@@ -72,6 +73,12 @@ class RequestMemory:
             self._live.discard(key)
             raise
         return None
+
+    def published(self, topic: str, transaction: str) -> bool:
+        """Whether the answer to this transaction went out and the broker took it."""
+        self._store.expire_requests(time.time() - self._window)
+        seen = self._store.requests.get((topic, transaction))
+        return seen is not None and seen.answer is not None and seen.sent
 
     def release(self, topic: str, transaction: str) -> None:
         """The request that ``begin`` let run is over (answered, failed or cancelled)."""

@@ -142,6 +142,8 @@ class BridgeService:
         self.connected = asyncio.Event()
         self._client = client
         self._memory = RequestMemory(self.store, self._recover)
+        self._redelivered: set[int] = set()
+        """Packet ids of the requests the broker sent this session again (the DUP flag)."""
         self._ha_announce: asyncio.Task[None] | None = None
         self._discovery_lock = asyncio.Lock()
         self._jobs: JobTracker | None = None
@@ -272,6 +274,8 @@ class BridgeService:
         # A request is acknowledged once it is answered (see _handle), not on arrival: a bridge
         # killed before answering gets it again from its session. aiomqtt has no option for it.
         client._client.manual_ack_set(on=True)  # noqa: SLF001
+        self._redelivered = set()
+        _note_redeliveries(client, self._redelivered)
         return client
 
     def _new_mqtt_client(self) -> aiomqtt.Client:
@@ -930,7 +934,9 @@ class BridgeService:
         self, mqtt: aiomqtt.Client, where: RequestTopic, message: aiomqtt.Message
     ) -> None:
         """Answer, then acknowledge: a request the bridge dies on comes again from the session."""
-        await self._answer(where, message)
+        redelivered = message.qos > 0 and message.mid in self._redelivered
+        self._redelivered.discard(message.mid)
+        await self._answer(where, message, redelivered=redelivered)
         _ack(mqtt, message)
 
     async def _recover(self, topic: str, transaction: str) -> dict[str, Any] | None:
@@ -945,14 +951,18 @@ class BridgeService:
         job = await self.jobs.recover_print(where.device, transaction)
         return None if job is None else ok_envelope(job_answer(job), transaction)
 
-    async def _answer(self, where: RequestTopic, message: aiomqtt.Message) -> None:
+    async def _answer(
+        self, where: RequestTopic, message: aiomqtt.Message, *, redelivered: bool = False
+    ) -> None:
         """Parse, execute and answer one request. A bad request never ends the bridge.
 
         Everything, the answer's publishing too, runs inside this boundary: a failure is logged
         and the request dropped; only a broker error (``MqttError``) goes on to end the session.
         """
         try:
-            envelope = await self._envelope(where, message)
+            envelope = await self._envelope(where, message, redelivered=redelivered)
+            if envelope is None:
+                return
             transaction = envelope.get("transaction")
             published = False
             try:
@@ -968,11 +978,15 @@ class BridgeService:
                 "could not answer the request on %s", shown_topic(message.topic.value)
             )
 
-    async def _envelope(self, where: RequestTopic, message: aiomqtt.Message) -> dict[str, Any]:
+    async def _envelope(
+        self, where: RequestTopic, message: aiomqtt.Message, *, redelivered: bool = False
+    ) -> dict[str, Any] | None:
         """The answer to a request: its ``ok`` envelope, the error envelope, or the remembered one.
 
         A transaction seen before gets what the memory says (``duplicate`` with the first
-        answer, or the first answer itself when it was never published).
+        answer, or the first answer itself when it was never published). None: answer nothing,
+        the broker sent again a request whose answer it has already taken (only the bridge's
+        acknowledgement was lost, e.g. in a broker restart): the requester has its answer.
         """
         limits = self._limits()
         incoming = Incoming.read(_payload_bytes(message.payload), limits.max_payload_bytes)
@@ -991,6 +1005,9 @@ class BridgeService:
             transaction = prepared.transaction
             repeat = None
             if transaction is not None:
+                if redelivered and self._memory.published(topic, transaction):
+                    _LOGGER.debug("redelivered %s already answered", shown_topic(topic))
+                    return None
                 repeat = await self._memory.begin(topic, transaction)
                 claimed = repeat is None
             if repeat is None:
@@ -1065,6 +1082,26 @@ class BridgeService:
             "api": {"ok": api_ok, **self.client.stats.to_json()},
             "devices": devices,
         }
+
+
+def _note_redeliveries(client: aiomqtt.Client, redelivered: set[int]) -> None:
+    """Keep the packet id of each message the broker sends again (aiomqtt drops the DUP flag).
+
+    The broker sets DUP only on its own retransmission to this session, never on a requester's
+    re-send, so DUP means "this session had this very request before".
+    """
+    paho = client._client  # noqa: SLF001
+    deliver = paho.on_message
+
+    def on_message(paho_client: Any, userdata: Any, message: Any) -> None:
+        if message.dup:
+            redelivered.add(message.mid)
+        else:
+            redelivered.discard(message.mid)
+        if deliver is not None:
+            deliver(paho_client, userdata, message)
+
+    paho.on_message = on_message
 
 
 def _ack(mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
