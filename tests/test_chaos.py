@@ -27,7 +27,7 @@ import yaml
 from bridge_harness import make_config
 from mqtt_broker import MosquittoBroker, MqttProbe, ProbeMessage
 
-from lianke_bridge.bridge import service as service_module
+from lianke_bridge.bridge import answering as answering_module
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config
 from lianke_bridge.simulator import Simulator
@@ -179,7 +179,7 @@ async def test_a_request_the_broker_redelivers_after_its_answer_is_not_answered_
     request = f"{base_topic}/office/request/print"
     acks: list[bytes] = []
     acked_again = asyncio.Event()
-    real_ack = service_module._ack
+    real_ack = answering_module.ack  # type: ignore[attr-defined]
 
     def lose_the_first_ack(mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
         acks.append(bytes(message.payload) if isinstance(message.payload, bytes) else b"")
@@ -189,7 +189,7 @@ async def test_a_request_the_broker_redelivers_after_its_answer_is_not_answered_
         if b'"p0"' in acks[-1]:
             acked_again.set()
 
-    monkeypatch.setattr(service_module, "_ack", lose_the_first_ack)
+    monkeypatch.setattr(answering_module, "ack", lose_the_first_ack)
     requester = MqttProbe(
         broker.host,
         broker.port,

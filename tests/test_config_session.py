@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from config_files import MINIMAL, write
 
-from lianke_bridge.bridge.service import session_options
+from lianke_bridge.bridge.mqtt_session import session_options
 from lianke_bridge.config import (
     DEFAULT_SESSION_EXPIRY,
     MqttConfig,

@@ -30,13 +30,13 @@ async def test_a_printer_change_announces_its_box_only(
     ) as probe:
         service = BridgeService(config)
         full_renders: list[int] = []
-        render = service._discovery_messages
+        render = service.announcer.messages
 
         def counting() -> list[Any]:
             full_renders.append(1)
             return render()
 
-        service._discovery_messages = counting  # type: ignore[method-assign]
+        service.announcer.messages = counting  # type: ignore[method-assign]
         bridge = RunningBridge(service, probe)
         await bridge.start()
         try:
@@ -52,7 +52,7 @@ async def test_a_printer_change_announces_its_box_only(
             assert len(full_renders) - before <= service.reconnects - reconnects
             # what was published is still known to the store (cleared at a removal, and so on);
             # the announce records it after its last publish, so wait until it let go of the lock
-            async with service._discovery_lock:
+            async with service.announcer.lock:
                 assert topic in service.store.discovery
         finally:
             await bridge.stop()

@@ -683,10 +683,10 @@ async def test_ha_birth_reannounces_discovery_and_states_after_a_delay(
     await ha.probe.publish(status_topic, "online")
     await ha.probe.publish(status_topic, "online")
     await sentinel_round_trip(ha.probe, ha.base)  # both births were read
-    announce = ha.service._ha_announce
+    announce = ha.service.announcer.reannounce
     assert announce is not None
     await announce  # the re-announce and its republish are over
-    assert ha.service._ha_announce is announce  # and the second birth scheduled none
+    assert ha.service.announcer.reannounce is announce  # and the second birth scheduled none
     await ha.probe.sync()
     bridge_topic = device_topic(config, discovery.bridge_node_id(config.mqtt.base_topic))
     assert len(after(ha.probe, start, bridge_topic)) == 1
@@ -822,7 +822,7 @@ async def test_disabled_discovery_publishes_nothing_under_the_prefix(
         await bridge.wait_json("office/state", lambda s: s["printers"] == [1, 2, 631])
         await probe.publish(config.homeassistant.status_topic, "online")
         await sentinel_round_trip(probe, bridge.base)  # the birth was read (if delivered)
-        assert bridge.service._ha_announce is None
+        assert bridge.service.announcer.reannounce is None
         simulator.faults.unplug_printer(OFFICE_ID, 2)
         await bridge.wait_json("office/state", lambda s: s["printers"] == [1, 631])
         info = await bridge.wait_json("bridge/info")

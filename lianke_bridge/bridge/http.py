@@ -10,22 +10,39 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from lianke_bridge.bridge.metrics import CONTENT_TYPE
-
-if TYPE_CHECKING:
-    from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.bridge.metrics import CONTENT_TYPE, BridgeMetrics
+from lianke_bridge.config import Config
 
 _LOGGER = logging.getLogger(__name__)
 
-SERVICE_KEY: web.AppKey[BridgeService] = web.AppKey("service")
+
+class HttpSource(Protocol):
+    """What the endpoint serves from (the service is one)."""
+
+    http_port: int | None
+    """Set to the bound port once serving."""
+
+    @property
+    def config(self) -> Config:
+        """Its ``http`` section says where to listen."""
+
+    @property
+    def metrics(self) -> BridgeMetrics:
+        """The registry ``/metrics`` exposes."""
+
+    def healthz(self) -> dict[str, Any]:
+        """The ``/healthz`` answer."""
+
+
+SERVICE_KEY: web.AppKey[HttpSource] = web.AppKey("service")
 HEALTHY, UNHEALTHY = 200, 503
 
 
-def make_app(service: BridgeService) -> web.Application:
+def make_app(service: HttpSource) -> web.Application:
     """The two routes, answering from this service."""
     app = web.Application()
     app[SERVICE_KEY] = service
@@ -50,7 +67,7 @@ async def _metrics(request: web.Request) -> web.Response:
     return response
 
 
-async def serve(service: BridgeService, bound: asyncio.Event | None = None) -> None:
+async def serve(service: HttpSource, bound: asyncio.Event | None = None) -> None:
     """Serve until cancelled; ``service.http_port`` holds the bound port once ``bound`` is set."""
     config = service.config.http
     runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)

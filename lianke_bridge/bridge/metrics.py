@@ -9,18 +9,20 @@ bridges in one process (the tests) never share or clash.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Iterator, Mapping
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from lianke_bridge import __version__
+from lianke_bridge.bridge.poller import Box
+from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.state import JobRecord
 from lianke_bridge.cloud import codes
-
-if TYPE_CHECKING:
-    from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.cloud.stats import ApiStats
 
 PREFIX = "lianke_bridge"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -29,10 +31,44 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0, float(
 """Seconds; the API timeout is 15 s by default and printer_status gets twice that."""
 
 
+class MetricsSource(Protocol):
+    """What the collector reads of the bridge (the service is one): its own counters."""
+
+    @property
+    def connected(self) -> asyncio.Event:
+        """Set while the bridge is connected to the broker."""
+
+    @property
+    def messages_in(self) -> int:
+        """MQTT messages received."""
+
+    @property
+    def reconnects(self) -> int:
+        """Lost or failed broker connections."""
+
+    @property
+    def publisher(self) -> Publisher:
+        """Counts the messages sent."""
+
+    @property
+    def boxes(self) -> Mapping[str, Box]:
+        """Every box of this instance, by name."""
+
+    @property
+    def api_stats(self) -> ApiStats | None:
+        """What the cloud client counted (None before it runs)."""
+
+    def uptime_seconds(self) -> int:
+        """Whole seconds since the bridge started."""
+
+    def known_jobs(self) -> list[JobRecord]:
+        """Every job the tracker knows."""
+
+
 class BridgeMetrics:
     """The registry of one service: a scrape-time collector plus the latency histogram."""
 
-    def __init__(self, service: BridgeService) -> None:
+    def __init__(self, service: MetricsSource) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.latency = Histogram(
             f"{PREFIX}_api_latency_seconds",
@@ -55,7 +91,7 @@ class BridgeMetrics:
 class _BridgeCollector:
     """Turns the service's own counters into metric families at each scrape."""
 
-    def __init__(self, service: BridgeService) -> None:
+    def __init__(self, service: MetricsSource) -> None:
         self._service = service
 
     def collect(self) -> Iterator[Metric]:

@@ -1,0 +1,218 @@
+"""Answering one request: the boundary around it, repeats via the memory, the response topics.
+
+A request is parsed, run against the ``RequestContext`` and answered on the contract's topic
+(and, with MQTT 5, on its own response topic). A transaction seen before gets what
+``memory.py`` remembers. Nothing a request does ends the bridge but a broker error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from lianke_bridge import errors
+from lianke_bridge.bridge.intake import Refusal
+from lianke_bridge.bridge.jobs import JobTracker, job_answer
+from lianke_bridge.bridge.memory import RequestMemory
+from lianke_bridge.bridge.mqtt_session import ack, payload_bytes
+from lianke_bridge.bridge.poller import Box
+from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.envelope import (
+    ErrorCode,
+    error_envelope,
+    ok_envelope,
+    rate_limited_error,
+)
+from lianke_bridge.bridge.requests.model import Limits
+from lianke_bridge.bridge.requests.payload import Incoming, sniff_transaction
+from lianke_bridge.bridge.requests.registry import prepare
+from lianke_bridge.bridge.store import Store
+from lianke_bridge.bridge.topics import RequestTopic, Topics, shown_topic
+
+_LOGGER = logging.getLogger(__name__)
+
+EMPTY_ON_311 = (
+    "an empty payload is not acted on with MQTT 3.1.1: it cannot be told from a retained "
+    "message being deleted; send a payload such as PRESS"
+)
+
+
+class RequestAnswerer:
+    """Turns one request message into exactly one answer."""
+
+    def __init__(
+        self,
+        *,
+        topics: Topics,
+        publisher: Publisher,
+        store: Store,
+        boxes: Mapping[str, Box],
+        configured: Sequence[str],
+        limits: Limits,
+        check_empty: bool,
+        context: Callable[[], RequestContext],
+        jobs: Callable[[], JobTracker],
+        after_bridge_command: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.topics = topics
+        self.publisher = publisher
+        self.boxes = boxes
+        self.configured = configured
+        """Every box of the configuration (``boxes`` holds only this instance's share)."""
+        self.limits = limits
+        self._check_empty = check_empty
+        """MQTT 3.1.1: an empty payload cannot be told from a clear, so it is refused."""
+        self._context = context
+        self._jobs = jobs
+        self._after_bridge_command = after_bridge_command
+        """Called once a bridge-level command ran (a scaled-out bridge fans some out)."""
+        self.memory = RequestMemory(store, self._recover)
+        self.redelivered: set[int] = set()
+        """Packet ids of the requests the broker sent this session again (the DUP flag)."""
+
+    async def handle(
+        self, mqtt: aiomqtt.Client, where: RequestTopic, message: aiomqtt.Message
+    ) -> None:
+        """Answer, then acknowledge: a request the bridge dies on comes again from the session."""
+        redelivered = message.qos > 0 and message.mid in self.redelivered
+        self.redelivered.discard(message.mid)
+        await self.answer(where, message, redelivered=redelivered)
+        ack(mqtt, message)
+
+    async def _recover(self, topic: str, transaction: str) -> dict[str, Any] | None:
+        """The answer of a request an earlier run began and never answered, or None: run it.
+
+        Only a print leaves something behind (a job, or a submission to look up in the cloud);
+        the other commands simply run again.
+        """
+        where = self.topics.parse_request(topic)
+        if where is None or where.command != "print" or where.device is None:
+            return None
+        job = await self._jobs().recover_print(where.device, transaction)
+        return None if job is None else ok_envelope(job_answer(job), transaction)
+
+    async def answer(
+        self, where: RequestTopic, message: aiomqtt.Message, *, redelivered: bool = False
+    ) -> None:
+        """Parse, execute and answer one request. A bad request never ends the bridge.
+
+        Everything, the answer's publishing too, runs inside this boundary: a failure is logged
+        and the request dropped; only a broker error (``MqttError``) goes on to end the session.
+        """
+        try:
+            envelope = await self._envelope(where, message, redelivered=redelivered)
+            if envelope is None:
+                return
+            transaction = envelope.get("transaction")
+            published = False
+            try:
+                await self.respond(where, message, envelope)
+                published = True
+            finally:
+                if isinstance(transaction, str):
+                    self.memory.sent(message.topic.value, transaction, published=published)
+        except aiomqtt.MqttError:
+            raise
+        except Exception:
+            _LOGGER.exception(
+                "could not answer the request on %s", shown_topic(message.topic.value)
+            )
+
+    async def _envelope(
+        self, where: RequestTopic, message: aiomqtt.Message, *, redelivered: bool = False
+    ) -> dict[str, Any] | None:
+        """The answer to a request: its ``ok`` envelope, the error envelope, or the remembered one.
+
+        A transaction seen before gets what the memory says (``duplicate`` with the first
+        answer, or the first answer itself when it was never published). None: answer nothing,
+        the broker sent again a request whose answer it has already taken (only the bridge's
+        acknowledgement was lost, e.g. in a broker restart): the requester has its answer.
+        """
+        limits = self.limits
+        incoming = Incoming.read(payload_bytes(message.payload), limits.max_payload_bytes)
+        transaction = incoming.transaction
+        topic = message.topic.value
+        claimed = False
+        try:
+            prepared = prepare(where, incoming, limits, self.boxes, configured=self.configured)
+            self._check_not_empty(incoming)
+            transaction = prepared.transaction
+            repeat = None
+            if transaction is not None:
+                if redelivered and self.memory.published(topic, transaction):
+                    _LOGGER.debug("redelivered %s already answered", shown_topic(topic))
+                    return None
+                repeat = await self.memory.begin(topic, transaction)
+                claimed = repeat is None
+            if repeat is None:
+                data = await prepared.run(self._context())
+                envelope = ok_envelope(data, transaction)
+                if where.scope == "bridge":
+                    await self._after_bridge_command(where.command)
+            else:
+                envelope = repeat
+        except Exception as err:  # the boundary for user input: answer, go on
+            if not isinstance(err, errors.CommandError | errors.LiankeError):
+                _LOGGER.exception("unexpected error handling %s", shown_topic(topic))
+            envelope = error_envelope(err, transaction)
+        finally:
+            if claimed and transaction is not None:
+                self.memory.release(topic, transaction)
+        if claimed and transaction is not None:
+            await self.memory.answered(topic, transaction, envelope)
+        return envelope
+
+    def response_topic(self, where: RequestTopic) -> str:
+        """The contract's response topic of a request."""
+        if where.scope == "bridge" or where.device is None:
+            return self.topics.bridge_response(where.command)
+        return self.topics.response(where.device, where.command)
+
+    async def respond(
+        self, where: RequestTopic, message: aiomqtt.Message, envelope: dict[str, Any]
+    ) -> None:
+        """Answer on the contract's topic and, with MQTT 5, on the request's response topic.
+
+        When the two are the same topic the answer goes out once, with the correlation data.
+        """
+        contract = self.response_topic(where)
+        properties = message.properties
+        response_topic = getattr(properties, "ResponseTopic", None) if properties else None
+        if not response_topic:
+            await self.publisher.publish(contract, envelope)
+            return
+        reply = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        correlation = getattr(properties, "CorrelationData", None)
+        if correlation is not None:
+            reply.CorrelationData = correlation
+        if str(response_topic) == contract:
+            await self.publisher.publish(contract, envelope, properties=reply)
+            return
+        await self.publisher.publish(contract, envelope)
+        try:
+            await self.publisher.publish(str(response_topic), envelope, properties=reply)
+        except errors.TopicError as err:
+            _LOGGER.warning("not answering on the request's response topic: %s", err)
+
+    async def refuse(self, where: RequestTopic, message: aiomqtt.Message, refusal: Refusal) -> None:
+        """Answer ``rate_limited`` without running the request (load shedding)."""
+        transaction = sniff_transaction(payload_bytes(message.payload))
+        error = rate_limited_error(
+            refusal.retry_after, reason=refusal.reason, transaction=transaction
+        )
+        try:
+            await self.respond(where, message, error_envelope(error))
+        except aiomqtt.MqttError:
+            raise
+        except Exception:  # the boundary: log, go on
+            _LOGGER.exception("could not refuse the request on %s", shown_topic(where.command))
+
+    def _check_not_empty(self, incoming: Incoming) -> None:
+        if self._check_empty and not incoming.size:
+            raise errors.CommandError(ErrorCode.INVALID_PAYLOAD, EMPTY_ON_311)

@@ -1,0 +1,258 @@
+"""Taking requests in: the message loop, retained requests, the intake's workers, refusals.
+
+Every message the session receives passes ``RequestListener.listen``: control messages go to
+their handler, retained requests are cleared and never run, live requests wait in the bounded
+intake for one of a fixed number of workers, and what the intake refuses is answered
+``rate_limited`` at once. Answering itself is ``answering.py``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiomqtt
+
+from lianke_bridge import errors
+from lianke_bridge.asyncutil import checkpoint
+from lianke_bridge.bridge.answering import RequestAnswerer
+from lianke_bridge.bridge.intake import Refusal, RequestIntake
+from lianke_bridge.bridge.mqtt_session import MqttCounters, ack, payload_bytes
+from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.retained import RetainedRequestGate
+from lianke_bridge.bridge.topics import RequestTopic, Topics, check_publish_topic, shown_topic
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_CONCURRENT_REQUESTS = 8
+"""Workers answering requests (each request waits in the intake before one takes it)."""
+MAX_WAITING_REQUESTS = 100
+MAX_REFUSALS = 100
+"""Refused requests waiting for their ``rate_limited`` answer; beyond, dropped unanswered."""
+SHED_LOG_INTERVAL = 10.0
+
+Control = Callable[[str, Any, asyncio.TaskGroup], bool]
+"""Handles a message that is not a request (Home Assistant's status, fan-outs): True if it did."""
+
+
+class RequestListener:
+    """Hands every message of a session on; one that cannot be handled is logged and dropped."""
+
+    def __init__(
+        self,
+        *,
+        topics: Topics,
+        publisher: Publisher,
+        answerer: RequestAnswerer,
+        counters: MqttCounters,
+        shed_after: float,
+        sync_topic: str | None,
+        resubscribe: Callable[[aiomqtt.Client], Awaitable[None]],
+        control: Control,
+        answers: Callable[[RequestTopic], bool],
+    ) -> None:
+        self.topics = topics
+        self.publisher = publisher
+        self.answerer = answerer
+        self.counters = counters
+        self.shed_after = shed_after
+        """Seconds of queued work beyond which a request is answered ``rate_limited`` at once."""
+        self.sync_topic = sync_topic
+        """MQTT 3.1.1 hides the retain flag of live messages: the sync topic of retained.py."""
+        self._resubscribe = resubscribe
+        self._control = control
+        self._answers = answers
+        self._intake: RequestIntake[tuple[RequestTopic, aiomqtt.Message]] | None = None
+        self._refusals: asyncio.Queue[tuple[RequestTopic, aiomqtt.Message, Refusal]] = (
+            asyncio.Queue(maxsize=MAX_REFUSALS)
+        )
+        self._refusing = 0
+        self._shed_logged = 0.0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._clearing: Counter[str] = Counter()
+        """Request topics whose retained message we cleared, echo not yet seen (3.1.1)."""
+        self._gate: RetainedRequestGate | None = None
+
+    async def listen(self, mqtt: aiomqtt.Client, group: asyncio.TaskGroup) -> None:
+        """Hand every message on; one that cannot be handled is logged and dropped.
+
+        Only the broker (the message iterator raising ``MqttError``) or a cancel ends this.
+        """
+        intake = self._intake = RequestIntake[tuple[RequestTopic, aiomqtt.Message]](
+            workers=MAX_CONCURRENT_REQUESTS,
+            max_waiting=MAX_WAITING_REQUESTS,
+            max_bytes=self.answerer.limits.max_payload_bytes,
+            max_wait=self.shed_after,
+        )
+        # A new session starts with nothing waiting: what the last one held is unacknowledged
+        # and comes again from the broker (and its message ids belong to the old connection).
+        self._refusals = asyncio.Queue(maxsize=MAX_REFUSALS)
+        for number in range(MAX_CONCURRENT_REQUESTS):
+            group.create_task(self._work(mqtt, intake), name=f"request-worker-{number}")
+        group.create_task(self._refuse_loop(mqtt), name="request-refusals")
+        if self.sync_topic is not None:
+            sync_topic = self.sync_topic
+            self._gate = RetainedRequestGate(
+                resubscribe=lambda: self._resubscribe(mqtt),
+                publish_sync=lambda token: self.publisher.publish(sync_topic, token),
+                release=lambda message: self._start_answer(mqtt, message),
+                drop=lambda message: self._dropped(mqtt, message),
+            )
+        async for message in mqtt.messages:
+            checkpoint()
+            self.counters.messages_in += 1
+            try:
+                self._dispatch(mqtt, message, group)
+            except Exception:  # the boundary for whatever a client sends: log, go on
+                _LOGGER.exception(
+                    "dropped a message on %s that could not be handled",
+                    shown_topic(message.topic.value),
+                )
+                ack(mqtt, message)
+
+    def _dispatch(
+        self, mqtt: aiomqtt.Client, message: aiomqtt.Message, group: asyncio.TaskGroup
+    ) -> None:
+        """Start answering a request, or acknowledge and drop whatever is not one to answer."""
+        topic = message.topic.value
+        seq = self._gate.arrived() if self._gate is not None else 0
+        if self._sync_or_control(topic, message.payload, group):
+            ack(mqtt, message)
+            return
+        parsed = self.topics.parse_request(topic)
+        if parsed is None or not self._answers(parsed):
+            ack(mqtt, message)  # not a request, or one another instance answers
+            return
+        payload = payload_bytes(message.payload)
+        if message.retain:
+            self._drop_retained(topic, payload, seq, group)
+            ack(mqtt, message)
+            return
+        if not payload and self._clearing[topic] > 0:
+            self._clearing[topic] -= 1  # the echo of our own clear (MQTT 3.1.1)
+            ack(mqtt, message)
+            return
+        if self._gate is not None:
+            self._gate.hold(message, (topic, payload), seq, group)
+            return
+        self._start_answer(mqtt, message)
+
+    def _sync_or_control(self, topic: str, payload: Any, group: asyncio.TaskGroup) -> bool:
+        """Handle the retained-request sync and the control messages (True)."""
+        if self._gate is not None and topic == self.sync_topic:
+            self._gate.synced(payload_bytes(payload).decode(errors="replace"))
+            return True
+        return self._control(topic, payload, group)
+
+    def _drop_retained(
+        self, topic: str, payload: bytes, seq: int, group: asyncio.TaskGroup
+    ) -> None:
+        """A retained request is never acted on; clear it so it is not replayed at every start."""
+        if self._gate is not None:
+            self._gate.saw_retained(topic, payload, seq)
+        if not payload:
+            return  # already a clear (ours, echoed as published)
+        _LOGGER.info(
+            "ignoring a retained request on %s (it would repeat at every start); clearing it",
+            shown_topic(topic),
+        )
+        if self._gate is not None:
+            self._clearing[topic] += 1
+        group.create_task(self._clear_request(topic), name="clear-retained-request")
+
+    async def _clear_request(self, topic: str) -> None:
+        try:
+            await self.publisher.clear(topic)
+        except aiomqtt.MqttError:
+            raise
+        except Exception as err:  # noqa: BLE001 - e.g. the broker's ACL: log, go on
+            _LOGGER.warning(
+                "could not clear the retained request on %s: %s", shown_topic(topic), err
+            )
+
+    def _start_answer(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Start answering a live request, unless its response topic cannot exist."""
+        topic = message.topic.value
+        parsed = self.topics.parse_request(topic)
+        if parsed is None:
+            ack(mqtt, message)
+            return
+        try:
+            check_publish_topic(self.answerer.response_topic(parsed))
+        except errors.TopicError as err:
+            _LOGGER.warning("not answering the request on %s: %s", shown_topic(topic), err)
+            ack(mqtt, message)
+            return
+        if self._intake is None:
+            ack(mqtt, message)
+            return
+        self._idle.clear()
+        refusal = self._intake.offer((parsed, message), len(payload_bytes(message.payload)))
+        if refusal is None:
+            return
+        self._log_shedding(refusal)
+        try:
+            self._refusals.put_nowait((parsed, message, refusal))
+        except asyncio.QueueFull:
+            _LOGGER.debug("dropped a request on %s: too many to refuse", shown_topic(topic))
+            self._dropped(mqtt, message)
+
+    def _log_shedding(self, refusal: Refusal) -> None:
+        now = time.monotonic()
+        if now - self._shed_logged >= SHED_LOG_INTERVAL:
+            self._shed_logged = now
+            _LOGGER.warning("shedding load: answering rate_limited (%s)", refusal.reason)
+
+    async def _work(
+        self, mqtt: aiomqtt.Client, intake: RequestIntake[tuple[RequestTopic, aiomqtt.Message]]
+    ) -> None:
+        """One of the fixed workers: answer the oldest waiting request, then the next."""
+        while True:
+            ticket = await intake.take()
+            where, message = ticket.item
+            started = time.monotonic()
+            try:
+                await self.answerer.handle(mqtt, where, message)
+            finally:
+                intake.done(ticket, time.monotonic() - started)
+                self._check_idle()
+
+    async def _refuse_loop(self, mqtt: aiomqtt.Client) -> None:
+        """Answer refused requests ``rate_limited`` (one at a time: each is one publish)."""
+        while True:
+            where, message, refusal = await self._refusals.get()
+            self._refusing += 1
+            try:
+                await self.answerer.refuse(where, message, refusal)
+                ack(mqtt, message)
+            finally:
+                self._refusing -= 1
+                self._check_idle()
+
+    def _dropped(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        ack(mqtt, message)
+        self._check_idle()
+
+    def _settled(self) -> bool:
+        intake = self._intake
+        return (
+            (intake is None or (not intake.waiting and not intake.busy))
+            and self._refusals.empty()
+            and not self._refusing
+            and (self._gate is None or not self._gate.holding)
+        )
+
+    def _check_idle(self) -> None:
+        if self._settled():
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Wait until no request is held, waiting, being answered or refused (tests settle)."""
+        while not self._settled():
+            self._idle.clear()
+            await self._idle.wait()

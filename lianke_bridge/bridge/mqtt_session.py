@@ -1,0 +1,202 @@
+"""The MQTT side of the bridge: building the client, the session flags, the reconnect loop.
+
+One ``aiomqtt.Client`` is made per connection; the loop reconnects forever with capped, jittered
+backoff and hands every connected client to the session callable. Only MQTT errors end a session
+this way; anything else propagates (the session says ``offline`` first, see the service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from lianke_bridge.asyncutil import checkpoint
+from lianke_bridge.bridge.store import Store
+from lianke_bridge.config import MqttConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+MQTT_SOCKET_OPTIONS = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
+"""TCP_NODELAY: an answer goes out at once instead of waiting ~40 ms for the broker's delayed
+ACK of the previous packet (Nagle), which made every answer ~40 ms late."""
+MAX_RECONNECT_DELAY = 60.0
+
+
+@dataclass
+class MqttCounters:
+    """What the session counts for ``bridge/health`` and ``/metrics``."""
+
+    messages_in: int = 0
+    reconnects: int = 0
+
+
+def session_options(mqtt: MqttConfig) -> dict[str, Any]:
+    """Protocol and session flags: a persistent session unless ``session_expiry`` is 0.
+
+    The broker keeps the subscriptions and queues QoS 1 requests while the bridge is away,
+    so they run when it returns. MQTT 5: clean start off and a session expiry interval (a new
+    ``aiomqtt.Client`` is made per connection, so "clean on the first connect only" would
+    clean every time); MQTT 3.1.1: clean session off (the broker decides how long it keeps it).
+    """
+    persistent = mqtt.session_expiry > 0
+    if mqtt.protocol == "3.1.1":
+        return {"protocol": aiomqtt.ProtocolVersion.V311, "clean_session": not persistent}
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = int(mqtt.session_expiry)
+    return {
+        "protocol": aiomqtt.ProtocolVersion.V5,
+        "clean_start": not persistent,
+        "properties": properties,
+    }
+
+
+def mqtt_client(mqtt: MqttConfig, *, client_id: str, will_topic: str) -> aiomqtt.Client:
+    """A client for one connection, acknowledging nothing by itself.
+
+    A request is acknowledged once it is answered (see ``ack``), not on arrival: a bridge
+    killed before answering gets it again from its session. aiomqtt has no option for it.
+    """
+    tls_params = None
+    if mqtt.tls is not None:
+        tls_params = aiomqtt.TLSParameters(
+            ca_certs=str(mqtt.tls.ca_certs) if mqtt.tls.ca_certs else None,
+            certfile=str(mqtt.tls.certfile) if mqtt.tls.certfile else None,
+            keyfile=str(mqtt.tls.keyfile) if mqtt.tls.keyfile else None,
+            cert_reqs=ssl.CERT_NONE if mqtt.tls.insecure else ssl.CERT_REQUIRED,
+        )
+    client = aiomqtt.Client(
+        mqtt.host,
+        mqtt.port,
+        username=mqtt.username,
+        password=mqtt.password,
+        identifier=client_id,
+        keepalive=mqtt.keepalive,
+        **session_options(mqtt),
+        will=aiomqtt.Will(will_topic, "offline", qos=1, retain=True),
+        socket_options=MQTT_SOCKET_OPTIONS,
+        tls_params=tls_params,
+        tls_insecure=True if mqtt.tls is not None and mqtt.tls.insecure else None,
+    )
+    client._client.manual_ack_set(on=True)  # noqa: SLF001
+    return client
+
+
+async def reconnect_forever(
+    connect: Callable[[], aiomqtt.Client],
+    session: Callable[[aiomqtt.Client], Awaitable[None]],
+    *,
+    where: str,
+    counters: MqttCounters,
+) -> None:
+    """Connect, run the session, and on a broker error connect again, with capped backoff."""
+    delay = 1.0
+    outage_since: float | None = None
+    while True:
+        checkpoint()
+        try:
+            async with connect() as mqtt:
+                if outage_since is None:
+                    _LOGGER.info("connected to broker %s", where)
+                else:
+                    _LOGGER.info(
+                        "reconnected to broker %s after %.0f s",
+                        where,
+                        time.monotonic() - outage_since,
+                    )
+                outage_since, delay = None, 1.0
+                await session(mqtt)
+        except* aiomqtt.MqttError as group:
+            reason = group.exceptions[0]
+            if outage_since is None:
+                outage_since = time.monotonic()
+                _LOGGER.warning("broker %s unreachable (%s); retrying", where, reason)
+            else:
+                _LOGGER.debug("broker %s still unreachable (%s)", where, reason)
+            counters.reconnects += 1
+        await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311
+        delay = min(MAX_RECONNECT_DELAY, delay * 2)
+
+
+async def subscribe_requests(mqtt: aiomqtt.Client, topic_filter: str, protocol: str) -> None:
+    """Subscribe to requests; with MQTT 5, see the retain flag even on live messages.
+
+    Retain-as-published lets the bridge ignore a request that someone published retained
+    while it was running, not only the ones the broker replays at subscribe time.
+    """
+    if protocol == "5":
+        options = SubscribeOptions(qos=1, retainAsPublished=True)
+        await mqtt.subscribe(topic_filter, options=options)
+    else:
+        await mqtt.subscribe(topic_filter, qos=1)
+
+
+async def unsubscribe_stale(
+    mqtt: aiomqtt.Client, config: MqttConfig, store: Store, wanted: Iterable[str]
+) -> None:
+    """Drop filters the persistent session still holds from an earlier run or version.
+
+    The broker keeps a session's subscriptions across restarts: a leftover filter that
+    overlaps today's (``<base>/bridge/request/+``, which earlier versions subscribed beside
+    ``<base>/+/request/+``) would deliver requests twice.
+    """
+    if config.session_expiry <= 0:
+        return
+    wanted = list(wanted)
+    legacy = f"{config.base_topic}/bridge/request/+"
+    for topic_filter in sorted((store.subscriptions | {legacy}) - set(wanted)):
+        await mqtt.unsubscribe(topic_filter)
+    store.set_subscriptions(wanted)
+
+
+def note_redeliveries(client: aiomqtt.Client, redelivered: set[int]) -> None:
+    """Keep the packet id of each message the broker sends again (aiomqtt drops the DUP flag).
+
+    The broker sets DUP only on its own retransmission to this session, never on a requester's
+    re-send, so DUP means "this session had this very request before".
+    """
+    paho = client._client  # noqa: SLF001
+    deliver = paho.on_message
+
+    def on_message(paho_client: Any, userdata: Any, message: Any) -> None:
+        if message.dup:
+            redelivered.add(message.mid)
+        else:
+            redelivered.discard(message.mid)
+        if deliver is not None:
+            deliver(paho_client, userdata, message)
+
+    paho.on_message = on_message
+
+
+def broker_errors_only(err: BaseException) -> bool:
+    """Whether a session ended because of the broker alone (then the will speaks for us)."""
+    if isinstance(err, BaseExceptionGroup):
+        return all(broker_errors_only(inner) for inner in err.exceptions)
+    return isinstance(err, aiomqtt.MqttError)
+
+
+def ack(mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    """Acknowledge a QoS 1 or 2 message (the client acknowledges nothing by itself)."""
+    if message.qos > 0:
+        mqtt._client.ack(message.mid, message.qos)  # noqa: SLF001
+
+
+def payload_bytes(payload: Any) -> bytes:
+    """A message's payload as bytes, whatever aiomqtt made of it."""
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if payload is None:
+        return b""
+    return str(payload).encode()
