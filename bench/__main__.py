@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench.harness import Options, main_sync
+from bench.harness import main_sync
+from bench.options import Options
 
 
 def parse(argv: list[str]) -> Options:
