@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bridge_harness import RunningBridge
 from mqtt_broker import MosquittoBroker, MqttProbe
 from test_cli import START_TIMEOUT, cli, run_config
 
@@ -109,4 +110,29 @@ async def test_a_signal_while_the_broker_hangs_still_stops_within_five_seconds(
         finally:
             os.kill(mosquitto.pid, signal.SIGCONT)
     assert code == 0, process.err
+    assert took < STOP_BOUND
+
+
+async def test_a_stop_while_the_broker_hangs_with_a_full_send_buffer_stops_within_the_bound(
+    running_bridge: RunningBridge, mosquitto: MosquittoBroker, base_topic: str
+) -> None:
+    """Unsent data queued before the freeze cannot hold the stop past the goodbye's bound.
+
+    The DISCONNECT would queue behind it and aiomqtt would wait another 10 s for it to leave:
+    the connection is abandoned instead, and the broker's will says ``offline``.
+    """
+    assert mosquitto.pid is not None
+    mqtt = running_bridge.service.publisher._client
+    assert mqtt is not None
+    os.kill(mosquitto.pid, signal.SIGSTOP)
+    try:
+        for _ in range(64):  # far more than the kernel's socket buffers hold
+            mqtt._client.publish(f"{base_topic}/test/flood", b"x" * 1_000_000)
+        asked = time.monotonic()
+        await running_bridge.stop()
+        took = time.monotonic() - asked
+    finally:
+        os.kill(mosquitto.pid, signal.SIGCONT)
+    assert running_bridge.task is not None
+    assert running_bridge.task.cancelled()
     assert took < STOP_BOUND

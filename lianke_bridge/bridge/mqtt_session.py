@@ -187,6 +187,19 @@ def broker_errors_only(err: BaseException) -> bool:
     return isinstance(err, aiomqtt.MqttError)
 
 
+def abandon(mqtt: aiomqtt.Client) -> None:
+    """Drop a connection to a broker that stopped answering, without a DISCONNECT.
+
+    aiomqtt's ``__aexit__`` sends DISCONNECT and waits up to its 10 s timeout for it to leave;
+    with a frozen broker and a full send buffer it never leaves, so a stop would take that
+    long. Closing paho's socket and marking the client disconnected makes ``__aexit__`` return
+    at once; the broker's will says ``offline`` for us.
+    """
+    mqtt._client._sock_close()  # noqa: SLF001
+    if not mqtt._disconnected.done():  # noqa: SLF001
+        mqtt._disconnected.set_result(None)  # noqa: SLF001
+
+
 def ack(mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
     """Acknowledge a QoS 1 or 2 message (the client acknowledges nothing by itself)."""
     if message.qos > 0:

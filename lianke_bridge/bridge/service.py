@@ -30,6 +30,7 @@ from lianke_bridge.bridge.metrics import BridgeMetrics
 from lianke_bridge.bridge.monitoring import BridgeMonitor
 from lianke_bridge.bridge.mqtt_session import (
     MqttCounters,
+    abandon,
     broker_errors_only,
     mqtt_client,
     note_redeliveries,
@@ -328,11 +329,15 @@ class BridgeService:
             self.publisher.closing = True
             # Bounded: a broker that stopped answering must not hold a stop for aiomqtt's 10 s
             # per publish (a service manager kills after ~10 s); the will speaks then.
-            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            # If the goodbye did not get through, the connection is abandoned rather than
+            # closed with a DISCONNECT that aiomqtt would wait another 10 s for.
+            try:
                 async with asyncio.timeout(GOODBYE_TIMEOUT):
                     if self.clear_on_stop:
                         await self.announcer.clear_retained(keep=self.topics.bridge_state)
                     await self.publisher.publish(self.topics.bridge_state, "offline", retain=True)
+            except (aiomqtt.MqttError, TimeoutError):
+                abandon(mqtt)
             raise
         except BaseException as err:
             if not broker_errors_only(err):
