@@ -35,7 +35,8 @@ from lianke_bridge.simulator import Simulator
 PRINT_PATH = "/api/print/job"
 REQUEST_LINE = re.compile(rb"[A-Z]+ /\S* HTTP/1\.[01]\r\n")
 PROBE_PROTOCOL = {"5": aiomqtt.ProtocolVersion.V5, "3.1.1": aiomqtt.ProtocolVersion.V311}
-RESTARTS = 3
+RESTARTS = int(os.environ.get("LIANKE_CHAOS_RESTARTS", "3"))
+"""Broker restarts per run; ``LIANKE_CHAOS_RESTARTS=20`` is the issue's long chaos run."""
 PRINTS_PER_ROUND = 3
 WAIT = 30.0
 """Seconds any one awaited event may take (a slow, shared machine): generous, never slept."""
