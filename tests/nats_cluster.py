@@ -65,15 +65,7 @@ class NatsNode:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(self.process, grace=10)
 
     def log_tail(self) -> str:
         """The end of the node's log, for failure reports."""
@@ -192,3 +184,15 @@ async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
         for node in nodes:
             with contextlib.suppress(OSError):
                 node.stop()
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, *, grace: float) -> None:
+    """SIGTERM a child that still runs, then SIGKILL it if it lingers past ``grace`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -23,7 +22,7 @@ import aiomqtt
 import pytest
 import yaml
 from mqtt_broker import MqttProbe, ProbeMessage, topic_matches
-from nats_cluster import NatsCluster
+from nats_cluster import NatsCluster, stop_process
 from test_schemas import SCALE_OUT_TOPICS, TrafficChecker
 
 from lianke_bridge.config import shard_of
@@ -172,15 +171,7 @@ class Instance:
 
     def stop(self) -> None:
         """SIGTERM (the bridge says offline and leaves), SIGKILL if it lingers."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(self.process, grace=15)
 
     def log_tail(self) -> str:
         """The end of the process's log."""
