@@ -6,6 +6,8 @@ from enum import IntEnum, StrEnum
 
 from lianke_bridge import errors
 
+BASE_URL = "https://cloud.liankenet.com"
+"""The address the API reference documents for every call."""
 SUCCESS = 200
 
 ERRORS_BY_CODE: dict[int, type[errors.CloudApiError]] = {

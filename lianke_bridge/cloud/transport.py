@@ -34,7 +34,6 @@ from lianke_bridge.cloud.stats import ApiStats
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://cloud.liankenet.com"
 DEFAULT_REFUSAL_RETRY = 15 * 60.0
 """Seconds between tries of an ApiKey or device key the cloud refused (``retry_refused`` now)."""
 
@@ -79,7 +78,7 @@ class CloudTransport:
         self,
         api_key: str,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = codes.BASE_URL,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 15.0,
         rate_limit: float = 5.0,

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lianke_bridge.cloud.codes import BASE_URL
 from lianke_bridge.config.shard import Shard
 from lianke_bridge.print_options import PrintOptions
 
-DEFAULT_BASE_URL = "https://cloud.liankenet.com"
+DEFAULT_BASE_URL = BASE_URL
 DEFAULT_SESSION_EXPIRY = 86400.0
 """A day: requests sent while the bridge is down for an update or a night still run."""
 MAX_SESSION_EXPIRY = 0xFFFFFFFE
