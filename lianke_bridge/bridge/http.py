@@ -1,8 +1,10 @@
 """The optional HTTP endpoint: ``/healthz`` for probes, ``/metrics`` for Prometheus.
 
-Off unless ``http.enabled``. It runs for the service's whole life (across broker reconnects, so a
-probe sees 503 while the broker is lost rather than a refused connection). A port that cannot be
-bound is logged as an error and the bridge goes on without it: MQTT is what it is for.
+Off unless ``http.enabled``; only then does the service import this module, and with it aiohttp's
+server half and prometheus_client. It runs for the service's whole life (across broker
+reconnects, so a probe sees 503 while the broker is lost rather than a refused connection). A
+port that cannot be bound is logged as an error and the bridge goes on without it: MQTT is what
+it is for.
 """
 
 from __future__ import annotations
@@ -30,22 +32,20 @@ class HttpSource(Protocol):
     def config(self) -> Config:
         """Its ``http`` section says where to listen."""
 
-    @property
-    def metrics(self) -> BridgeMetrics:
-        """The registry ``/metrics`` exposes."""
-
     def healthz(self) -> dict[str, Any]:
         """The ``/healthz`` answer."""
 
 
 SERVICE_KEY: web.AppKey[HttpSource] = web.AppKey("service")
+METRICS_KEY: web.AppKey[BridgeMetrics] = web.AppKey("metrics")
 HEALTHY, UNHEALTHY = 200, 503
 
 
-def make_app(service: HttpSource) -> web.Application:
-    """The two routes, answering from this service."""
+def make_app(service: HttpSource, metrics: BridgeMetrics) -> web.Application:
+    """The two routes, answering from this service and its metrics registry."""
     app = web.Application()
     app[SERVICE_KEY] = service
+    app[METRICS_KEY] = metrics
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     return app
@@ -61,16 +61,18 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[SERVICE_KEY].metrics.exposition()
+    body = request.app[METRICS_KEY].exposition()
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE
     return response
 
 
-async def serve(service: HttpSource, bound: asyncio.Event | None = None) -> None:
+async def serve(
+    service: HttpSource, metrics: BridgeMetrics, bound: asyncio.Event | None = None
+) -> None:
     """Serve until cancelled; ``service.http_port`` holds the bound port once ``bound`` is set."""
     config = service.config.http
-    runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)
+    runner = web.AppRunner(make_app(service, metrics), access_log=None, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, config.host, config.port)

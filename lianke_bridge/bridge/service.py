@@ -16,17 +16,16 @@ import functools
 import hashlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 
 from lianke_bridge import heartbeat
-from lianke_bridge.bridge import discovery, http
+from lianke_bridge.bridge import discovery
 from lianke_bridge.bridge.announcing import HA_ANNOUNCE_DELAY, HomeAssistantAnnouncer
 from lianke_bridge.bridge.answering import RequestAnswerer
 from lianke_bridge.bridge.jobs import JobTracker
 from lianke_bridge.bridge.listener import RequestListener
-from lianke_bridge.bridge.metrics import BridgeMetrics
 from lianke_bridge.bridge.monitoring import BridgeMonitor
 from lianke_bridge.bridge.mqtt_session import (
     MqttCounters,
@@ -51,6 +50,9 @@ from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.cloud.stats import ApiStats
 from lianke_bridge.config import Config
+
+if TYPE_CHECKING:
+    from lianke_bridge.bridge.metrics import BridgeMetrics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -101,7 +103,8 @@ class BridgeService:
         self.pollers: dict[str, BoxPoller] = {}
         self._context: RequestContext | None = None
         """What request handlers may use of the bridge (set up with the cloud client)."""
-        self.metrics = BridgeMetrics(self)
+        self.metrics: BridgeMetrics | None = None
+        """What ``/metrics`` serves, with ``http.enabled`` only (``_serve_http``)."""
         self.http_port: int | None = None
         """The port ``/healthz`` and ``/metrics`` are served on, once ``http_bound`` is set."""
         self.http_bound = asyncio.Event()
@@ -217,7 +220,6 @@ class BridgeService:
 
     def _setup(self, client: LiankeClient) -> None:
         self._client = client
-        client.stats.latency_observer = self.metrics.observe_latency
         client.on_key_refusal_change = self.monitor.wake.set
         self._jobs = JobTracker(
             client=client,
@@ -257,6 +259,19 @@ class BridgeService:
             republish=self.republish,
             health_check=self.health_check,
         )
+
+    def _serve_http(self, client: LiankeClient, group: asyncio.TaskGroup) -> None:
+        """Start the optional ``/healthz`` and ``/metrics`` endpoint (``http.enabled``).
+
+        Imported here, only when configured: aiohttp's server half and prometheus_client are
+        about a tenth of an idle bridge's memory, and most installations never scrape it.
+        """
+        from lianke_bridge.bridge import http  # noqa: PLC0415 - optional, see the docstring
+        from lianke_bridge.bridge.metrics import BridgeMetrics  # noqa: PLC0415
+
+        self.metrics = BridgeMetrics(self)
+        client.stats.latency_observer = self.metrics.observe_latency
+        group.create_task(http.serve(self, self.metrics, self.http_bound), name="http")
 
     @contextlib.asynccontextmanager
     async def _cloud_client(self) -> AsyncIterator[LiankeClient]:
@@ -300,7 +315,7 @@ class BridgeService:
         async with self._cloud_client() as client, asyncio.TaskGroup() as group:
             self._setup(client)
             if self.config.http.enabled:
-                group.create_task(http.serve(self, self.http_bound), name="http")
+                self._serve_http(client, group)
             await reconnect_forever(
                 self._mqtt_client,
                 self._session,
