@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import importlib.metadata
 import json
 import os
 import re
@@ -200,6 +201,11 @@ async def test_version_from_the_installed_script() -> None:
     code, out, _err = await run_cli("--version")
     assert code == 0
     assert out.strip() == f"lianke-bridge {__version__}"
+
+
+def test_the_installed_package_has_the_version_of_the_code() -> None:
+    """The build reads ``__version__``: pip, ``--version`` and ``bridge/info`` say the same."""
+    assert importlib.metadata.version("lianke-bridge") == __version__
 
 
 def test_decode_qr_link_shows_the_device_id_only(capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,7 +25,10 @@ OPTIONAL_MODULES = (
     "lianke_bridge.bridge.metrics",
 )
 """The ``/healthz`` and ``/metrics`` endpoint: loaded only with ``http.enabled``."""
-NEVER_BY_RUN = ("lianke_bridge.simulator",)
+NEVER_BY_RUN = (
+    "lianke_bridge.simulator",
+    "importlib.metadata",  # the version is a constant of the package
+)
 """What ``run`` never needs, whatever the configuration."""
 SERVING = re.compile(r"serving /healthz and /metrics on http://127\.0\.0\.1:(\d+)")
 
