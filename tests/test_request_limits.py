@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from dataclasses import replace
@@ -9,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_harness import RunningBridge, make_config
+from bridge_harness import RunningBridge, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe
 
+from lianke_bridge.bridge.answering import RequestAnswerer
 from lianke_bridge.bridge.intake import RequestIntake
 from lianke_bridge.bridge.requests.registry import parse_request
 from lianke_bridge.bridge.service import BridgeService
@@ -105,21 +107,22 @@ def test_config_checks_allowed_hosts() -> None:
 
 
 # ---- the intake ---------------------------------------------------------------------------
-def test_intake_bounds_count_bytes_and_wait() -> None:
-    """Requests beyond the count, the byte budget or the expected wait are refused at once."""
-    intake = RequestIntake[int](workers=2, max_waiting=3, max_bytes=100, max_wait=10.0)
+def test_intake_bounds_bytes_and_wait_never_a_count() -> None:
+    """Beyond the byte budget or the expected wait a request is refused; never for a count.
+
+    Cheap requests are let in however many there are: refusing one costs what answering it does.
+    """
+    intake = RequestIntake[int](workers=2, max_bytes=100, max_wait=10.0)
     intake.average = 1.0
     assert intake.offer(1, 90) is None  # one large payload is always let in
     refusal = intake.offer(2, 20)
     assert refusal is not None
     assert "large documents" in refusal.reason
     intake.held_bytes = 0  # the large one was answered
-    for n in range(2):
-        assert intake.offer(n, 1) is None
-    refusal = intake.offer(9, 1)
-    assert refusal is not None
-    assert "waiting" in refusal.reason
-    slow = RequestIntake[int](workers=1, max_waiting=100, max_bytes=10**6, max_wait=2.0)
+    quick = RequestIntake[int](workers=8, max_bytes=10**6, max_wait=5.0)
+    quick.average = 0.001
+    assert all(quick.offer(n, 50) is None for n in range(5000))
+    slow = RequestIntake[int](workers=1, max_bytes=10**6, max_wait=2.0)
     slow.average = 1.0
     assert [slow.offer(n, 1) is None for n in range(4)] == [True, True, True, False]
 
@@ -214,3 +217,74 @@ async def test_large_payloads_at_once_are_bounded_by_a_byte_budget(
         assert error["code"] == "rate_limited"
         assert "large documents" in error["message"]
     assert simulator.count("/api/print/job", method="POST") == 1
+
+
+def _hold_answers(answerer: RequestAnswerer, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Hold every answer and every refusal until the returned event is set."""
+    gate = asyncio.Event()
+    handle, refuse = answerer.handle, answerer.refuse
+
+    async def held_handle(*args: Any, **kwargs: Any) -> None:
+        await gate.wait()
+        await handle(*args, **kwargs)
+
+    async def held_refuse(*args: Any, **kwargs: Any) -> None:
+        await gate.wait()
+        await refuse(*args, **kwargs)
+
+    monkeypatch.setattr(answerer, "handle", held_handle)
+    monkeypatch.setattr(answerer, "refuse", held_refuse)
+    return gate
+
+
+@pytest.mark.parametrize(("shed_after", "answer"), [(5.0, "ok"), (0.0, "rate_limited")])
+async def test_a_burst_beyond_any_count_is_answered_once_each_none_lost(  # noqa: PLR0917 - fixtures
+    simulator: Simulator,
+    mosquitto: MosquittoBroker,
+    base_topic: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    shed_after: float,
+    answer: str,
+) -> None:
+    """Hundreds of cached requests arriving while the bridge is busy: each gets one answer.
+
+    Held behind busy workers, a burst of cheap requests is simply answered (``ok``); with no
+    time to spare (``shed_after`` 0) all but the ones the workers took are refused, and every
+    refused one still gets its ``rate_limited`` answer: none is dropped unanswered. (QoS 0, so
+    that the broker's in-flight window cannot hold the burst back: with QoS 1 Mosquitto lets
+    hundreds through too once acknowledgements flow, but not at a moment a test can choose.)
+    """
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+    count = 400
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        bridge = RunningBridge(BridgeService(config, shed_after=shed_after), probe)
+        await bridge.start()
+        try:
+            await bridge.settle()
+            topic = f"{base_topic}/office/request/printer_params"
+            response = f"{base_topic}/office/response/printer_params"
+            for n in range(20):  # the intake learns how long a cached answer takes
+                await bridge.request("office", "printer_params", {"transaction": f"warm-{n}"})
+            gate = _hold_answers(bridge.service.answerer, monkeypatch)
+            seen = bridge.service.counters.messages_in
+            mark = probe.mark()
+            for n in range(count):
+                await probe.publish(topic, {"transaction": f"burst-{n}"}, qos=0)
+            await until(lambda: bridge.service.counters.messages_in >= seen + count, timeout=30)
+            gate.set()
+            await probe.wait_for(
+                response,
+                lambda _m: len(probe.messages(response)) >= 20 + count,
+                timeout=60,
+                since=mark,
+            )
+            await bridge.settle()
+        finally:
+            await bridge.stop()
+    answers = [m.json() for m in probe.messages(response)[20:]]
+    transactions = sorted(a["transaction"] for a in answers)
+    assert transactions == sorted(f"burst-{n}" for n in range(count))  # one each, none lost
+    codes = [a["status"] if a["status"] == "ok" else a["error"]["code"] for a in answers]
+    assert set(codes) <= {"ok", "rate_limited"}
+    assert codes.count(answer) >= count - 8  # the 8 workers took some before the gate

@@ -1,10 +1,12 @@
 """The bounded intake of requests: a queue in front of a fixed set of workers.
 
-Every request waits here before any task exists for it, bounded three ways: how many wait, how
-many bytes of payload are held (queued and being answered: a Pi has little memory, and a
-document payload is decoded into several copies), and how long the newest would wait, from the
-average time a request took. What does not fit is refused at once (the service answers it
-``rate_limited``) instead of being answered half a minute late.
+Every request waits here before any task exists for it, bounded two ways: how many bytes of
+payload are held (queued and being answered: a Pi has little memory, and a document payload is
+decoded into several copies), and how long the newest would wait, from the average time a
+request took. What does not fit is refused at once (the service answers it ``rate_limited``)
+instead of being answered half a minute late. There is no bound on how many wait: a burst of
+cheap requests is simply answered (refusing one costs a publish, what answering a cached one
+costs), and the message is in memory either way once it was read from the broker.
 """
 
 from __future__ import annotations
@@ -39,11 +41,10 @@ class Ticket(Generic[T]):
 
 
 class RequestIntake(Generic[T]):
-    """Requests waiting for one of ``workers`` workers (FIFO), within the three bounds."""
+    """Requests waiting for one of ``workers`` workers (FIFO), within the two bounds."""
 
-    def __init__(self, *, workers: int, max_waiting: int, max_bytes: int, max_wait: float) -> None:
+    def __init__(self, *, workers: int, max_bytes: int, max_wait: float) -> None:
         self.workers = workers
-        self.max_waiting = max_waiting
         self.max_bytes = max_bytes
         self.max_wait = max_wait
         self._waiting: collections.deque[Ticket[T]] = collections.deque()
@@ -79,8 +80,6 @@ class RequestIntake(Generic[T]):
 
     def _refusal(self, size: int) -> Refusal | None:
         wait = self.expected_wait()
-        if self.waiting >= self.max_waiting:
-            return Refusal(f"{self.waiting} requests are waiting", max(wait, self.average))
         if self.held_bytes and self.held_bytes + size > self.max_bytes:
             return Refusal("the bridge is busy with large documents", max(wait, self.average))
         if wait > self.max_wait:

@@ -3,7 +3,9 @@
 Every message the session receives passes ``RequestListener.listen``: control messages go to
 their handler, retained requests are cleared and never run, live requests wait in the bounded
 intake for one of a fixed number of workers, and what the intake refuses is answered
-``rate_limited`` at once. Answering itself is ``answering.py``'s.
+``rate_limited`` at once. Every live request gets exactly one answer: none is dropped for want
+of room (a refusal waits for its publish like an answer does). Answering itself is
+``answering.py``'s.
 """
 
 from __future__ import annotations
@@ -30,9 +32,8 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_CONCURRENT_REQUESTS = 8
 """Workers answering requests (each request waits in the intake before one takes it)."""
-MAX_WAITING_REQUESTS = 100
-MAX_REFUSALS = 100
-"""Refused requests waiting for their ``rate_limited`` answer; beyond, dropped unanswered."""
+REFUSERS = 4
+"""Tasks publishing the ``rate_limited`` answers (each refusal is one publish, no work)."""
 SHED_LOG_INTERVAL = 10.0
 
 Control = Callable[[str, Any, asyncio.TaskGroup], bool]
@@ -68,7 +69,7 @@ class RequestListener:
         self._answers = answers
         self._intake: RequestIntake[tuple[RequestTopic, aiomqtt.Message]] | None = None
         self._refusals: asyncio.Queue[tuple[RequestTopic, aiomqtt.Message, Refusal]] = (
-            asyncio.Queue(maxsize=MAX_REFUSALS)
+            asyncio.Queue()
         )
         self._refusing = 0
         self._shed_logged = 0.0
@@ -85,16 +86,16 @@ class RequestListener:
         """
         intake = self._intake = RequestIntake[tuple[RequestTopic, aiomqtt.Message]](
             workers=MAX_CONCURRENT_REQUESTS,
-            max_waiting=MAX_WAITING_REQUESTS,
             max_bytes=self.answerer.limits.max_payload_bytes,
             max_wait=self.shed_after,
         )
         # A new session starts with nothing waiting: what the last one held is unacknowledged
         # and comes again from the broker (and its message ids belong to the old connection).
-        self._refusals = asyncio.Queue(maxsize=MAX_REFUSALS)
+        self._refusals = asyncio.Queue()
         for number in range(MAX_CONCURRENT_REQUESTS):
             group.create_task(self._work(mqtt, intake), name=f"request-worker-{number}")
-        group.create_task(self._refuse_loop(mqtt), name="request-refusals")
+        for number in range(REFUSERS):
+            group.create_task(self._refuse_loop(mqtt), name=f"request-refusals-{number}")
         if self.sync_topic is not None:
             sync_topic = self.sync_topic
             self._gate = RetainedRequestGate(
@@ -196,11 +197,7 @@ class RequestListener:
         if refusal is None:
             return
         self._log_shedding(refusal)
-        try:
-            self._refusals.put_nowait((parsed, message, refusal))
-        except asyncio.QueueFull:
-            _LOGGER.debug("dropped a request on %s: too many to refuse", shown_topic(topic))
-            self._dropped(mqtt, message)
+        self._refusals.put_nowait((parsed, message, refusal))
 
     def _log_shedding(self, refusal: Refusal) -> None:
         now = time.monotonic()
@@ -223,7 +220,7 @@ class RequestListener:
                 self._check_idle()
 
     async def _refuse_loop(self, mqtt: aiomqtt.Client) -> None:
-        """Answer refused requests ``rate_limited`` (one at a time: each is one publish)."""
+        """Answer refused requests ``rate_limited``, one after the other (each is one publish)."""
         while True:
             where, message, refusal = await self._refusals.get()
             self._refusing += 1
