@@ -20,7 +20,7 @@ from bench.commands import run_commands
 from bench.fleet_run import run_fleet
 from bench.options import Options
 from bench.report import Report
-from bench.startup import dependencies_floor
+from bench.startup import compile_bytecode, dependencies_floor
 
 
 def machine_header(options: Options) -> list[str]:
@@ -46,7 +46,7 @@ def machine_header(options: Options) -> list[str]:
 
 async def run(options: Options) -> Report:
     """Every run, in order; returns the table."""
-    report = Report(header=machine_header(options))
+    report = Report(header=[*machine_header(options), compile_bytecode()])
     workdir = Path(tempfile.mkdtemp(prefix="lianke-bench-"))
     broker = await start_broker()
     try:

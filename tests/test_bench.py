@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,10 @@ FIGURES = (
 
 
 def test_a_tiny_benchmark_prints_every_figure_with_its_floor_and_target() -> None:
-    """`python -m bench --tiny` runs the whole harness and fills in every line of the table."""
+    """`python -m bench --tiny` runs the whole harness and fills in every line of the table.
+
+    The bridge runs with its bytecode compiled, as its dependencies (installed by pip) do.
+    """
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--tiny"],
         cwd=ROOT,
@@ -51,3 +55,8 @@ def test_a_tiny_benchmark_prints_every_figure_with_its_floor_and_target() -> Non
     assert "| PASS |" in run.stdout or "| FAIL |" in run.stdout
     assert "targets:" in run.stdout
     assert "machine:" in run.stdout
+    assert "bytecode: lianke_bridge, bench compiled, as an install would" in run.stdout
+    # the floor's dependencies come with bytecode (pip compiled them): so does the bridge
+    for source in (ROOT / "lianke_bridge" / "bridge" / "service.py", ROOT / "bench" / "bridge.py"):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        assert cached.stat().st_mtime >= source.stat().st_mtime, f"no bytecode for {source}"
