@@ -25,6 +25,8 @@ OPTIONAL_MODULES = (
     "lianke_bridge.bridge.metrics",
 )
 """The ``/healthz`` and ``/metrics`` endpoint: loaded only with ``http.enabled``."""
+ON_FIRST_USE = ("lianke_bridge.bridge.render", "html")
+"""A text print's page: loaded by the first one, not by a bridge that has printed none."""
 NEVER_BY_RUN = (
     "lianke_bridge.simulator",
     "importlib.metadata",  # the version is a constant of the package
@@ -63,7 +65,7 @@ async def test_without_http_neither_the_server_nor_prometheus_is_loaded(
         process = await run_bridge(path, probe, base_topic)
     modules = imported(process)
     assert "lianke_bridge.bridge.service" in modules  # the report is there and complete
-    for module in (*OPTIONAL_MODULES, *NEVER_BY_RUN):
+    for module in (*OPTIONAL_MODULES, *ON_FIRST_USE, *NEVER_BY_RUN):
         assert module not in modules, f"run imported {module}"
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lianke_bridge.bridge import render
 from lianke_bridge.bridge.requests.envelope import ErrorCode
 from lianke_bridge.bridge.requests.model import PageCountCommand, PrintCommand
 from lianke_bridge.cloud import models
@@ -83,6 +82,8 @@ def _build(
     paper = _resolve_paper(opts.paper, params=params, sizes=sizes, who=who)
     file = cmd.file
     if cmd.text is not None or cmd.html is not None:
+        from lianke_bridge.bridge import render  # noqa: PLC0415 - text prints only: see render.py
+
         page = render.render_page(text=cmd.text, html=cmd.html, title=cmd.title)
         file = JobFile(TEXT_FILENAME, page, "text/html")
     target_ip = None
