@@ -6,7 +6,6 @@ Defaults come from the dataclasses of :mod:`.model`; the checks across fields fr
 
 from __future__ import annotations
 
-import difflib
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
@@ -68,6 +67,7 @@ from lianke_bridge.config.validators import (
     valid_publish_topic,
 )
 from lianke_bridge.print_options import PRINT_OPTIONS, PrintOptions
+from lianke_bridge.suggest import closest
 
 
 # ---- combinators that keep every problem ------------------------------------------------------
@@ -359,8 +359,8 @@ def describe_invalid(err: vol.Invalid) -> str:
         return "is required"
     if message == "extra keys not allowed":
         key = str(err.path[-1]) if err.path else ""
-        close = difflib.get_close_matches(key, sorted(_ALL_KEYS), n=1, cutoff=0.7)
-        return f"is not an option (did you mean {close[0]}?)" if close else "is not an option"
+        close = closest(key, sorted(_ALL_KEYS), cutoff=0.7)
+        return f"is not an option (did you mean {close}?)" if close else "is not an option"
     if isinstance(err, vol.DictInvalid) or message.startswith("expected a dictionary"):
         return "must be a mapping (indented 'key: value' lines)"
     if isinstance(err, vol.SequenceTypeInvalid) or message.startswith("expected a list"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import difflib
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from lianke_bridge.errors import InvalidValueError
 from lianke_bridge.hosts import host_allowed, normalise_host
 from lianke_bridge.print_options import readers
 from lianke_bridge.print_options.readers import kind, show, size_text
+from lianke_bridge.suggest import closest
 
 MAX_URL_LENGTH = 4096
 """Longest link accepted (the cloud stores links as text; browsers stop near 2,000-8,000)."""
@@ -34,8 +34,8 @@ def check_fields(command: str, data: Mapping[str, Any], allowed: Sequence[str]) 
     known = (*allowed, "transaction")
     for key in data:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = closest(str(key), known)
+            hint = f" (did you mean {close!r}?)" if close else ""
             takes = ", ".join(allowed) if allowed else "no fields"
             raise InvalidValueError(
                 f"unknown field {show(key)}{hint}; {command} takes {takes} (and transaction)"

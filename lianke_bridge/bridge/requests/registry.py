@@ -9,7 +9,6 @@ request that cannot be prepared raises :class:`CommandError`: ``unknown_device``
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -31,6 +30,7 @@ from lianke_bridge.bridge.requests.payload import Body, Incoming, refuse_surroga
 from lianke_bridge.bridge.topics import RequestTopic
 from lianke_bridge.errors import CommandError, InvalidValueError
 from lianke_bridge.print_options.readers import show, size_text
+from lianke_bridge.suggest import closest
 
 R = TypeVar("R", bound=Request)
 Parser = Callable[[str, Body, str | None, Limits], R]
@@ -225,9 +225,9 @@ def _unknown_command(command: str, scope: Scope, incoming: Incoming) -> CommandE
     valid = DEVICE_COMMANDS if scope == "device" else BRIDGE_COMMANDS
     where = "the bridge" if scope == "bridge" else "a device"
     message = f"unknown command {show(command)}"
-    close = difflib.get_close_matches(command, sorted(valid), n=1)
+    close = closest(command, sorted(valid))
     if close:
-        message += f" (did you mean {close[0]!r}?)"
+        message += f" (did you mean {close!r}?)"
     other = BRIDGE_COMMANDS if scope == "device" else DEVICE_COMMANDS
     if command in other - valid:
         message += f"; it is a {'bridge' if scope == 'device' else 'device'} command"
