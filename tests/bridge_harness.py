@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -169,3 +171,25 @@ async def running_bridge(
             yield bridge
         finally:
             await bridge.stop()
+
+
+class StalledDisk:
+    """The state database on a disk that finishes no commit until ``released`` is set."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.released = threading.Event()
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        """Run a statement; a COMMIT waits until released."""
+        if sql == "COMMIT":
+            self.released.wait()
+        return self.db.execute(sql, *args)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        """Run a statement for many rows."""
+        return self.db.executemany(sql, rows)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bridge_harness import RunningBridge, make_config
+from bridge_harness import RunningBridge, StalledDisk, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe
 from sim_api import SimApi
 
@@ -112,3 +112,50 @@ async def test_a_print_interrupted_before_reaching_the_cloud_runs_when_redeliver
     assert "interrupted before it reached the cloud" in caplog.text
     assert simulator.count(PRINT_PATH, "POST") == 1
     assert Store(state).submissions == {}
+
+
+async def test_a_query_does_not_wait_for_the_disk_a_print_does(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """With the state disk stalled, queries are answered; a print waits for its record.
+
+    Queries with a transaction need nothing on disk before they run or answer; a print with one
+    does not reach the cloud until its record is on disk, then prints once.
+    """
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        service = BridgeService(config)
+        bridge = RunningBridge(service, probe)
+        await bridge.start()
+        database = service.store._db  # the disk under the store, to be stalled
+        assert database is not None
+        disk = StalledDisk(database)
+        try:
+            await bridge.settle()
+            service.store._db = disk  # type: ignore[assignment]
+            query = await bridge.request("office", "printer_params", {"transaction": "q-1"})
+            assert query["status"] == "ok", query
+            print_request = {"url": "https://x.test/held.pdf", "transaction": "p-1"}
+            mark = probe.mark()
+            await probe.publish(f"{base_topic}/office/request/print", print_request)
+            await until(lambda: bool(service.store.submissions))  # waiting for the disk
+            # (no settle while the print waits: the bridge is not idle before the disk is back)
+            tasks_mark = probe.mark()
+            tasks = f"{base_topic}/office/request/tasks"
+            again = await probe.request(tasks, {"transaction": "q-2"}, timeout=8)
+            assert again.json()["status"] == "ok", again.json()
+            assert simulator.count(PRINT_PATH, "POST") == 0
+            assert probe.messages(f"{base_topic}/office/response/print") == []
+            disk.released.set()
+            printed = await probe.wait_for(
+                f"{base_topic}/office/response/print", timeout=8, since=mark
+            )
+            await bridge.settle()
+        finally:
+            disk.released.set()
+            await bridge.stop()
+    assert printed.json()["status"] == "ok", printed.json()
+    assert printed.json()["transaction"] == "p-1"
+    probe.assert_one(f"{base_topic}/office/response/print", since=mark)
+    probe.assert_one(f"{base_topic}/office/response/tasks", since=tasks_mark)
+    assert simulator.count(PRINT_PATH, "POST") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bridge_harness import StalledDisk
 
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge import store as store_module
@@ -64,6 +66,49 @@ async def test_an_awaited_write_is_committed_before_it_returns(tmp_path: Path) -
     store.close()
 
 
+async def test_a_durable_write_brings_every_earlier_queued_one_to_disk(tmp_path: Path) -> None:
+    """Queued writes need no await; the next durable one commits them with it, in order."""
+    store = Store(tmp_path)
+    store.note_request(SeenRequest("t/request/print", "p", 5.0))
+    store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
+    store.end_submission("gone")
+    await store.begin_submission(Submission("s-1", "office", 1, "url", "p", 6.0))
+    with sqlite3.connect(tmp_path / DATABASE_FILE) as other:
+        rows = sorted(other.execute("SELECT kind, key FROM state").fetchall())
+    assert rows == [("job", "t-1"), ("request", '["t/request/print", "p"]'), ("submission", "s-1")]
+    store.close()
+
+
+async def test_a_waiter_cancelled_does_not_cancel_its_write_or_stop_the_writer(
+    tmp_path: Path,
+) -> None:
+    """A task cancelled while its record waits for the disk: the record is written anyway.
+
+    Every later write is too: the writer thread goes on.
+    """
+    store = Store(tmp_path)
+    database = store._db  # the disk under the store, to be stalled
+    assert database is not None
+    disk = StalledDisk(database)
+    store._db = disk  # type: ignore[assignment]
+    store.put_job(JobRecord(task_id="t-0", device="office", port=1, source="url"))  # stalls
+    waiter = asyncio.create_task(
+        store.begin_submission(Submission("s-1", "office", 1, "url", "p", 6.0))
+    )
+    await asyncio.sleep(0)  # one turn of the loop: the task records it, then waits
+    assert "s-1" in store.submissions
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    disk.released.set()
+    store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
+    await store.flush()
+    again = _reopen(store, tmp_path)
+    assert list(again.submissions) == ["s-1"]
+    assert sorted(again.jobs) == ["t-0", "t-1"]
+    again.close()
+
+
 async def test_writes_run_on_the_writer_thread(tmp_path: Path, monkeypatch: Any) -> None:
     """No commit happens on the event loop's thread."""
     threads: list[str] = []
@@ -86,9 +131,7 @@ async def test_submission_becomes_its_job_in_one_step(tmp_path: Path) -> None:
     """end_submission swaps the submission for the job."""
     store = Store(tmp_path)
     await store.begin_submission(Submission("s-1", "office", 1, "url", None, 1.0))
-    await store.end_submission(
-        "s-1", JobRecord(task_id="t-9", device="office", port=1, source="url")
-    )
+    store.end_submission("s-1", JobRecord(task_id="t-9", device="office", port=1, source="url"))
     again = _reopen(store, tmp_path)
     assert again.submissions == {}
     assert list(again.jobs) == ["t-9"]

@@ -135,6 +135,7 @@ class RequestAnswerer:
         acknowledgement was lost, e.g. in a broker restart): the requester has its answer.
         """
         limits = self.limits
+        durable = False
         incoming = Incoming.read(payload_bytes(message.payload), limits.max_payload_bytes)
         transaction = incoming.transaction
         topic = message.topic.value
@@ -144,11 +145,14 @@ class RequestAnswerer:
             self._check_not_empty(incoming)
             transaction = prepared.transaction
             repeat = None
+            # A command that acts is on disk before it runs and its answer before it goes out;
+            # a print through its submission (jobs.submit: one synced commit before the call).
+            durable = prepared.acts and where.command != "print"
             if transaction is not None:
                 if redelivered and self.memory.published(topic, transaction):
                     _LOGGER.debug("redelivered %s already answered", shown_topic(topic))
                     return None
-                repeat = await self.memory.begin(topic, transaction)
+                repeat = await self.memory.begin(topic, transaction, durable=durable)
                 claimed = repeat is None
             if repeat is None:
                 data = await prepared.run(self._context())
@@ -165,7 +169,7 @@ class RequestAnswerer:
             if claimed and transaction is not None:
                 self.memory.release(topic, transaction)
         if claimed and transaction is not None:
-            await self.memory.answered(topic, transaction, envelope)
+            await self.memory.answered(topic, transaction, envelope, durable=durable)
         return envelope
 
     def response_topic(self, where: RequestTopic) -> str:

@@ -152,14 +152,14 @@ class JobTracker:
             await self._store.begin_submission(submission)
             task_id = await call()
         except errors.CloudApiError:
-            await self._store.end_submission(submission.id)
+            self._store.end_submission(submission.id)
             raise
         finally:
             self._calling.discard(submission.id)
         job = JobRecord(
             task_id=task_id, device=device, port=port, source=source, transaction=transaction
         )
-        await self._store.end_submission(submission.id, job)
+        self._store.end_submission(submission.id, job)
         await self.track(job)
         return job
 
@@ -227,7 +227,7 @@ class JobTracker:
                     "configured",
                     device,
                 )
-                await self._store.end_submission(submission.id)
+                self._store.end_submission(submission.id)
             return
         tasks = await self._client.device_tasks(credentials)
         offsets = self._cloud_offsets(tasks)
@@ -245,7 +245,7 @@ class JobTracker:
                     device,
                     f" (transaction {submission.transaction!r})" if submission.transaction else "",
                 )
-                await self._store.end_submission(submission.id)
+                self._store.end_submission(submission.id)
                 continue
             candidates.remove(match)
             job = JobRecord(
@@ -260,7 +260,7 @@ class JobTracker:
                 device,
                 match.task_id,
             )
-            await self._store.end_submission(submission.id, job)
+            self._store.end_submission(submission.id, job)
             await self.track(job)
 
     def _cloud_offsets(self, tasks: Sequence[DeviceTask]) -> set[timedelta]:

@@ -1,8 +1,8 @@
 """Exactly once for requests that carry a ``transaction``: across redeliveries and restarts.
 
 The broker may deliver a QoS 1 request again (a lost PUBACK, a reconnect, the bridge killed
-before it acknowledged). Each request with a transaction is recorded on disk before it runs and
-its answer before it is published, so a repeat within ``DUPLICATE_WINDOW`` is never run again:
+before it acknowledged). Each request with a transaction is recorded before it runs and its
+answer before it is published, so a repeat within ``DUPLICATE_WINDOW`` is never run again:
 
 - answered and published: ``duplicate``, with the original answer in ``error.original``
   (unless the broker itself sends the request again: its answer is out, nothing more goes);
@@ -10,6 +10,13 @@ its answer before it is published, so a repeat within ``DUPLICATE_WINDOW`` is ne
 - being handled right now: ``duplicate`` (the answer follows on its own);
 - begun by an earlier run that died before answering: ``recover`` says what became of it (a
   print is looked up in the cloud); if nothing of it was done, it runs now.
+
+What waits for the disk (see ``store.py``) is only what a side effect depends on. A command that
+acts (``cancel``, ``reboot``...: ``durable``) is on disk, power cut included, before it runs and
+its answer before it is published. A query's records are queued: lost in a crash, the query
+runs again and does what it did. A print's record is queued too: its submission, on disk
+before the cloud call, carries it (writes are committed in order), and what follows the call
+may be lost with a crash because ``recover`` finds the job again from that submission.
 """
 
 from __future__ import annotations
@@ -39,8 +46,13 @@ class RequestMemory:
         self._sending: set[tuple[str, str]] = set()
         """Answers being published right now (a repeat meanwhile is a duplicate)."""
 
-    async def begin(self, topic: str, transaction: str) -> dict[str, Any] | None:
-        """None: run the request (it is recorded as begun). Else the envelope to answer with."""
+    async def begin(
+        self, topic: str, transaction: str, *, durable: bool = False
+    ) -> dict[str, Any] | None:
+        """None: run the request (it is recorded as begun). Else the envelope to answer with.
+
+        ``durable``: the record is on disk before this returns; else it is queued.
+        """
         now = time.time()
         self._store.expire_requests(now - self._window)
         key = (topic, transaction)
@@ -67,8 +79,12 @@ class RequestMemory:
                     raise
                 return answer
         self._live.add(key)
+        begun = SeenRequest(topic, transaction, now)
         try:
-            await self._store.remember_request(SeenRequest(topic, transaction, now))
+            if durable:
+                await self._store.remember_request(begun)
+            else:
+                self._store.note_request(begun)
         except BaseException:  # cancelled while recording: the request did not begin
             self._live.discard(key)
             raise
@@ -84,14 +100,20 @@ class RequestMemory:
         """The request that ``begin`` let run is over (answered, failed or cancelled)."""
         self._live.discard((topic, transaction))
 
-    async def answered(self, topic: str, transaction: str, envelope: dict[str, Any]) -> None:
-        """Record the answer (on disk) before it is published; ``sent`` must follow."""
+    async def answered(
+        self, topic: str, transaction: str, envelope: dict[str, Any], *, durable: bool = False
+    ) -> None:
+        """Record the answer before it is published (``durable``: on disk); ``sent`` follows."""
         key = (topic, transaction)
         self._sending.add(key)
         seen = self._store.requests.get(key)
         seen_at = seen.seen_at if seen is not None else time.time()
+        answer = SeenRequest(topic, transaction, seen_at, envelope)
+        if not durable:
+            self._store.note_request(answer)
+            return
         try:
-            await self._store.remember_request(SeenRequest(topic, transaction, seen_at, envelope))
+            await self._store.remember_request(answer)
         except BaseException:  # cancelled: never published, the redelivery gets it as is
             self._sending.discard(key)
             raise

@@ -1,14 +1,24 @@
 """What the bridge remembers across restarts, crashes and power loss.
 
-One SQLite database under ``state_dir`` (the standard library's ``sqlite3``, WAL journal,
-``synchronous=FULL``): the discovery it published, the jobs it follows, the requests it saw (with
-their answers) and the print submissions that may be on their way to the cloud. A committed write
-survives SIGKILL and power loss; a write cut short leaves the previous state.
+One SQLite database under ``state_dir`` (the standard library's ``sqlite3``, WAL journal): the
+discovery it published, the jobs it follows, the requests it saw (with their answers) and the
+print submissions that may be on their way to the cloud. A write cut short leaves the previous
+state.
 
 Reads come from memory. Every write runs on one dedicated thread, in order, never on the event
-loop: the plain mutators (``put_job``, ``set_discovery``...) queue their write and return; the
-ones a guarantee depends on (``claim``, ``begin_submission``...) are awaited until committed.
-A missing, unreadable or corrupt database is reported in one log line and replaced, never fatal.
+loop; what is queued meanwhile is committed as one transaction (group commit). Two kinds:
+
+- queued (``put_job``, ``set_discovery``, ``note_request``, ``end_submission``...): the caller
+  goes on at once. Committed a moment later with ``synchronous=NORMAL``: once committed it
+  survives SIGKILL (it is in the operating system's hands), and a power cut only once the
+  system wrote it back (seconds) or a durable write followed;
+- durable (``remember_request``, ``begin_submission``, ``flush``): awaited until committed with
+  ``synchronous=FULL`` (the WAL synced): it survives a power cut, and so does every write
+  queued before it (the WAL is one file written in order).
+
+After any crash the database holds a prefix of the writes, in order: never a later one without
+an earlier one. A missing, unreadable or corrupt database is reported in one log line and
+replaced, never fatal.
 """
 
 from __future__ import annotations
@@ -16,11 +26,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import json
 import logging
 import os
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -67,6 +79,16 @@ class SeenRequest:
 
 
 @dataclass(frozen=True)
+class _Write:
+    """Rows to put and delete in one commit, and whether it must survive a power cut."""
+
+    puts: list[tuple[str, str, str]]
+    deletes: list[tuple[str, str]]
+    durable: bool
+    done: concurrent.futures.Future[None]
+
+
+@dataclass(frozen=True)
 class Submission:
     """A print about to go to the cloud, recorded before the call (its task id is not known).
 
@@ -98,6 +120,15 @@ class Store:
         self.subscriptions: set[str] = set()
         """The filters the bridge's persistent MQTT session holds (to drop stale ones)."""
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store")
+        self._lock = threading.Lock()
+        self._pending: list[_Write | Callable[[], None]] = []
+        """Writes (and file jobs) queued for the writer thread, oldest first."""
+        self._draining = False
+        """Whether a drain is scheduled or running on the writer thread (it takes new items)."""
+        self._synced = True
+        """The connection's current ``synchronous`` mode: FULL (True) or NORMAL."""
+        self._oldest_request = 0.0
+        """No remembered request is older than this (``expire_requests`` skips a full scan)."""
         self._db: sqlite3.Connection | None = None
         self._load()
 
@@ -198,51 +229,109 @@ class Store:
         rows = [("discovery", t, json.dumps(r)) for t, r in self.discovery.items()]
         rows += [("job", j.task_id, json.dumps(j.to_json())) for j in self.jobs.values()]
         if self._db is not None:
-            self._commit(rows, [])
+            self._commit([_Write(rows, [], durable=True, done=concurrent.futures.Future())])
             with contextlib.suppress(OSError):
                 path.unlink()
 
     # ---- the writer thread --------------------------------------------------------------------
-    def _commit(
-        self, puts: Iterable[tuple[str, str, str]], deletes: Iterable[tuple[str, str]]
-    ) -> None:
-        """One SQLite transaction (runs on the writer thread); a failure is logged, never fatal."""
+    def _commit(self, writes: list[_Write]) -> None:
+        """One SQLite transaction for every write queued meanwhile (runs on the writer thread).
+
+        ``synchronous=FULL`` (the WAL synced before the commit returns) when one of them must
+        survive a power cut, else ``NORMAL``. The WAL is one file written in order, so a synced
+        commit makes every earlier one durable too. A failure is logged, never fatal.
+        """
+        # Running: a waiter cancelled from now on cannot cancel the write (it is committed
+        # anyway; one cancelled while queued is committed too, nobody hears of it).
+        running = [write for write in writes if write.done.set_running_or_notify_cancel()]
         db = self._db
-        if db is None:
-            return
         try:
+            if db is None or not writes:
+                return
+            durable = any(write.durable for write in writes)
+            if durable != self._synced:
+                db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._synced = durable
             db.execute("BEGIN IMMEDIATE")
-            db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", list(deletes))
-            db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", list(puts))
+            for write in writes:
+                if write.deletes:
+                    db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", write.deletes)
+                if write.puts:
+                    db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", write.puts)
             db.execute("COMMIT")
         except sqlite3.Error as err:
             with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
+                db.execute("ROLLBACK")  # type: ignore[union-attr]
             _LOGGER.warning("could not save state to %s: %s", self._path, err)
+        finally:
+            for write in running:
+                write.done.set_result(None)
 
     def _queue(
         self,
         puts: Iterable[tuple[str, str, str]] = (),
         deletes: Iterable[tuple[str, str]] = (),
+        *,
+        durable: bool = False,
     ) -> concurrent.futures.Future[None]:
-        return self._submit(self._commit, list(puts), list(deletes))
+        """Queue a write; it is committed in order, with whatever else waits (group commit)."""
+        write = _Write(list(puts), list(deletes), durable, concurrent.futures.Future())
+        self._enqueue(write)
+        return write.done
 
-    def _submit(self, call: Callable[..., None], *args: Any) -> concurrent.futures.Future[None]:
+    def _submit(self, call: Callable[..., None], *args: Any) -> None:
+        """Run something else on the writer thread, in order with the writes (file writes)."""
+        self._enqueue(functools.partial(call, *args))
+
+    def _enqueue(self, item: _Write | Callable[[], None]) -> None:
+        with self._lock:
+            self._pending.append(item)
+            if self._draining:
+                return  # the running drain takes it
+            self._draining = True
         try:
-            return self._writer.submit(call, *args)
+            self._writer.submit(self._drain)
         except RuntimeError:  # closed: the bridge is stopping; write in place
-            call(*args)
-            done: concurrent.futures.Future[None] = concurrent.futures.Future()
-            done.set_result(None)
-            return done
+            self._drain()
+
+    def _drain(self) -> None:
+        """Commit everything queued, in order, in as few transactions as the file jobs allow."""
+        try:
+            self._drain_all()
+        except BaseException:
+            with self._lock:
+                self._draining = False  # the next write schedules a drain again
+            raise
+
+    def _drain_all(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._draining = False
+                    return
+                items = list(self._pending)
+                self._pending.clear()
+            writes: list[_Write] = []
+            for item in items:
+                if isinstance(item, _Write):
+                    writes.append(item)
+                    continue
+                self._commit(writes)
+                writes = []
+                try:
+                    item()
+                except Exception:  # the writer must go on whatever one job did
+                    _LOGGER.exception("state writer job failed")
+            self._commit(writes)
 
     async def flush(self) -> None:
-        """Wait until every write queued so far is committed."""
-        await asyncio.wrap_future(self._queue())
+        """Wait until every write queued so far is committed and on disk (power loss too)."""
+        await asyncio.wrap_future(self._queue(durable=True))
 
     def close(self) -> None:
         """Finish the queued writes and close the database (blocking: at the very end)."""
         self._writer.shutdown(wait=True)
+        self._drain()  # anything queued while shutting down
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -287,11 +376,23 @@ class Store:
         self.subscriptions = wanted
         self._queue([("subscription", f, "true") for f in sorted(wanted)], gone)
 
-    # ---- requests (awaited writes) ------------------------------------------------------------
-    async def remember_request(self, seen: SeenRequest) -> None:
-        """Record a request (or its answer) and wait until it is on disk."""
+    # ---- requests and submissions -----------------------------------------------------------
+    def note_request(self, seen: SeenRequest) -> None:
+        """Record a request (or its answer) without waiting: committed in order, soon.
+
+        For what needs no disk before it goes on: a query (run again after a crash, it does
+        the same) or what follows a print's cloud call (its submission finds it again).
+        """
         self.requests[(seen.topic, seen.transaction)] = seen
-        await asyncio.wrap_future(self._queue([("request", seen.key, json.dumps(asdict(seen)))]))
+        self._oldest_request = min(self._oldest_request, seen.seen_at)
+        self._queue([("request", seen.key, json.dumps(asdict(seen)))])
+
+    async def remember_request(self, seen: SeenRequest) -> None:
+        """Record a request (or its answer) and wait until it is on disk (power loss too)."""
+        self.requests[(seen.topic, seen.transaction)] = seen
+        self._oldest_request = min(self._oldest_request, seen.seen_at)
+        row = ("request", seen.key, json.dumps(asdict(seen)))
+        await asyncio.wrap_future(self._queue([row], durable=True))
 
     def mark_sent(self, seen: SeenRequest) -> None:
         """The answer went out (queued write: losing it only means a repeat of the answer)."""
@@ -307,27 +408,38 @@ class Store:
 
     def expire_requests(self, older_than: float) -> None:
         """Forget requests seen before ``older_than`` (wall-clock seconds)."""
+        if self._oldest_request >= older_than:
+            return
         old = [seen for seen in self.requests.values() if seen.seen_at < older_than]
         for seen in old:
             del self.requests[(seen.topic, seen.transaction)]
         if old:
             self._queue(deletes=[("request", seen.key) for seen in old])
+        self._oldest_request = min((s.seen_at for s in self.requests.values()), default=older_than)
 
-    # ---- submissions (awaited writes) ---------------------------------------------------------
     async def begin_submission(self, submission: Submission) -> None:
-        """Record a print before its cloud call, and wait until it is on disk."""
+        """Record a print before its cloud call, and wait until it is on disk (power loss too).
+
+        Writes are committed in order, so its request's record (``note_request``) is on disk
+        with it: one synced commit before the call.
+        """
         self.submissions[submission.id] = submission
         row = ("submission", submission.id, json.dumps(asdict(submission)))
-        await asyncio.wrap_future(self._queue([row]))
+        await asyncio.wrap_future(self._queue([row], durable=True))
 
-    async def end_submission(self, submission_id: str, job: JobRecord | None = None) -> None:
-        """The cloud answered: replace the submission by its job (or drop it) in one commit."""
+    def end_submission(self, submission_id: str, job: JobRecord | None = None) -> None:
+        """The cloud answered: replace the submission by its job (or drop it) in one write.
+
+        Queued, not awaited: if it is lost (SIGKILL or a power cut before it is committed),
+        the submission is still on disk and the next start finds the job in the box's task
+        list (``JobTracker.reconcile``), as for a print cut off during its call.
+        """
         self.submissions.pop(submission_id, None)
         puts = []
         if job is not None:
             self.jobs[job.task_id] = job
             puts.append(("job", job.task_id, json.dumps(job.to_json())))
-        await asyncio.wrap_future(self._queue(puts, [("submission", submission_id)]))
+        self._queue(puts, [("submission", submission_id)])
 
     # ---- the health heartbeat -----------------------------------------------------------------
     def write_heartbeat(self, health: dict[str, Any]) -> None:
