@@ -1,7 +1,8 @@
 """What keeps answers fast, checked as behaviour (never as timings: those are in bench/).
 
-TCP_NODELAY on the bridge's MQTT socket; a print costs one cloud call, not one per active job;
-the client-wide call ceiling serves commands ahead of background polls.
+TCP_NODELAY on the bridge's MQTT socket; a print costs one cloud call, not one per active job,
+and its answer goes out before its job's topics; the client-wide call ceiling serves commands
+ahead of background polls.
 """
 
 from __future__ import annotations
@@ -65,6 +66,35 @@ async def test_a_print_costs_one_cloud_call_and_the_job_is_still_followed(
             assert simulator.count(JOB_STATUS, method="POST") == 2
         finally:
             await bridge.stop()
+
+
+async def test_a_print_is_answered_before_its_job_topics_are_published(
+    simulator: Simulator, mosquitto: MosquittoBroker, base_topic: str, tmp_path: Path
+) -> None:
+    """The answer carries the job: the requester does not wait for job/, last_job and queue.
+
+    They follow the answer, each once, with the job as the answer gave it.
+    """
+    config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
+    config = replace(config, jobs=JobsConfig(poll_interval=60.0))
+    async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
+        bridge = RunningBridge(BridgeService(config), probe)
+        await bridge.start()
+        try:
+            await bridge.settle()
+            mark = probe.mark()
+            answer = ok(await bridge.request("office", "print", {"url": "https://x.test/1.pdf"}))
+        finally:
+            await bridge.stop()
+    office = f"{base_topic}/office"
+    job_topic = f"{office}/job/{answer['task_id']}"
+    order = [
+        m.topic
+        for m in probe.messages("#")[mark:]
+        if m.topic in {f"{office}/response/print", job_topic, f"{office}/last_job"}
+    ]
+    assert order == [f"{office}/response/print", job_topic, f"{office}/last_job"]
+    assert probe.assert_one(job_topic, since=mark).json() == answer["job"]
 
 
 async def test_a_command_call_goes_ahead_of_queued_polls(simulator: Simulator) -> None:

@@ -204,6 +204,9 @@ async def test_a_request_the_broker_redelivers_after_its_answer_is_not_answered_
         async with _bridge_task(config) as service:
             await requester.publish(request, {"url": "https://x.test/p0.pdf", "transaction": "p0"})
             await _wait_answers(requester, response, ["p0"])
+            # The requester having the answer does not mean the bridge has the broker's PUBACK
+            # for it yet: the state wanted is "answered, known published, acknowledgement lost".
+            await _wait_until(lambda: bool(acks), "the bridge acknowledged the print (lost)")
             broker.stop()
             await _wait_until(lambda: not service.connected.is_set(), "bridge disconnected")
             broker.start()

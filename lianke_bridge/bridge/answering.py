@@ -16,6 +16,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from lianke_bridge import errors
+from lianke_bridge.bridge import after_answer
 from lianke_bridge.bridge.intake import Refusal
 from lianke_bridge.bridge.jobs import JobTracker, job_answer
 from lianke_bridge.bridge.memory import RequestMemory
@@ -79,11 +80,25 @@ class RequestAnswerer:
     async def handle(
         self, mqtt: aiomqtt.Client, where: RequestTopic, message: aiomqtt.Message
     ) -> None:
-        """Answer, then acknowledge: a request the bridge dies on comes again from the session."""
+        """Answer, then acknowledge: a request the bridge dies on comes again from the session.
+
+        What the request left for after its answer (a new job's topics) runs last.
+        """
         redelivered = message.qos > 0 and message.mid in self.redelivered
         self.redelivered.discard(message.mid)
-        await self.answer(where, message, redelivered=redelivered)
+        later, token = after_answer.collect()
+        try:
+            await self.answer(where, message, redelivered=redelivered)
+        finally:
+            after_answer.stop(token)
         ack(mqtt, message)
+        for work in later:
+            try:
+                await work()
+            except aiomqtt.MqttError:
+                raise
+            except Exception:  # the boundary, as for the answer itself
+                _LOGGER.exception("could not finish the request on %s", shown_topic(where.command))
 
     async def _recover(self, topic: str, transaction: str) -> dict[str, Any] | None:
         """The answer of a request an earlier run began and never answered, or None: run it.

@@ -27,6 +27,7 @@ import aiomqtt
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
+from lianke_bridge.bridge import after_answer
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.state import JobRecord, iso, utc_now
 from lianke_bridge.bridge.store import Store, Submission
@@ -110,14 +111,23 @@ class JobTracker:
         return max(mine, key=lambda j: j.created_at) if mine else None
 
     async def track(self, job: JobRecord) -> None:
-        """Start following a freshly submitted job, first asked one poll interval from now.
+        """Start following a freshly submitted (and stored) job, first asked one poll from now.
 
         The submission's answer already said where the job is: waking the tracker here would
-        cost a cloud call per print (and re-ask every other active job with it).
+        cost a cloud call per print (and re-ask every other active job with it). Its topics are
+        published once the print's answer is out (the answer carries the job too).
         """
         self._due[job.task_id] = asyncio.get_running_loop().time() + self._config.poll_interval
+        if not after_answer.defer(lambda: self._announce(job.task_id)):
+            await self._announce(job.task_id)
+
+    async def _announce(self, task_id: str) -> None:
+        """Publish a new job's topics: as it is now (a poll may have moved it meanwhile)."""
+        job = self.jobs.get(task_id)
+        if job is None:
+            return
         try:
-            await self._save_and_publish(job)
+            await self._publish(job)
         except aiomqtt.MqttError as err:
             # The job is stored and the print was made: the reconnect publishes every job, so
             # the broker going away now must not turn a printed job into an error answer.
@@ -390,6 +400,9 @@ class JobTracker:
 
     async def _save_and_publish(self, job: JobRecord) -> None:
         self._store.put_job(job)
+        await self._publish(job)
+
+    async def _publish(self, job: JobRecord) -> None:
         payload = job.to_json()
         await self._publisher.publish(
             self._topics.job(job.device, job.task_id), payload, retain=True
