@@ -9,9 +9,10 @@ Reads come from memory. Every write runs on one dedicated thread, in order, neve
 loop; what is queued meanwhile is committed as one transaction (group commit). Two kinds:
 
 - queued (``put_job``, ``set_discovery``, ``note_request``, ``end_submission``...): the caller
-  goes on at once. Committed a moment later with ``synchronous=NORMAL``: once committed it
-  survives SIGKILL (it is in the operating system's hands), and a power cut only once the
-  system wrote it back (seconds) or a durable write followed;
+  goes on at once. Committed within ``COALESCE`` (50 ms: waking the writer thread for each
+  write would cost the event loop more than the commits do) with ``synchronous=NORMAL``: once
+  committed it survives SIGKILL (it is in the operating system's hands), and a power cut only
+  once the system wrote it back (seconds) or a durable write followed;
 - durable (``remember_request``, ``begin_submission``, ``flush``): awaited until committed with
   ``synchronous=FULL`` (the WAL synced): it survives a power cut, and so does every write
   queued before it (the WAL is one file written in order).
@@ -49,6 +50,8 @@ LEGACY_STATE_FILE = "bridge-state.json"
 """The JSON file of earlier versions: read once into the database, then removed."""
 CORRUPT_SUFFIX = ".corrupt"
 """A corrupt database is kept beside the new one under this suffix (the last one only)."""
+COALESCE = 0.05
+"""Seconds a queued (not durable) write may wait for others before the writer takes them."""
 HEARTBEAT_FILE = heartbeat.HEARTBEAT_FILE
 """Rewritten every health interval while connected: the container health check reads it."""
 
@@ -76,6 +79,17 @@ class SeenRequest:
     def key(self) -> str:
         """The database key: the request topic and the transaction."""
         return json.dumps([self.topic, self.transaction])
+
+    def to_json(self) -> str:
+        """The stored row (``asdict`` would deep-copy the answer: slow for a big one)."""
+        row = {
+            "topic": self.topic,
+            "transaction": self.transaction,
+            "seen_at": self.seen_at,
+            "answer": self.answer,
+            "sent": self.sent,
+        }
+        return json.dumps(row)
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,7 @@ class Store:
         """The connection's current ``synchronous`` mode: FULL (True) or NORMAL."""
         self._oldest_request = 0.0
         """No remembered request is older than this (``expire_requests`` skips a full scan)."""
+        self._kick_later: asyncio.TimerHandle | None = None
         self._db: sqlite3.Connection | None = None
         self._load()
 
@@ -276,18 +291,42 @@ class Store:
     ) -> concurrent.futures.Future[None]:
         """Queue a write; it is committed in order, with whatever else waits (group commit)."""
         write = _Write(list(puts), list(deletes), durable, concurrent.futures.Future())
-        self._enqueue(write)
+        self._enqueue(write, now=durable)
         return write.done
 
     def _submit(self, call: Callable[..., None], *args: Any) -> None:
         """Run something else on the writer thread, in order with the writes (file writes)."""
         self._enqueue(functools.partial(call, *args))
 
-    def _enqueue(self, item: _Write | Callable[[], None]) -> None:
+    def _enqueue(self, item: _Write | Callable[[], None], *, now: bool = False) -> None:
+        """Queue for the writer; wake it now (a durable write) or within ``COALESCE`` seconds.
+
+        Waking a thread costs the event loop more than a commit without a sync does, so
+        queued writes are gathered: a burst of requests is a few commits, not one per write.
+        """
         with self._lock:
             self._pending.append(item)
             if self._draining:
                 return  # the running drain takes it
+        if not now:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop (start-up, tools): write at once
+                loop = None
+            if loop is not None:
+                if self._kick_later is None:
+                    self._kick_later = loop.call_later(COALESCE, self._kick)
+                return
+        self._kick()
+
+    def _kick(self) -> None:
+        """Have the writer thread drain what is queued."""
+        if self._kick_later is not None:
+            self._kick_later.cancel()
+            self._kick_later = None
+        with self._lock:
+            if self._draining or not self._pending:
+                return
             self._draining = True
         try:
             self._writer.submit(self._drain)
@@ -330,6 +369,9 @@ class Store:
 
     def close(self) -> None:
         """Finish the queued writes and close the database (blocking: at the very end)."""
+        if self._kick_later is not None:
+            self._kick_later.cancel()
+            self._kick_later = None
         self._writer.shutdown(wait=True)
         self._drain()  # anything queued while shutting down
         if self._db is not None:
@@ -385,20 +427,20 @@ class Store:
         """
         self.requests[(seen.topic, seen.transaction)] = seen
         self._oldest_request = min(self._oldest_request, seen.seen_at)
-        self._queue([("request", seen.key, json.dumps(asdict(seen)))])
+        self._queue([("request", seen.key, seen.to_json())])
 
     async def remember_request(self, seen: SeenRequest) -> None:
         """Record a request (or its answer) and wait until it is on disk (power loss too)."""
         self.requests[(seen.topic, seen.transaction)] = seen
         self._oldest_request = min(self._oldest_request, seen.seen_at)
-        row = ("request", seen.key, json.dumps(asdict(seen)))
+        row = ("request", seen.key, seen.to_json())
         await asyncio.wrap_future(self._queue([row], durable=True))
 
     def mark_sent(self, seen: SeenRequest) -> None:
         """The answer went out (queued write: losing it only means a repeat of the answer)."""
         sent = SeenRequest(seen.topic, seen.transaction, seen.seen_at, seen.answer, sent=True)
         self.requests[(seen.topic, seen.transaction)] = sent
-        self._queue([("request", sent.key, json.dumps(asdict(sent)))])
+        self._queue([("request", sent.key, sent.to_json())])
 
     def forget_request(self, topic: str, transaction: str) -> None:
         """Forget a request, so the same transaction runs again (nothing of it was done)."""

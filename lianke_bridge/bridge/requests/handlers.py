@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.bridge.jobs import job_answer
@@ -210,8 +212,20 @@ async def capabilities(ctx: RequestContext, box: Box, command: PortOrModelComman
         model = printer.model
     client = ctx.client
     if command.name == "printer_params":
-        return asdict(await client.printer_params(model))
-    return {"model": model, "papers": [asdict(p) for p in await client.paper_sizes(model)]}
+        return _flat(await client.printer_params(model))
+    return {"model": model, "papers": [_flat(p) for p in await client.paper_sizes(model)]}
+
+
+def _flat(record: Any) -> JsonObject:
+    """A flat dataclass (scalars and flat mappings) as JSON: ``asdict`` without its deep copy.
+
+    A cached answer is asked for often; ``asdict`` copied every value, most of its cost.
+    """
+    return {
+        field.name: dict(value) if isinstance(value, Mapping) else value
+        for field in fields(record)
+        for value in (getattr(record, field.name),)
+    }
 
 
 async def page_count(ctx: RequestContext, box: Box, command: PageCountCommand) -> JsonObject:
