@@ -109,6 +109,22 @@ async def test_a_waiter_cancelled_does_not_cancel_its_write_or_stop_the_writer(
     again.close()
 
 
+def test_a_row_written_several_times_at_once_keeps_its_last_value(tmp_path: Path) -> None:
+    """Writes gathered into one commit: a request begun, answered and sent is stored sent."""
+    store = Store(tmp_path)
+    answer = {"status": "ok", "data": {}, "transaction": "a"}
+    store.note_request(SeenRequest("t/request/tasks", "a", 5.0))
+    store.note_request(SeenRequest("t/request/tasks", "a", 5.0, answer))
+    store.mark_sent(store.requests[("t/request/tasks", "a")])
+    store.note_request(SeenRequest("t/request/tasks", "b", 5.0))
+    store.forget_request("t/request/tasks", "b")
+    again = _reopen(store, tmp_path)
+    assert list(again.requests) == [("t/request/tasks", "a")]
+    assert again.requests[("t/request/tasks", "a")].sent
+    assert again.requests[("t/request/tasks", "a")].answer == answer
+    again.close()
+
+
 async def test_writes_run_on_the_writer_thread(tmp_path: Path, monkeypatch: Any) -> None:
     """No commit happens on the event loop's thread."""
     threads: list[str] = []

@@ -92,11 +92,15 @@ class SeenRequest:
         return json.dumps(row)
 
 
+Value = str | Callable[[], str]
+"""A row's JSON, or what encodes it on the writer thread (only the last value of a key is)."""
+
+
 @dataclass(frozen=True)
 class _Write:
     """Rows to put and delete in one commit, and whether it must survive a power cut."""
 
-    puts: list[tuple[str, str, str]]
+    puts: list[tuple[str, str, Value]]
     deletes: list[tuple[str, str]]
     durable: bool
     done: concurrent.futures.Future[None]
@@ -241,7 +245,9 @@ class Store:
                         self._read_row("discovery", str(topic), json.dumps(refs))
             for item in raw.get("jobs", []):
                 self._read_row("job", str(item.get("task_id", "")), json.dumps(item))
-        rows = [("discovery", t, json.dumps(r)) for t, r in self.discovery.items()]
+        rows: list[tuple[str, str, Value]] = [
+            ("discovery", t, json.dumps(r)) for t, r in self.discovery.items()
+        ]
         rows += [("job", j.task_id, json.dumps(j.to_json())) for j in self.jobs.values()]
         if self._db is not None:
             self._commit([_Write(rows, [], durable=True, done=concurrent.futures.Future())])
@@ -267,16 +273,26 @@ class Store:
             if durable != self._synced:
                 db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
                 self._synced = durable
-            db.execute("BEGIN IMMEDIATE")
+            final: dict[tuple[str, str], Value | None] = {}  # a row's last value in the batch
             for write in writes:
-                if write.deletes:
-                    db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", write.deletes)
-                if write.puts:
-                    db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", write.puts)
+                for kind, key in write.deletes:
+                    final[kind, key] = None
+                for kind, key, value in write.puts:
+                    final[kind, key] = value
+            gone = [row for row, value in final.items() if value is None]
+            rows = [
+                (kind, key, value if isinstance(value, str) else value())
+                for (kind, key), value in final.items()
+                if value is not None
+            ]
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", gone)
+            db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", rows)
             db.execute("COMMIT")
-        except sqlite3.Error as err:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")  # type: ignore[union-attr]
+        except Exception as err:  # noqa: BLE001 - sqlite or a value that cannot be encoded
+            if db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             _LOGGER.warning("could not save state to %s: %s", self._path, err)
         finally:
             for write in running:
@@ -284,7 +300,7 @@ class Store:
 
     def _queue(
         self,
-        puts: Iterable[tuple[str, str, str]] = (),
+        puts: Iterable[tuple[str, str, Value]] = (),
         deletes: Iterable[tuple[str, str]] = (),
         *,
         durable: bool = False,
@@ -427,7 +443,7 @@ class Store:
         """
         self.requests[(seen.topic, seen.transaction)] = seen
         self._oldest_request = min(self._oldest_request, seen.seen_at)
-        self._queue([("request", seen.key, seen.to_json())])
+        self._queue([("request", seen.key, seen.to_json)])
 
     async def remember_request(self, seen: SeenRequest) -> None:
         """Record a request (or its answer) and wait until it is on disk (power loss too)."""
@@ -440,7 +456,7 @@ class Store:
         """The answer went out (queued write: losing it only means a repeat of the answer)."""
         sent = SeenRequest(seen.topic, seen.transaction, seen.seen_at, seen.answer, sent=True)
         self.requests[(seen.topic, seen.transaction)] = sent
-        self._queue([("request", sent.key, sent.to_json())])
+        self._queue([("request", sent.key, sent.to_json)])
 
     def forget_request(self, topic: str, transaction: str) -> None:
         """Forget a request, so the same transaction runs again (nothing of it was done)."""
