@@ -17,6 +17,7 @@ from lianke_bridge.config import Config
 from lianke_bridge.simulator import Simulator
 
 PRINT_PATH = "/api/print/job"
+FLUSH_PATH = "/api/print/flush_jobs"
 
 
 async def _run_once(config: Config, probe: MqttProbe, device: str, payload: Any) -> Any:
@@ -119,8 +120,8 @@ async def test_a_query_does_not_wait_for_the_disk_a_print_does(
 ) -> None:
     """With the state disk stalled, queries are answered; a print waits for its record.
 
-    Queries with a transaction need nothing on disk before they run or answer; a print with one
-    does not reach the cloud until its record is on disk, then prints once.
+    Queries with a transaction need nothing on disk before they run or answer; a print or a
+    flush with one does not reach the cloud until its record is on disk, then runs once.
     """
     config = make_config(simulator, mosquitto, base_topic, tmp_path / "state")
     async with MqttProbe(mosquitto.host, mosquitto.port, subscribe=[f"{base_topic}/#"]) as probe:
@@ -146,9 +147,18 @@ async def test_a_query_does_not_wait_for_the_disk_a_print_does(
             assert again.json()["status"] == "ok", again.json()
             assert simulator.count(PRINT_PATH, "POST") == 0
             assert probe.messages(f"{base_topic}/office/response/print") == []
+            # Another command that acts waits for its own record, like the print.
+            flush = {"port": 1, "transaction": "f-1"}
+            await probe.publish(f"{base_topic}/office/request/flush", flush)
+            flush_key = (f"{base_topic}/office/request/flush", "f-1")
+            await until(lambda: flush_key in service.store.requests)  # waiting for the disk
+            assert simulator.count(FLUSH_PATH, "POST") == 0
             disk.released.set()
             printed = await probe.wait_for(
                 f"{base_topic}/office/response/print", timeout=8, since=mark
+            )
+            flushed = await probe.wait_for(
+                f"{base_topic}/office/response/flush", timeout=8, since=mark
             )
             await bridge.settle()
         finally:
@@ -159,3 +169,6 @@ async def test_a_query_does_not_wait_for_the_disk_a_print_does(
     probe.assert_one(f"{base_topic}/office/response/print", since=mark)
     probe.assert_one(f"{base_topic}/office/response/tasks", since=tasks_mark)
     assert simulator.count(PRINT_PATH, "POST") == 1
+    assert flushed.json()["status"] == "ok", flushed.json()
+    probe.assert_one(f"{base_topic}/office/response/flush", since=mark)
+    assert simulator.count(FLUSH_PATH, "POST") == 1
