@@ -47,6 +47,7 @@ def make_config(
     **changes: Any,
 ) -> Config:
     """A bridge configuration for the simulator's fleet and the test's broker."""
+    windowed = simulator.state.timing.status_window > 0
     devices = tuple(
         DeviceConfig(
             name=DEVICE_NAMES[i],
@@ -63,6 +64,8 @@ def make_config(
             timeout=5.0,
             rate_limit=200.0,
             max_retries=1,
+            # the fast simulator refuses no printer_status as too soon: no need to space them
+            status_spacing=LiankeConfig.status_spacing if windowed else 0.0,
         ),
         devices=devices,
         mqtt=MqttConfig(

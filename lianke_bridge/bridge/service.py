@@ -286,6 +286,7 @@ class BridgeService:
             rate_limit=lianke.rate_limit,
             max_retries=lianke.max_retries,
             refusal_retry=lianke.refusal_retry,
+            status_spacing=lianke.status_spacing,
         ) as client:
             yield client
 

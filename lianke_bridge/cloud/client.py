@@ -6,8 +6,9 @@ Polite by construction, because the real cloud bans keys and IPs that hammer it:
   (:mod:`~lianke_bridge.cloud.transport`);
 - a client-wide token bucket (``rate_limit`` calls per second) that serves commands ahead of
   polls (:func:`~lianke_bridge.cloud.limiter.background_calls`);
-- at most one ``printer_status`` in flight per box (the API allows one), and one maintenance call
-  (reboot, error-limit reset, device refresh) per box;
+- at most one ``printer_status`` in flight per box (the API allows one), the same printer asked
+  again only ``status_spacing`` seconds after its last answer (the cloud answers 10009 sooner),
+  and one maintenance call (reboot, error-limit reset, device refresh) per box;
 - ``printer_params`` and ``paper_dimension_list`` cached per printer model (the reference asks,
   :mod:`~lianke_bridge.cloud.cache`);
 - retries with exponential backoff and jitter only where repeating cannot do harm: reads on
@@ -360,7 +361,7 @@ class LiankeClient(CloudTransport):
 
     async def printer_status(self, creds: Credentials, port: int) -> PrinterStatus:
         """A live reading of a printer's sensors; one at a time per box, slow by nature."""
-        async with self._box_lock(creds, "printer_status"):
+        async with self._spaced_status(creds, port):
             data = await self._call(
                 "printer_status",
                 "GET",

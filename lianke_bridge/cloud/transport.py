@@ -11,11 +11,12 @@ or a log line (URLs are logged without their query string, which carries the dev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
@@ -36,6 +37,12 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_REFUSAL_RETRY = 15 * 60.0
 """Seconds between tries of an ApiKey or device key the cloud refused (``retry_refused`` now)."""
+DEFAULT_STATUS_SPACING = 3.0
+"""Seconds between two printer_status of the same printer (box and port).
+
+The reference: the same box's same USB port asked again "within a short time" is answered 10009;
+the simulator refuses within 2 s of the last answer; 3 s leaves a margin.
+"""
 
 
 class Retry(Enum):
@@ -86,6 +93,7 @@ class CloudTransport:
         retry_backoff: float = 1.0,
         cache_ttl: float | None = DEFAULT_CACHE_TTL,
         refusal_retry: float = DEFAULT_REFUSAL_RETRY,
+        status_spacing: float = DEFAULT_STATUS_SPACING,
     ) -> None:
         if not api_key:
             raise ValueError("an ApiKey is required")
@@ -100,6 +108,9 @@ class CloudTransport:
         self._cache = ModelCache(cache_ttl, self.stats)
         self._bucket = TokenBucket(rate_limit)
         self._box_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.status_spacing = max(0.0, status_spacing)
+        self._status_answered: dict[tuple[str, int], float] = {}
+        """(device id, port) -> loop time printer_status last answered (or failed) for it."""
         self._refusals = RefusalGuard(refusal_retry, self.stats)
 
     async def __aenter__(self) -> Self:
@@ -165,6 +176,25 @@ class CloudTransport:
         if lock is None:
             lock = self._box_locks[key] = asyncio.Lock()
         return lock
+
+    @contextlib.asynccontextmanager
+    async def _spaced_status(self, creds: Credentials, port: int) -> AsyncIterator[None]:
+        """Hold the box's printer_status turn, waiting until the port may be asked again.
+
+        The cloud allows one printer_status at a time per box, and answers 10009 when the same
+        port is asked again within a short time: a ``refresh`` right after a poll waits out
+        ``status_spacing`` instead of being refused.
+        """
+        key = (creds.device_id, port)
+        loop = asyncio.get_running_loop()
+        async with self._box_lock(creds, "printer_status"):
+            last = self._status_answered.get(key)
+            if last is not None and (wait := last + self.status_spacing - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            try:
+                yield
+            finally:
+                self._status_answered[key] = loop.time()
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

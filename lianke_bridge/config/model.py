@@ -39,6 +39,8 @@ class LiankeConfig:
     """Retries of safe calls (reads, and 10009) with backoff."""
     refusal_retry: float = 15 * 60.0
     """Seconds between tries of an ApiKey (or a box's device key) the cloud refused."""
+    status_spacing: float = 3.0
+    """Seconds between two printer_status of the same printer (the cloud answers 10009 sooner)."""
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,7 @@ LIANKE_SCHEMA = vol.Schema(
         _optional(LiankeConfig, "refusal_retry"): seconds(
             60, 24 * 3600, " (a refused key tried often gets banned)"
         ),
+        _optional(LiankeConfig, "status_spacing"): seconds(0, 60),
     }
 )
 
