@@ -126,7 +126,8 @@ def record_calls(sim: Simulator) -> list[Call]:
                 at,
                 request.path,
                 str(fields.get("deviceId", "")),
-                str(fields.get("devicePort", "")),
+                # printer_status names its port usbPort, the job calls devicePort
+                str(fields.get("devicePort", fields.get("usbPort", ""))),
                 code,
             )
         )

@@ -8,7 +8,6 @@ from typing import Any
 
 from bench.measure import Call
 from lianke_bridge.bridge.budget import IDLE_TASKS_FACTOR
-from lianke_bridge.bridge.poller import JITTER
 from lianke_bridge.config import PollConfig
 from lianke_bridge.simulator import Fleet
 
@@ -74,9 +73,11 @@ def schedule_lags(
     started: float,
     intervals: dict[str, float],
 ) -> tuple[list[float], int]:
-    """How late each poll came in [since, until] beyond its interval + jitter.
+    """How late each poll came in [since, until] beyond its planned interval.
 
-    Also returns how many polled items were never asked at all.
+    The bridge announces its plan (the intervals stretched for the call budget) and keeps each
+    box's polls one interval apart; a poll later than that after the previous one is late by the
+    difference. Also returns how many polled items were never asked at all.
     """
     items = _poll_items(fleet, intervals)
     times: dict[tuple[str, str, str], list[float]] = defaultdict(list)
@@ -89,7 +90,7 @@ def schedule_lags(
     lags: list[float] = []
     never = 0
     for key, interval in items.items():
-        allowed = interval * (1 + JITTER)
+        allowed = interval
         seen = times.get(key, [])
         if not seen:
             never += 1

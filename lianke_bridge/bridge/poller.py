@@ -1,15 +1,21 @@
 """Polling one box: device_info, printer_list, printer_status, today's tasks.
 
 Politeness rules live here: an offline box is only asked device_info until it is back; only
-printers with ``support_status`` get printer_status, one at a time; every interval has jitter;
-10009 backs the box off. State is published when it changes (and on reconnect, by the service).
+printers with ``support_status`` get printer_status, one at a time; 10009 backs the box off.
+State is published when it changes (and on reconnect, by the service).
+
+The schedule: each kind of poll of a box has its own slots, one interval apart (the configured
+interval, stretched by the call budget's plan, backed off after 10009), at the box's own place
+in the interval (``Box.phase``: the fleet's boxes are spread evenly over it). A poll that had to
+wait for the call budget does not move the next slot, so waits never add up; a changed plan
+moves the next slot at once (it is computed when asked for, from the last slot).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +35,14 @@ from lianke_bridge.bridge.state import (
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.client import LiankeClient
-from lianke_bridge.cloud.limiter import Priority, background_calls, call_priority
+from lianke_bridge.cloud.limiter import (
+    Priority,
+    TurnPassed,
+    background_calls,
+    call_deadline,
+    call_priority,
+    current_priority,
+)
 from lianke_bridge.cloud.models import Credentials, DeviceTask, Printer
 from lianke_bridge.config import DeviceConfig
 
@@ -45,7 +58,7 @@ ACTIVE_TASK_STATES = frozenset(
 )
 MAX_BACKOFF = 8.0
 REFRESH_FACTOR = freshness.REFRESH_FACTOR
-JITTER = 0.1
+KINDS = ("device_info", "printer_list", "printer_status", "tasks")
 
 EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
 """(device name or None for the bridge, event JSON) -> publish it."""
@@ -67,9 +80,14 @@ class Box:
     cloud_tasks: tuple[DeviceTask, ...] = ()
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    due: dict[str, float] = field(default_factory=dict)
+    asked: dict[str, float] = field(default_factory=dict)
+    """Kind -> loop time a poll was asked for (0.0: now), ahead of its slot."""
+    slot: dict[str, float] = field(default_factory=dict)
+    """Kind -> loop time of the slot its last poll took (the next is one interval later)."""
+    phase: float = 0.0
+    """Where in each interval this box's slots fall (0 <= phase < 1): the fleet spreads them."""
     lag: dict[str, float] = field(default_factory=dict)
-    """Seconds each kind of poll last started after it was due (the metrics' schedule lag)."""
+    """Seconds each kind of poll last started after its slot (the metrics' schedule lag)."""
     backoff: float = 1.0
     last_poll: str | None = None
     known: bool = False
@@ -80,10 +98,13 @@ class Box:
     """The cloud refused the box's device id or key (404): said once in the log."""
 
     def poll_soon(self, *kinds: str, after: float = 0.0) -> None:
-        """Make these polls due now (or ``after`` seconds from now) and wake the poller."""
+        """Make these polls due now (or ``after`` seconds from now) and wake the poller.
+
+        An asked-for poll comes on top of the schedule: the box's slots stay where they are.
+        """
         due = asyncio.get_running_loop().time() + after if after else 0.0
         for kind in kinds:
-            self.due[kind] = due
+            self.asked[kind] = due
         self.wake.set()
 
     @property
@@ -135,40 +156,79 @@ class BoxPoller:
         """device_info brought the box's identity (or a change): announce once the lock is free."""
 
     # ---- scheduling ---------------------------------------------------------------------
-    def _interval(self, kind: str) -> float:
+    def interval(self, kind: str) -> float:
+        """Seconds between two slots of this kind: configured, stretched, backed off."""
         base = float(getattr(self.box.config.poll, kind))
         if self._stretch is not None:
             base *= self._stretch(kind)
-        return base * self.box.backoff * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
+        return base * self.box.backoff
+
+    def _stretched(self, kind: str) -> bool:
+        """Whether the call budget's plan polls this kind slower than configured."""
+        return self._stretch is not None and self._stretch(kind) > 1.0
+
+    def _slot_after(self, moment: float, interval: float) -> float:
+        """The box's first slot after ``moment`` for polls ``interval`` seconds apart."""
+        offset = self.box.phase * interval
+        return offset + (math.floor((moment - offset) / interval) + 1) * interval
+
+    def _place(self, kind: str, now: float) -> None:
+        """Put the next poll of this kind on the box's first slot after now (not at once)."""
+        interval = self.interval(kind)
+        self.box.slot[kind] = self._slot_after(now, interval) - interval
+        self.box.asked.pop(kind, None)
+
+    def due(self, kind: str) -> float:
+        """Loop time the next poll of this kind is due (0.0: now, as for a first poll)."""
+        last = self.box.slot.get(kind)
+        due = 0.0 if last is None else last + self.interval(kind)
+        asked = self.box.asked.get(kind)
+        return due if asked is None else min(due, asked)
 
     def _is_due(self, kind: str, now: float) -> bool:
-        return self.box.due.get(kind, 0.0) <= now
+        return self.due(kind) <= now
 
     def _schedule(self, kind: str, now: float) -> None:
-        due = self.box.due.get(kind)  # absent or 0.0: a first poll or one asked for, never late
-        late = asyncio.get_running_loop().time() - due if due else 0.0
-        self.box.lag[kind] = max(0.0, late)
-        self.box.due[kind] = now + self._interval(kind)
+        """A poll of this kind starts: note how late it is, take its slot."""
+        box = self.box
+        asked = box.asked.pop(kind, None) is not None
+        last = box.slot.get(kind)
+        if last is None:  # the first poll: the next one at the box's place in the interval
+            box.lag[kind] = 0.0
+            self._place(kind, now)
+            return
+        interval = self.interval(kind)
+        due = last + interval
+        if due > now:  # asked for ahead of its slot: the slots stay
+            box.lag[kind] = 0.0
+            return
+        box.lag[kind] = 0.0 if asked else now - due  # one asked for is never late
+        # Slots missed altogether (an offline box, a long wait) are skipped, not made up.
+        box.slot[kind] = due + math.floor((now - due) / interval) * interval
 
     async def run(self) -> None:
         """Poll forever; a refresh request wakes it early. Cloud errors never end it."""
         background_calls()  # requests' calls go first
         loop = asyncio.get_running_loop()
+        if self._stretched("device_info"):
+            # The budget cannot ask every box at once: the first device_info polls are spread
+            # over their interval too, at the rate the plan gives them.
+            self._place("device_info", loop.time())
         while True:
             checkpoint()
             async with self.box.lock:
-                await self._poll_due(loop.time())
+                await self._poll_due(loop.time(), background=True)
             await self._announce_identity()
             wanted = ["device_info"]
             if self.box.state.online:
                 wanted += ["printer_list", "printer_status", "tasks"]
-            next_due = min(self.box.due.get(kind, 0.0) for kind in wanted)
+            next_due = min(self.due(kind) for kind in wanted)
             await sleep_until_woken(self.box.wake, max(0.05, next_due - loop.time()))
 
     async def poll_now(self) -> BoxState:
         """Poll everything at once (the ``refresh`` command); returns the fresh box state."""
         async with self.box.lock:
-            self.box.due.clear()
+            self.box.asked.update(dict.fromkeys(KINDS, 0.0))
             await self._poll_due(asyncio.get_running_loop().time())
         await self._announce_identity()
         return self.box.state
@@ -182,7 +242,13 @@ class BoxPoller:
             self._identity_news = False
             await self._on_identity_changed(self.box)
 
-    async def _poll_due(self, now: float) -> None:
+    async def _poll_due(self, now: float, *, background: bool = False) -> None:
+        """One pass: device_info, then the other polls that are due, one call at a time.
+
+        In the background, a poll still waiting for the call budget when the box's next
+        device_info is due gives its turn up (nothing was sent) and comes after it: waiting
+        behind the fleet's other polls never makes a box's device_info late.
+        """
         box = self.box
         if self._is_due("device_info", now):
             self._schedule("device_info", now)
@@ -190,16 +256,31 @@ class BoxPoller:
         if not box.state.online:
             await self.publish_queue()  # every configured box has a queue, 0 if it never booted
             return
-        if self._is_due("printer_list", now):
-            self._schedule("printer_list", now)
-            await self._guard(self._poll_printer_list())
-        if self._is_due("printer_status", now):
-            self._schedule("printer_status", now)
-            await self._poll_printer_statuses()
-        if self._is_due("tasks", now):
-            self._schedule("tasks", now)
-            await self._guard(self._poll_tasks())
+        steps: tuple[tuple[str, Callable[[], Awaitable[None]]], ...] = (
+            ("printer_list", lambda: self._guard(self._poll_printer_list())),
+            ("printer_status", self._poll_printer_statuses),
+            ("tasks", lambda: self._guard(self._poll_tasks())),
+        )
+        with call_deadline(self.due("device_info") if background else None):
+            for kind, step in steps:
+                if not self._is_due(kind, now):
+                    continue
+                before = box.slot.get(kind), box.asked.get(kind)
+                self._schedule(kind, now)
+                try:
+                    await step()
+                except TurnPassed:
+                    self._unschedule(kind, *before)
+                    return
         box.last_poll = utc_now().isoformat(timespec="seconds")
+
+    def _unschedule(self, kind: str, slot: float | None, asked: float | None) -> None:
+        """The poll gave its turn up: it is due again as it was."""
+        for table, value in ((self.box.slot, slot), (self.box.asked, asked)):
+            if value is None:
+                table.pop(kind, None)
+            else:
+                table[kind] = value
 
     async def _guard(self, step: Awaitable[None]) -> None:
         """Run one poll step; a cloud error is recorded on the box, never raised."""
@@ -267,12 +348,14 @@ class BoxPoller:
             await self._emit(None, {"event": event, "device": box.name})
         if info.is_online and not was_online:
             box.poll_soon("printer_list")  # its printers, at once
-            # When the call budget is short, the first of these are spread over their interval,
-            # so a thousand boxes coming online do not queue them all ahead of device_info.
-            spread = self._stretch is not None and self._stretch("printer_status") > 1.0
+            # When the call budget is short, these come at the box's slots instead, so a
+            # thousand boxes coming online do not queue them all ahead of the printer lists.
+            now = asyncio.get_running_loop().time()
             for kind in ("printer_status", "tasks"):
-                share = random.random() if spread else 0.0  # noqa: S311 - jitter, not crypto
-                box.poll_soon(kind, after=self._interval(kind) * share)
+                if self._stretched("printer_status"):
+                    self._place(kind, now)
+                else:
+                    box.poll_soon(kind)
         if not info.is_online:
             await self._mark_printers_offline()
         elif was_online and self._stretch is not None:
@@ -291,9 +374,13 @@ class BoxPoller:
 
     async def _poll_printer_list(self) -> None:
         box = self.box
-        printers = await self._client.printer_list(
-            box.credentials, codes.PrinterType(box.config.printer_type)
-        )
+        # A box's first list is what start-up waits for: ahead of the other polls (not of
+        # device_info, whose slots keep every box's presence known).
+        priority = Priority.POLL_NEW if not box.printers_listed else current_priority()
+        with call_priority(priority):
+            printers = await self._client.printer_list(
+                box.credentials, codes.PrinterType(box.config.printer_type)
+            )
         rows = {p.port: p for p in printers}
         added = sorted(set(rows) - set(box.rows))
         removed = sorted(set(box.rows) - set(rows))

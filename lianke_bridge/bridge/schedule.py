@@ -2,11 +2,14 @@
 
 The pure arithmetic is in :mod:`lianke_bridge.bridge.budget`; this keeps the current plan for
 the bridge's boxes, says once in the log when it stops fitting, and answers the pollers' one
-question: how much slower than configured should this kind of poll of this box run?
+question: how much slower than configured should this kind of poll of this box run? It also
+gives each box its place in the intervals (``Box.phase``), evenly spread, so that the fleet's
+polls come at an even rate the call budget can serve as they come, not in waves.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -25,13 +28,22 @@ class FleetSchedule:
     """The plan for every box, and each poll's stretch."""
 
     def __init__(
-        self, boxes: Iterable[Box], *, budget: float, active_jobs: Callable[[str], int]
+        self,
+        boxes: Iterable[Box],
+        *,
+        budget: float,
+        active_jobs: Callable[[str], int],
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self._boxes = list(boxes)
         self._budget = budget
         self._active_jobs = active_jobs
-        self._planned_at = 0.0
+        self._on_change = on_change
+        """Told when the plan's stretch changed (the pollers' next slots move with it)."""
+        self._planned_at: float | None = None
         self.plan = Plan(budget, 0.0)
+        for index, box in enumerate(self._boxes):
+            box.phase = index / len(self._boxes)
         self.replan(force=True)
 
     def _in_use(self, box: Box) -> bool:
@@ -58,16 +70,18 @@ class FleetSchedule:
 
     def replan(self, *, force: bool = False) -> Plan:
         """Recompute the plan (at most every ``REPLAN_EVERY`` seconds unless ``force``)."""
-        now = time.monotonic()
-        if not force and now - self._planned_at < REPLAN_EVERY:
+        now = _clock()
+        if not force and self._planned_at is not None and now - self._planned_at < REPLAN_EVERY:
             return self.plan
         self._planned_at = now
-        was = self.plan.stretched
+        was = self.plan
         self.plan = plan((self._demand(box) for box in self._boxes), self._budget)
-        if self.plan.stretched and not was:
+        if self.plan.stretched and not was.stretched:
             _LOGGER.warning("%s", self.plan.describe())
-        elif was and not self.plan.stretched:
+        elif was.stretched and not self.plan.stretched:
             _LOGGER.info("the poll schedule fits the call budget again")
+        if self.plan.factors != was.factors and self._on_change is not None:
+            self._on_change()
         return self.plan
 
     def stretch(self, box: Box, kind: str) -> float:
@@ -80,3 +94,11 @@ class FleetSchedule:
         if kind == "tasks" and self._active_jobs(box.name) == 0:
             factor *= IDLE_TASKS_FACTOR
         return factor
+
+
+def _clock() -> float:
+    """The event loop's clock (the pollers' slots read it), or the monotonic clock outside one."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()

@@ -235,6 +235,7 @@ class BridgeService:
             self.boxes.values(),
             budget=self.config.lianke.rate_limit,
             active_jobs=self._jobs.active_count,
+            on_change=self._wake_pollers,
         )
         self.pollers = {
             name: BoxPoller(
@@ -428,7 +429,13 @@ class BridgeService:
     async def _job_changed(self, device: str) -> None:
         poller = self.pollers.get(device)
         if poller is not None:
+            poller.box.wake.set()  # a job in flight: its queue and printers are asked sooner
             await poller.publish_queue()
+
+    def _wake_pollers(self) -> None:
+        """The call budget's plan changed: every poller looks at its next slots again."""
+        for box in self.boxes.values():
+            box.wake.set()
 
     def retry_cloud(self) -> None:
         """SIGHUP: try refused keys again now, and poll every box at once."""

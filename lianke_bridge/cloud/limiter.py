@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from enum import IntEnum
@@ -23,11 +22,26 @@ class Priority(IntEnum):
     """Someone is waiting for the answer (an MQTT request)."""
     POLL_FIRST = 1
     """The poll that matters most (device_info: is the box there at all)."""
-    POLL = 2
+    POLL_NEW = 2
+    """A box's first printer_list (its printers are unknown until it answers)."""
+    POLL = 3
     """Background polling: it may wait behind every command."""
 
 
+_ROUNDING = 1e-9
+"""A token short by less than this is whole: the refill's float arithmetic may leave it short by
+less than the clock can tell apart, and the timer for that last bit would fire forever."""
+
 _PRIORITY: ContextVar[Priority] = ContextVar("lianke_call_priority", default=Priority.COMMAND)
+_DEADLINE: ContextVar[float | None] = ContextVar("lianke_call_deadline", default=None)
+
+
+class TurnPassed(Exception):  # noqa: N818 - a turn given up, not an error of the call
+    """A call's deadline came before the rate limit let it go: it was not sent.
+
+    A poller waiting for a token behind other polls gives its turn up when the box's next
+    ``device_info`` is due, so that one comes on time; it asks again after it.
+    """
 
 
 def background_calls() -> None:
@@ -53,6 +67,24 @@ def current_priority() -> Priority:
     return _PRIORITY.get()
 
 
+@contextlib.contextmanager
+def call_deadline(deadline: float | None) -> Iterator[None]:
+    """Calls made inside the block give up (:class:`TurnPassed`) if still waiting at ``deadline``.
+
+    ``deadline`` is event-loop time; None: wait as long as it takes.
+    """
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def current_deadline() -> float | None:
+    """Until when calls of the current task may wait for the rate limit (None: no limit)."""
+    return _DEADLINE.get()
+
+
 class TokenBucket:
     """A client-wide ceiling of ``rate`` calls per second, with bursts up to ``rate``.
 
@@ -64,28 +96,43 @@ class TokenBucket:
         self._rate = rate
         self._capacity = max(1.0, rate)
         self._tokens = self._capacity
-        self._updated = time.monotonic()
+        self._updated: float | None = None
+        """Loop time of the last refill (the loop's clock: the pollers' slots read it too)."""
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
 
-    async def acquire(self, priority: Priority = Priority.COMMAND) -> bool:
-        """Take one token, waiting for it if needed; True when the caller had to wait."""
+    async def acquire(
+        self, priority: Priority = Priority.COMMAND, deadline: float | None = None
+    ) -> bool:
+        """Take one token, waiting for it if needed; True when the caller had to wait.
+
+        Raises :class:`TurnPassed` if it is still waiting at ``deadline`` (loop time).
+        """
         if self._rate <= 0:
             return False
         self._refill()
-        if not self._waiters and self._tokens >= 1:
+        if not self._waiters and self._tokens >= 1 - _ROUNDING:
             self._tokens -= 1
             return False
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if deadline is not None and deadline <= loop.time():
+            raise TurnPassed
+        future: asyncio.Future[None] = loop.create_future()
         heapq.heappush(self._waiters, (int(priority), next(self._order), future))
         self._arm()
         try:
-            await future
-        except asyncio.CancelledError:
+            if deadline is None:
+                await future
+            else:
+                async with asyncio.timeout_at(deadline):
+                    await future
+        except (asyncio.CancelledError, TimeoutError) as err:
             if future.done() and not future.cancelled():  # granted, then cancelled: give back
                 self._tokens = min(self._capacity, self._tokens + 1)
                 self._release()
+            if isinstance(err, TimeoutError):
+                raise TurnPassed from None
             raise
         return True
 
@@ -101,7 +148,7 @@ class TokenBucket:
             self._timer.cancel()
             self._timer = None
         self._refill()
-        while self._waiters and self._tokens >= 1:
+        while self._waiters and self._tokens >= 1 - _ROUNDING:
             _, _, future = heapq.heappop(self._waiters)
             if future.done():  # its caller was cancelled while waiting
                 continue
@@ -112,6 +159,7 @@ class TokenBucket:
         self._arm()
 
     def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
+        now = asyncio.get_running_loop().time()
+        if self._updated is not None:
+            self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
         self._updated = now

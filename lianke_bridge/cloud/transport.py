@@ -28,7 +28,7 @@ import yarl
 from lianke_bridge import errors
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.cache import DEFAULT_CACHE_TTL, ModelCache
-from lianke_bridge.cloud.limiter import TokenBucket, current_priority
+from lianke_bridge.cloud.limiter import TokenBucket, current_deadline, current_priority
 from lianke_bridge.cloud.models import Credentials, int_or_none
 from lianke_bridge.cloud.refusals import Refusal, RefusalGuard
 from lianke_bridge.cloud.stats import ApiStats
@@ -264,9 +264,13 @@ class CloudTransport:
                 await asyncio.sleep(delay)
 
     async def _send(self, request: _Request) -> Any:
-        """One HTTP request, its failures mapped onto the error tree."""
-        if await self._bucket.acquire(current_priority()):
+        """One call: its turn under the rate limit, then the HTTP request."""
+        if await self._bucket.acquire(current_priority(), current_deadline()):
             self.stats.throttled += 1
+        return await self._exchange(request)
+
+    async def _exchange(self, request: _Request) -> Any:
+        """One HTTP request, its failures mapped onto the error tree."""
         session = self._get_session()
         call = request.call
         self.stats.count_call(call)
