@@ -172,17 +172,30 @@ class BoxPoller:
         offset = self.box.phase * interval
         return offset + (math.floor((moment - offset) / interval) + 1) * interval
 
-    def _place(self, kind: str, now: float) -> None:
-        """Put the next poll of this kind on the box's first slot after now (not at once)."""
+    def _take_slot_after(self, kind: str, now: float) -> None:
+        """The next poll of this kind comes at the box's first slot after now."""
         interval = self.interval(kind)
         self.box.slot[kind] = self._slot_after(now, interval) - interval
-        self.box.asked.pop(kind, None)
+
+    def _place(self, kind: str, now: float) -> None:
+        """Put the next poll of this kind on the box's first slot after now (not at once).
+
+        A kind never polled yet is asked for at that moment, which a later plan does not move:
+        with no poll before it, there is no interval to keep.
+        """
+        if kind in self.box.slot:
+            self._take_slot_after(kind, now)
+            self.box.asked.pop(kind, None)
+        else:
+            self.box.asked[kind] = self._slot_after(now, self.interval(kind))
 
     def due(self, kind: str) -> float:
         """Loop time the next poll of this kind is due (0.0: now, as for a first poll)."""
         last = self.box.slot.get(kind)
-        due = 0.0 if last is None else last + self.interval(kind)
         asked = self.box.asked.get(kind)
+        if last is None:  # never polled: when asked for, else now
+            return 0.0 if asked is None else asked
+        due = last + self.interval(kind)
         return due if asked is None else min(due, asked)
 
     def _is_due(self, kind: str, now: float) -> bool:
@@ -195,7 +208,7 @@ class BoxPoller:
         last = box.slot.get(kind)
         if last is None:  # the first poll: the next one at the box's place in the interval
             box.lag[kind] = 0.0
-            self._place(kind, now)
+            self._take_slot_after(kind, now)
             return
         interval = self.interval(kind)
         due = last + interval
