@@ -204,18 +204,21 @@ class BoxPoller:
     def _schedule(self, kind: str, now: float) -> None:
         """A poll of this kind starts: note how late it is, take its slot."""
         box = self.box
-        asked = box.asked.pop(kind, None) is not None
+        asked = box.asked.pop(kind, None)
         last = box.slot.get(kind)
-        if last is None:  # the first poll: the next one at the box's place in the interval
+        if last is None:  # the first poll
             box.lag[kind] = 0.0
-            self._take_slot_after(kind, now)
+            if asked:  # placed at a moment (its slot): the next one an interval later
+                box.slot[kind] = asked
+            else:  # at once: the next one at the box's place in the interval
+                self._take_slot_after(kind, now)
             return
         interval = self.interval(kind)
         due = last + interval
         if due > now:  # asked for ahead of its slot: the slots stay
             box.lag[kind] = 0.0
             return
-        box.lag[kind] = 0.0 if asked else now - due  # one asked for is never late
+        box.lag[kind] = 0.0 if asked is not None else now - due  # one asked for is never late
         # Slots missed altogether (an offline box, a long wait) are skipped, not made up.
         box.slot[kind] = due + math.floor((now - due) / interval) * interval
 
