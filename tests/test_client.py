@@ -834,12 +834,16 @@ async def test_errors_are_not_cached(client: LiankeClient, simulator: Simulator)
 
 
 async def test_client_wide_rate_limit(simulator: Simulator) -> None:
-    """With rate_limit=10, fifteen calls take about half a second: the last five waited."""
+    """With rate_limit=10, fifteen calls take at least half a second: the last few waited.
+
+    Ten go at once (the burst); how many of the other five find a token refilled meanwhile
+    depends on how fast this machine issues them, so the count of waiters is a range.
+    """
     async with make_client(simulator, rate_limit=10) as client:
         started = time.monotonic()
         await asyncio.gather(*(client.device_info(box(simulator, OFFICE)) for _ in range(15)))
         elapsed = time.monotonic() - started
-        assert client.stats.throttled == 5
+        assert 1 <= client.stats.throttled <= 5
     assert elapsed >= 0.45
     assert simulator.count(DEVICE_INFO) == 15
 
