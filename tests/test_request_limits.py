@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -155,13 +154,11 @@ async def test_a_flood_is_answered_rate_limited_at_once(
             # A flood, as a misbehaving client sends it (QoS 0: nothing holds it back).
             count = 30
             mark = probe.mark()
-            sent = time.monotonic()
             for n in range(count):
                 await probe.publish(topic, {"transaction": f"flood-{n}"}, qos=0)
             first = await probe.wait_for(
                 response, lambda m: m.json()["status"] == "error", timeout=10, since=mark
             )
-            refused_after = time.monotonic() - sent
             await probe.wait_for(
                 response,
                 lambda _m: len(probe.messages(response)) >= 8 + count,
@@ -173,11 +170,12 @@ async def test_a_flood_is_answered_rate_limited_at_once(
             simulator.faults.slow(0, "/api/print/query_device_task")
             await bridge.stop()
     assert first.json()["error"]["code"] == "rate_limited"
-    assert refused_after < 0.5  # before the cloud answered any of them
     answers = [m.json() for m in probe.messages(response)][8:]
     assert sorted(a["transaction"] for a in answers) == sorted(f"flood-{n}" for n in range(count))
     codes = [a["status"] if a["status"] == "ok" else a["error"]["code"] for a in answers]
     assert set(codes) == {"ok", "rate_limited"}
+    # Refused at once: the first refusal came before the slow cloud answered any of the flood.
+    assert codes.index("rate_limited") < codes.index("ok")
 
 
 async def test_large_payloads_at_once_are_bounded_by_a_byte_budget(
