@@ -160,9 +160,7 @@ class RequestAnswerer:
             self._check_not_empty(incoming)
             transaction = prepared.transaction
             repeat = None
-            # A command that acts is on disk before it runs and its answer before it goes out;
-            # a print through its submission (jobs.submit: one synced commit before the call).
-            durable = prepared.acts and where.command != "print"
+            durable = prepared.synced
             if transaction is not None:
                 if redelivered and self.memory.published(topic, transaction):
                     _LOGGER.debug("redelivered %s already answered", shown_topic(topic))

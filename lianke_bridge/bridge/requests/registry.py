@@ -46,8 +46,8 @@ class PreparedRequest:
 
     request: Request
     run: Callable[[RequestContext], Awaitable[JsonObject]]
-    acts: bool = False
-    """It changes something in the cloud or on the box (see ``DeviceCommand.acts``)."""
+    synced: bool = False
+    """Its request's record waits for the disk (see ``DeviceCommand.synced``)."""
 
     @property
     def transaction(self) -> str | None:
@@ -62,10 +62,12 @@ class DeviceCommand(Generic[R]):
     name: str
     parse: Parser[R]
     handle: Callable[[RequestContext, Box, R], Awaitable[JsonObject]]
-    acts: bool = False
-    """It changes something in the cloud or on the box (a print, a cancel, a reboot...): done
-    twice, it is not the same. Its request's record waits for the disk before it runs; a
-    query's does not (run again after a crash, it does what it did)."""
+    synced: bool = False
+    """It changes something in the cloud or on the box (a cancel, a reboot...): done twice, it
+    is not the same, so its request is on disk (synced) before it runs and its answer before
+    it is published. A query's records are queued (run again after a crash, it does what it
+    did); so are a print's, whose submission is synced with them before its cloud call
+    (``jobs.submit``)."""
 
     def prepare(
         self, body: Body, transaction: str | None, limits: Limits, box: Box
@@ -76,7 +78,7 @@ class DeviceCommand(Generic[R]):
         async def run(ctx: RequestContext) -> JsonObject:
             return await self.handle(ctx, box, request)
 
-        return PreparedRequest(request, run, self.acts)
+        return PreparedRequest(request, run, self.synced)
 
 
 @dataclass(frozen=True)
@@ -100,19 +102,19 @@ class BridgeCommand(Generic[R]):
 DEVICE: Mapping[str, DeviceCommand[Any]] = {
     spec.name: spec
     for spec in (
-        DeviceCommand("print", p.parse_print, handlers.print_job, acts=True),
-        DeviceCommand("cancel", p.parse_cancel, handlers.cancel, acts=True),
-        DeviceCommand("flush", p.parse_flush, handlers.flush, acts=True),
-        DeviceCommand("reboot", p.parse_no_arg, handlers.reboot, acts=True),
+        DeviceCommand("print", p.parse_print, handlers.print_job),
+        DeviceCommand("cancel", p.parse_cancel, handlers.cancel, synced=True),
+        DeviceCommand("flush", p.parse_flush, handlers.flush, synced=True),
+        DeviceCommand("reboot", p.parse_no_arg, handlers.reboot, synced=True),
         DeviceCommand(
-            "reset_error_limit", p.parse_reset_error_limit, handlers.reset_error_limit, acts=True
+            "reset_error_limit", p.parse_reset_error_limit, handlers.reset_error_limit, synced=True
         ),
         DeviceCommand("refresh", p.parse_no_arg, handlers.refresh),
         DeviceCommand(
             "refresh_network_printers",
             p.parse_no_arg,
             handlers.refresh_network_printers,
-            acts=True,
+            synced=True,
         ),
         DeviceCommand("job", p.parse_job, handlers.job),
         DeviceCommand("tasks", p.parse_no_arg, handlers.tasks),
