@@ -16,8 +16,9 @@ Polite by construction, because the real cloud bans keys and IPs that hammer it:
   a print job and a page count are never retried (a retry could print twice, and the reference
   forbids retrying a failing file blindly).
 
-This module holds the endpoints; errors come from one tree (:mod:`lianke_bridge.errors`) and name
-the call.
+This module holds one method per endpoint of :mod:`~lianke_bridge.cloud.endpoints`, each stating
+only its parameters and its answer's model: ``_endpoint_call`` adds the box's credentials. Errors
+come from one tree (:mod:`lianke_bridge.errors`) and name the call.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ import asyncio
 import io
 import logging
 from collections.abc import Iterable, Mapping
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 import aiohttp
 
 from lianke_bridge import errors
-from lianke_bridge.cloud import codes
+from lianke_bridge.cloud import codes, endpoints
 from lianke_bridge.cloud.firmware import refresh_needed
 from lianke_bridge.cloud.models import (
     Credentials,
@@ -50,7 +51,7 @@ from lianke_bridge.cloud.models import (
     normalise_file_ext,
     url_path_ext,
 )
-from lianke_bridge.cloud.transport import CloudTransport, Retry
+from lianke_bridge.cloud.transport import CloudTransport
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,14 +88,8 @@ class LiankeClient(CloudTransport):
         self, creds: Credentials, printer_type: codes.PrinterType = codes.PrinterType.ALL
     ) -> list[Printer]:
         """The printers on the box's USB ports and/or its LAN (``printerType`` 1, 2 or 3)."""
-        data = await self._call(
-            "printer_list",
-            "GET",
-            "/api/external_api/printer_list",
-            retry=Retry.READ,
-            params={**creds.as_params(), "printerType": str(int(printer_type))},
-            secret=creds.device_key,
-            device=creds.device_id,
+        data = await self._endpoint_call(
+            endpoints.PRINTER_LIST, creds, {"printerType": str(int(printer_type))}
         )
         rows = as_mapping(data).get("row") or []
         return [Printer.from_api(row) for row in rows if isinstance(row, Mapping)]
@@ -103,12 +98,8 @@ class LiankeClient(CloudTransport):
         """Capabilities and defaults of a printer model; cached per model."""
 
         async def fetch() -> PrinterParams:
-            data = await self._call(
-                "printer_params",
-                "GET",
-                "/api/print/printer_params",
-                retry=Retry.READ,
-                params={"printerModel": model},
+            data = await self._endpoint_call(
+                endpoints.PRINTER_PARAMS, fields={"printerModel": model}
             )
             return PrinterParams.from_api(model, as_mapping(data))
 
@@ -119,13 +110,7 @@ class LiankeClient(CloudTransport):
         """Paper sizes of a printer model (0.1 mm; ``paper_id`` is ``dmPaperSize``); cached."""
 
         async def fetch() -> tuple[PaperSize, ...]:
-            data = await self._call(
-                "paper_dimension_list",
-                "GET",
-                "/api/print/paper_dimension_list",
-                retry=Retry.READ,
-                params={"printerModel": model},
-            )
+            data = await self._endpoint_call(endpoints.PAPER_SIZES, fields={"printerModel": model})
             return tuple(
                 PaperSize.from_api(str(name), entry)
                 for name, entry in as_mapping(data).items()
@@ -138,17 +123,9 @@ class LiankeClient(CloudTransport):
     async def printer_models(self, query: str | None = None) -> list[str]:
         """Every printer model the cloud supports, or those matching ``query`` (fuzzy search)."""
         if query is None:
-            data = await self._call(
-                "printer_enum", "GET", "/api/print/printer_enum", retry=Retry.READ
-            )
+            data = await self._endpoint_call(endpoints.PRINTER_ENUM)
         else:
-            data = await self._call(
-                "printer_enum_search",
-                "POST",
-                "/api/print/printer_enum",
-                retry=Retry.READ,
-                json_body={"query": query},
-            )
+            data = await self._endpoint_call(endpoints.PRINTER_SEARCH, fields={"query": query})
         return [str(name) for name in data] if isinstance(data, list) else []
 
     # ------------------------------------------------------------------ print jobs
@@ -166,19 +143,8 @@ class LiankeClient(CloudTransport):
             )
         if request.callback_url and not request.callback_url.startswith("https://"):
             raise ValueError("callbackUrl must be an https:// link (the cloud calls no other)")
-        fields = {**creds.as_params(), **request.to_form()}
-
-        def form() -> aiohttp.FormData:
-            return _multipart(fields, request.file)
-
-        data = await self._call(
-            "print_job",
-            "POST",
-            "/api/print/job",
-            retry=Retry.NEVER,
-            form=form,
-            secret=creds.device_key,
-            device=creds.device_id,
+        data = await self._endpoint_call(
+            endpoints.PRINT_JOB, creds, request.to_form(), upload=request.file
         )
         task_id = as_mapping(data).get("task_id")
         if not task_id:
@@ -189,68 +155,28 @@ class LiankeClient(CloudTransport):
 
     async def job_status(self, creds: Credentials, task_id: str, port: int = 1) -> JobStatus:
         """Where a task is (READY … SUCCESS/FAILURE/REVOKED) and its result once done."""
-        data = await self._call(
-            "job_status",
-            "GET",
-            "/api/print/job",
-            retry=Retry.READ,
-            params=_job_params(creds, task_id, port),
-            secret=creds.device_key,
-            device=creds.device_id,
-        )
+        data = await self._endpoint_call(endpoints.JOB_STATUS, creds, _job(task_id, port))
         return JobStatus.from_api(task_id, as_mapping(data))
 
     async def cancel_job(self, creds: Credentials, task_id: str, port: int = 1) -> None:
         """Ask the cloud to revoke a task (it goes SET_REVOKE, then REVOKED)."""
-        await self._call(
-            "cancel_job",
-            "DELETE",
-            "/api/print/job",
-            retry=Retry.ON_TOO_FREQUENT,
-            params=_job_params(creds, task_id, port),
-            secret=creds.device_key,
-            device=creds.device_id,
-        )
+        await self._endpoint_call(endpoints.CANCEL_JOB, creds, _job(task_id, port))
 
     async def device_tasks(self, creds: Credentials) -> list[DeviceTask]:
         """The box's tasks of the last day, newest first as the cloud sends them."""
-        data = await self._call(
-            "query_device_task",
-            "POST",
-            "/api/print/query_device_task",
-            retry=Retry.READ,
-            json_body=creds.as_params(),
-            secret=creds.device_key,
-            device=creds.device_id,
-        )
+        data = await self._endpoint_call(endpoints.DEVICE_TASKS, creds)
         rows = as_mapping(data).get("task_list") or []
         return [DeviceTask.from_api(row) for row in rows if isinstance(row, Mapping)]
 
     async def flush_jobs(self, creds: Credentials, port: int = 1) -> int:
         """Drop the jobs queued for a port (not the one printing); returns how many were queued."""
-        data = await self._call(
-            "flush_jobs",
-            "POST",
-            "/api/print/flush_jobs",
-            retry=Retry.ON_TOO_FREQUENT,
-            json_body={**creds.as_params(), "devicePort": port},
-            secret=creds.device_key,
-            device=creds.device_id,
-        )
+        data = await self._endpoint_call(endpoints.FLUSH_JOBS, creds, {"devicePort": port})
         return _int(as_mapping(data).get("queue_num"))
 
     async def reset_error_limit(self, creds: Credentials, port: int = 1) -> None:
         """Lift the pause after too many failed jobs (11203); at most 10 a day per box."""
         async with self._box_lock(creds, "control"):
-            await self._call(
-                "reset_printing_error_limit",
-                "POST",
-                "/api/print/reset_printing_error_limit",
-                retry=Retry.ON_TOO_FREQUENT,
-                json_body={**creds.as_params(), "devicePort": str(port)},
-                secret=creds.device_key,
-                device=creds.device_id,
-            )
+            await self._endpoint_call(endpoints.RESET_ERROR_LIMIT, creds, {"devicePort": str(port)})
 
     # ------------------------------------------------------------------ page counting
 
@@ -274,7 +200,7 @@ class LiankeClient(CloudTransport):
             raise ValueError("file_pages takes exactly one document: one file or one URL")
         if file is not None and len(file.content) > MAX_FILE_PAGES_BYTES:
             raise ValueError("file_pages accepts files up to 20 MiB")
-        fields = {**creds.as_params(), "devicePort": str(port)}
+        fields = {"devicePort": str(port)}
         if printer_model is not None:
             fields["printerModel"] = printer_model
         if paper_size is not None:
@@ -285,18 +211,7 @@ class LiankeClient(CloudTransport):
             if ext is not None:
                 fields["urlFileExt"] = ext
 
-        def form() -> aiohttp.FormData:
-            return _multipart(fields, file)
-
-        data = await self._call(
-            "file_pages",
-            "POST",
-            "/api/print/file_pages",
-            retry=Retry.NEVER,
-            form=form,
-            secret=creds.device_key,
-            device=creds.device_id,
-        )
+        data = await self._endpoint_call(endpoints.FILE_PAGES, creds, fields, upload=file)
         result = FilePages.from_api(as_mapping(data))
         if result.task_id is None and result.pages is None:
             raise errors.CloudResponseError(
@@ -348,42 +263,24 @@ class LiankeClient(CloudTransport):
 
     async def device_info(self, creds: Credentials) -> DeviceInfo:
         """Online state, subscription, USB ports, firmware and network of the box."""
-        data = await self._call(
-            "device_info",
-            "GET",
-            "/api/device/device_info",
-            retry=Retry.READ,
-            params=creds.as_params(),
-            secret=creds.device_key,
-            device=creds.device_id,
-        )
+        data = await self._endpoint_call(endpoints.DEVICE_INFO, creds)
         return DeviceInfo.from_api(as_mapping(data))
 
     async def printer_status(self, creds: Credentials, port: int) -> PrinterStatus:
         """A live reading of a printer's sensors; one at a time per box, slow by nature."""
         async with self._spaced_status(creds, port):
-            data = await self._call(
-                "printer_status",
-                "GET",
-                "/api/device/printer_status",
-                retry=Retry.READ,
-                params={**creds.as_params(), "usbPort": str(port)},
-                secret=creds.device_key,
-                device=creds.device_id,
+            data = await self._endpoint_call(
+                endpoints.PRINTER_STATUS,
+                creds,
+                {"usbPort": str(port)},
                 time_limit=self.timeout * STATUS_TIMEOUT_FACTOR,
             )
         return PrinterStatus.from_api(as_mapping(data))
 
     async def request_adaptation(self, creds: Credentials, printer_id: int, phone: str) -> None:
         """Ask Lianke to adapt a driver for an unsupported printer (they text ``phone``)."""
-        await self._call(
-            "uninstall_driver_event",
-            "POST",
-            "/api/driver/uninstall_driver_event",
-            retry=Retry.ON_TOO_FREQUENT,
-            json_body={**creds.as_params(), "printerId": str(printer_id), "phone": phone},
-            secret=creds.device_key,
-            device=creds.device_id,
+        await self._endpoint_call(
+            endpoints.REQUEST_ADAPTATION, creds, {"printerId": str(printer_id), "phone": phone}
         )
 
     async def refresh_device_info(self, creds: Credentials, firmware: str | None = None) -> bool:
@@ -397,28 +294,12 @@ class LiankeClient(CloudTransport):
             _LOGGER.debug("device refresh skipped: firmware %s does it by itself", firmware)
             return False
         async with self._box_lock(creds, "control"):
-            await self._call(
-                "async_refresh_device_info",
-                "GET",
-                "/api/device/async_refresh_device_info",
-                retry=Retry.ON_TOO_FREQUENT,
-                params=creds.as_params(),
-                secret=creds.device_key,
-                device=creds.device_id,
-            )
+            await self._endpoint_call(endpoints.REFRESH_DEVICE_INFO, creds)
         return True
 
     async def refresh_network_printers(self, creds: Credentials) -> int:
         """Rescan the box's LAN for network printers; returns how many were found."""
-        data = await self._call(
-            "refresh_network_printer",
-            "GET",
-            "/api/printer/refresh_network_printer",
-            retry=Retry.ON_TOO_FREQUENT,
-            params=creds.as_params(),
-            secret=creds.device_key,
-            device=creds.device_id,
-        )
+        data = await self._endpoint_call(endpoints.REFRESH_NETWORK_PRINTERS, creds)
         if isinstance(data, Mapping):
             return _int(data.get("total"))
         return _int(data)
@@ -426,17 +307,42 @@ class LiankeClient(CloudTransport):
     async def reboot(self, creds: Credentials) -> None:
         """Reboot the box (asynchronous: it cannot print for a while)."""
         async with self._box_lock(creds, "control"):
-            await self._call(
-                "async_device_reboot",
-                "POST",
-                "/api/device/async_device_reboot",
-                retry=Retry.ON_TOO_FREQUENT,
-                json_body=creds.as_params(),
-                secret=creds.device_key,
-                device=creds.device_id,
-            )
+            await self._endpoint_call(endpoints.REBOOT, creds)
 
-    # ------------------------------------------------------------------ refused keys
+    # ------------------------------------------------------------------ one call
+
+    async def _endpoint_call(
+        self,
+        endpoint: endpoints.Endpoint,
+        creds: Credentials | None = None,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        upload: JobFile | None = None,
+        time_limit: float | None = None,
+    ) -> Any:
+        """One call: ``fields``, after the box's credentials if any, where the endpoint takes them.
+
+        A box's deviceKey is kept out of error messages, and a refusal of it is remembered by the
+        box's id; ``upload`` is the ``jobFile`` of a multipart form.
+        """
+        sent = {**(creds.as_params() if creds else {}), **(fields or {})}
+
+        def form() -> aiohttp.FormData:
+            return _multipart(sent, upload)
+
+        in_body = not (endpoint.in_query or endpoint.multipart)
+        return await self._call(
+            endpoint.call,
+            endpoint.method,
+            endpoint.path,
+            retry=endpoint.retry,
+            params=(sent or None) if endpoint.in_query else None,  # printer_enum has no query
+            json_body=sent if in_body else None,
+            form=form if endpoint.multipart else None,
+            secret=creds.device_key if creds else None,
+            device=creds.device_id if creds else None,
+            time_limit=time_limit,
+        )
 
 
 def _multipart(fields: Mapping[str, str], file: JobFile | None) -> aiohttp.FormData:
@@ -456,8 +362,9 @@ def _multipart(fields: Mapping[str, str], file: JobFile | None) -> aiohttp.FormD
     return form
 
 
-def _job_params(creds: Credentials, task_id: str, port: int) -> dict[str, str]:
-    return {**creds.as_params(), "devicePort": str(port), "task_id": task_id}
+def _job(task_id: str, port: int) -> dict[str, str]:
+    """The fields that name a task (with the box's credentials, in the query)."""
+    return {"devicePort": str(port), "task_id": task_id}
 
 
 def _int(value: object) -> int:
