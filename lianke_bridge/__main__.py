@@ -210,7 +210,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             api_key=args.api_key, qrs=args.qr, environ=os.environ, prompter=prompter
         )
         firstrun.write_config(path, firstrun.render(api_key, boxes, args.mqtt_host), force=True)
-    except firstrun.InitError as err:
+    except errors.InitError as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201
         return 2
     except (EOFError, KeyboardInterrupt):

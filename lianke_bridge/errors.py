@@ -28,6 +28,19 @@ class BrokerError(LiankeError):
     """No MQTT broker could be found or started for the demo."""
 
 
+class InitError(LiankeError):
+    """``init`` cannot go on: what is missing or wrong, in one line."""
+
+
+class TurnPassed(LiankeError):  # noqa: N818 - a turn given up, not an error of the call
+    """A call's deadline came before the client-wide rate limit let it go: it was not sent.
+
+    A poller waiting for a token behind other polls gives its turn up when the box's next
+    ``device_info`` is due, so that one comes on time; it asks again after it. Not a
+    ``CloudError``: nothing was asked of the cloud, so it is neither retried nor recorded.
+    """
+
+
 class InvalidValueError(LiankeError):
     """A value given from outside (a request field, a configured option) is not acceptable.
 

@@ -26,10 +26,6 @@ _NAMED_QR = re.compile(r"([a-z0-9_-]+)=(.+)")
 API_KEY_VARIABLES = ("LIANKE_API_KEY", "LIANKE_API_KEY_FILE")
 
 
-class InitError(errors.LiankeError):
-    """``init`` cannot go on: what is missing or wrong, in one line."""
-
-
 @dataclass(frozen=True)
 class Box:
     """One box for the new file: its topic name, id and the QR link that holds its key."""
@@ -48,12 +44,12 @@ def read_box(text: str, taken: set[str]) -> Box:
     try:
         credentials = parse_qr(text)
     except errors.CredentialsError as err:
-        raise InitError(f"not a box's QR link or token: {err}") from None
+        raise errors.InitError(f"not a box's QR link or token: {err}") from None
     name = name or credentials.device_id.lower()
     if not _NAME.fullmatch(name) or name == "bridge":
-        raise InitError(f"{name!r} cannot name a box: use a-z, 0-9, _ and -, not 'bridge'")
+        raise errors.InitError(f"{name!r} cannot name a box: use a-z, 0-9, _ and -, not 'bridge'")
     if name in taken:
-        raise InitError(f"two boxes are named {name!r}: give one another name (NAME=LINK)")
+        raise errors.InitError(f"two boxes are named {name!r}: give one another name (NAME=LINK)")
     return Box(name=name, device_id=credentials.device_id, qr=text)
 
 
@@ -141,7 +137,7 @@ def gather(
     from_env = not api_key and any(environ.get(var) for var in API_KEY_VARIABLES)
     if not api_key and not from_env:
         if prompter is None:
-            raise InitError("no ApiKey: give --api-key (or set LIANKE_API_KEY)")
+            raise errors.InitError("no ApiKey: give --api-key (or set LIANKE_API_KEY)")
         while not api_key:
             api_key = prompter.ask_secret("Lianke ApiKey (not shown): ").strip()
     boxes: list[Box] = []
@@ -149,7 +145,7 @@ def gather(
         boxes.append(read_box(text, {box.name for box in boxes}))
     if not boxes:
         if prompter is None:
-            raise InitError("no box: give --qr LINK (or --qr NAME=LINK) once per box")
+            raise errors.InitError("no box: give --qr LINK (or --qr NAME=LINK) once per box")
         boxes = ask_boxes(prompter)
     return (None if from_env else api_key), boxes
 
@@ -168,7 +164,7 @@ def ask_boxes(prompter: Prompter) -> list[Box]:
             continue
         try:
             boxes.append(read_box(text, {box.name for box in boxes}))
-        except InitError as err:
+        except errors.InitError as err:
             prompter.say(str(err))
             continue
         prompter.say(f"  {boxes[-1].name}: box {boxes[-1].device_id}")
@@ -177,7 +173,7 @@ def ask_boxes(prompter: Prompter) -> list[Box]:
 def write_config(path: Path, text: str, *, force: bool) -> None:
     """Write the file readable by its owner only; refuse to replace one unless ``force``."""
     if path.exists() and not force:
-        raise InitError(f"{path} exists: give --force to replace it")
+        raise errors.InitError(f"{path} exists: give --force to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     fd = os.open(path, flags, 0o600)

@@ -37,7 +37,6 @@ from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.limiter import (
     Priority,
-    TurnPassed,
     background_calls,
     call_deadline,
     call_priority,
@@ -285,7 +284,7 @@ class BoxPoller:
                 self._schedule(kind, now)
                 try:
                     await step()
-                except TurnPassed:
+                except errors.TurnPassed:
                     self._unschedule(kind, *before)
                     return
         box.last_poll = utc_now().isoformat(timespec="seconds")

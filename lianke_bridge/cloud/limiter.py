@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from enum import IntEnum
 
+from lianke_bridge import errors
+
 
 class Priority(IntEnum):
     """Who waits for a call: the client-wide ceiling serves the lower number first."""
@@ -34,14 +36,6 @@ less than the clock can tell apart, and the timer for that last bit would fire f
 
 _PRIORITY: ContextVar[Priority] = ContextVar("lianke_call_priority", default=Priority.COMMAND)
 _DEADLINE: ContextVar[float | None] = ContextVar("lianke_call_deadline", default=None)
-
-
-class TurnPassed(Exception):  # noqa: N818 - a turn given up, not an error of the call
-    """A call's deadline came before the rate limit let it go: it was not sent.
-
-    A poller waiting for a token behind other polls gives its turn up when the box's next
-    ``device_info`` is due, so that one comes on time; it asks again after it.
-    """
 
 
 def background_calls() -> None:
@@ -69,7 +63,7 @@ def current_priority() -> Priority:
 
 @contextlib.contextmanager
 def call_deadline(deadline: float | None) -> Iterator[None]:
-    """Calls made inside the block give up (:class:`TurnPassed`) if still waiting at ``deadline``.
+    """Calls made inside the block give up (``errors.TurnPassed``) if still waiting at ``deadline``.
 
     ``deadline`` is event-loop time; None: wait as long as it takes.
     """
@@ -107,7 +101,7 @@ class TokenBucket:
     ) -> bool:
         """Take one token, waiting for it if needed; True when the caller had to wait.
 
-        Raises :class:`TurnPassed` if it is still waiting at ``deadline`` (loop time).
+        Raises ``errors.TurnPassed`` if it is still waiting at ``deadline`` (loop time).
         """
         if self._rate <= 0:
             return False
@@ -117,7 +111,7 @@ class TokenBucket:
             return False
         loop = asyncio.get_running_loop()
         if deadline is not None and deadline <= loop.time():
-            raise TurnPassed
+            raise errors.TurnPassed
         future: asyncio.Future[None] = loop.create_future()
         heapq.heappush(self._waiters, (int(priority), next(self._order), future))
         self._arm()
@@ -132,7 +126,7 @@ class TokenBucket:
                 self._tokens = min(self._capacity, self._tokens + 1)
                 self._release()
             if isinstance(err, TimeoutError):
-                raise TurnPassed from None
+                raise errors.TurnPassed from None
             raise
         return True
 
