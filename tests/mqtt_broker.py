@@ -5,8 +5,9 @@ Register it once in ``tests/conftest.py``::
     pytest_plugins = ["mqtt_broker"]
 
 Fixtures: ``mosquitto`` (a fresh, started broker per test), ``mosquitto_factory`` (start more
-brokers, or one with persistence or extra config), ``base_topic`` (a unique topic root per test),
-``mqtt_probe`` (a connected ``MqttProbe`` subscribed to ``#`` on ``mosquitto``).
+brokers, or one with persistence, extra config or users with passwords), ``base_topic`` (a unique
+topic root per test), ``mqtt_probe`` (a connected ``MqttProbe`` subscribed to ``#`` on
+``mosquitto``).
 When a test fails, the tail of each of its brokers' logs is added to the report.
 
 Every test gets its own broker on a free loopback port: retained messages never leak between
@@ -17,7 +18,9 @@ Starting Mosquitto takes a few tens of milliseconds, cheap enough to do per test
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -38,7 +41,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 import aiomqtt
 import pytest
@@ -48,6 +51,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 __all__ = [
     "BrokerStartError",
+    "Login",
     "MosquittoBroker",
     "MqttProbe",
     "ProbeDisconnectedError",
@@ -59,6 +63,7 @@ __all__ = [
     "mosquitto_binary",
     "mosquitto_factory",
     "mqtt_probe",
+    "password_line",
     "pytest_runtest_makereport",
     "sentinel_round_trip",
 ]
@@ -88,6 +93,25 @@ def find_mosquitto() -> str | None:
     return None
 
 
+class Login(TypedDict, total=False):
+    """A client's user name and password (empty for a broker that takes anonymous clients)."""
+
+    username: str
+    password: str
+
+
+def password_line(username: str, password: str) -> str:
+    """One line of a Mosquitto 2 password file, as ``mosquitto_passwd`` writes it.
+
+    ``$7$``: PBKDF2-SHA512, 101 iterations, a 12-byte salt (written here rather than by
+    ``mosquitto_passwd``, which not every package of Mosquitto installs).
+    """
+    salt = os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, 101)
+    encoded = base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
+    return f"{username}:$7$101${encoded[0]}${encoded[1]}"
+
+
 def free_port(host: str = LOOPBACK) -> int:
     """Return a TCP port nothing listens on right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -115,6 +139,7 @@ class MosquittoBroker:
         port: int | None = None,
         persistence: bool = False,
         extra_config: Iterable[str] = (),
+        users: Mapping[str, str] | None = None,
     ) -> None:
         found = binary or find_mosquitto()
         if found is None:
@@ -125,7 +150,10 @@ class MosquittoBroker:
         self.port = port if port is not None else free_port()
         self.persistence = persistence
         self.extra_config = tuple(extra_config)
+        self.users = dict(users or {})
+        """User name -> password; with any, anonymous clients are refused."""
         self.config_path = workdir / "mosquitto.conf"
+        self.password_path = workdir / "passwd"
         self.log_path = workdir / "mosquitto.log"
         self.data_dir = workdir / "data"
         self._process: subprocess.Popen[bytes] | None = None
@@ -147,7 +175,7 @@ class MosquittoBroker:
         """The mosquitto.conf this broker runs with."""
         lines = [
             f"listener {self.port} {self.host}",
-            "allow_anonymous true",
+            "allow_anonymous false" if self.users else "allow_anonymous true",
             # Mosquitto flushes its log file line by line (its stdout is block-buffered); stdout
             # and stderr are appended to the same file for errors printed before it is open.
             f"log_dest file {self.log_path}",
@@ -168,6 +196,8 @@ class MosquittoBroker:
             ]
         else:
             lines.append("persistence false")
+        if self.users:
+            lines.append(f"password_file {self.password_path}")
         lines += self.extra_config
         return "\n".join(lines) + "\n"
 
@@ -182,6 +212,10 @@ class MosquittoBroker:
         if self.persistence:
             self.data_dir.mkdir(exist_ok=True)
         self.config_path.write_text(self.config_text(), encoding="utf-8")
+        if self.users:
+            lines = (password_line(user, password) for user, password in self.users.items())
+            self.password_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            self.password_path.chmod(0o600)
         with self.log_path.open("ab") as log:
             log.write(f"--- starting mosquitto on {self.host}:{self.port} ---\n".encode())
             log.flush()
@@ -220,8 +254,15 @@ class MosquittoBroker:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
+    @property
+    def login(self) -> Login:
+        """``username`` and ``password`` of the broker's first user, for clients (or nothing)."""
+        for username, password in self.users.items():
+            return {"username": username, "password": password}
+        return {}
+
     async def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        """Wait until the broker answers an MQTT CONNECT with a CONNACK."""
+        """Wait until the broker answers an MQTT CONNECT with a CONNACK (as its first user)."""
         async with (
             asyncio.timeout(timeout),
             aiomqtt.Client(
@@ -230,6 +271,7 @@ class MosquittoBroker:
                 identifier=f"ready-{uuid.uuid4().hex[:8]}",
                 protocol=aiomqtt.ProtocolVersion.V5,
                 timeout=timeout,
+                **self.login,
             ),
         ):
             pass
@@ -369,6 +411,8 @@ class MqttProbe:
         identifier: str | None = None,
         timeout: float = 5.0,
         session_expiry: int | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -377,6 +421,8 @@ class MqttProbe:
         self.timeout = timeout
         self.session_expiry = session_expiry
         """A persistent session (QoS 1 answers kept while away) for this many seconds."""
+        self.username = username
+        self.password = password
         self._initial_filters = tuple(subscribe)
         self._filters: list[str] = []
         self._messages: list[ProbeMessage] = []
@@ -412,6 +458,8 @@ class MqttProbe:
             identifier=self.identifier,
             protocol=self.protocol,
             timeout=self.timeout,
+            username=self.username,
+            password=self.password,
             **session,
         )
         await client.__aenter__()
@@ -667,7 +715,7 @@ def mosquitto_binary() -> str:
 def mosquitto_factory(
     request: pytest.FixtureRequest, tmp_path: Path, mosquitto_binary: str
 ) -> Iterator[Callable[..., MosquittoBroker]]:
-    """Start brokers on demand: ``mosquitto_factory(persistence=True, extra_config=[...])``.
+    """Start brokers on demand: ``mosquitto_factory(persistence=True, users={"u": "pw"})``.
 
     Every broker started here is stopped after the test; its log tail joins a failure report.
     """
@@ -675,7 +723,11 @@ def mosquitto_factory(
     request.node.stash[_BROKERS_KEY] = brokers
 
     def start(
-        *, persistence: bool = False, extra_config: Iterable[str] = (), port: int | None = None
+        *,
+        persistence: bool = False,
+        extra_config: Iterable[str] = (),
+        port: int | None = None,
+        users: Mapping[str, str] | None = None,
     ) -> MosquittoBroker:
         broker = MosquittoBroker(
             tmp_path / f"mosquitto-{len(brokers)}",
@@ -683,6 +735,7 @@ def mosquitto_factory(
             port=port,
             persistence=persistence,
             extra_config=extra_config,
+            users=users,
         )
         brokers.append(broker)
         broker.start()

@@ -11,6 +11,7 @@ import aiomqtt
 import pytest
 from mqtt_broker import (
     BrokerStartError,
+    Login,
     MosquittoBroker,
     MqttProbe,
     ProbeDisconnectedError,
@@ -152,6 +153,22 @@ async def test_persistence_keeps_retained_across_restart(
     async with MqttProbe(broker.host, broker.port) as probe:
         message = await probe.wait_for(f"{base_topic}/state")
     assert (message.text, message.retain) == ("online", True)
+
+
+async def test_broker_with_users_refuses_anonymous_clients(
+    mosquitto_factory: Callable[..., MosquittoBroker], base_topic: str
+) -> None:
+    """``users=``: the user with its password gets in; anonymous and a wrong password do not."""
+    broker = mosquitto_factory(users={"bridge": "s3cret-pass"})
+    await broker.wait_ready()
+    async with MqttProbe(broker.host, broker.port, **broker.login) as probe:
+        await probe.publish(f"{base_topic}/x", "1")
+        assert (await probe.wait_for(f"{base_topic}/x")).text == "1"
+    refused: list[Login] = [{}, {"username": "bridge", "password": "wrong"}]
+    for login in refused:
+        with pytest.raises(aiomqtt.MqttError):
+            async with MqttProbe(broker.host, broker.port, timeout=2, **login):
+                pass
 
 
 def test_start_fails_clearly_when_port_is_taken(tmp_path: Path, mosquitto_binary: str) -> None:
