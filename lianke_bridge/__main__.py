@@ -1,4 +1,4 @@
-"""The ``lianke-bridge`` command: run, check-config, health, decode-qr, simulate, demo.
+"""The ``lianke-bridge`` command: run, addon, check-config, health, decode-qr, simulate, demo.
 
 Only this module configures logging handlers, and only here is there a last-resort handler for
 unexpected errors. Each command imports what it needs when it runs: ``health`` runs every minute
@@ -165,16 +165,53 @@ def _load_config_or_say_why(path: str) -> Config | None:
 # ---- commands -----------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     """The service."""
-    from lianke_bridge.bridge.service import BridgeService  # noqa: PLC0415 - keep CLI start fast
-    from lianke_bridge.config import redacted  # noqa: PLC0415
-    from lianke_bridge.systemd import Notifier, run_notified  # noqa: PLC0415
-
     config = _load_config_or_say_why(args.config)
     if config is None:
         return 2
     if args.shard is not None:
         config = dataclasses.replace(config, shard=args.shard)
-    setup_logging(args.log_level or config.logging.level, config.logging.format)
+    return serve(config, args.log_level)
+
+
+def cmd_addon(args: argparse.Namespace) -> int:
+    """The Home Assistant add-on: its options, config.yaml and the Supervisor's broker, then run.
+
+    A bad option or a refusal of the Supervisor is one line in the add-on's log and exit 2: the
+    add-on stops (Home Assistant restarts an add-on only with its watchdog on).
+    """
+    import os  # noqa: PLC0415
+
+    from lianke_bridge.addon import AddonPaths, load_addon_config, one_line  # noqa: PLC0415
+
+    setup_logging(args.log_level or "INFO")
+    paths = AddonPaths(options=Path(args.options), config=Path(args.config))
+    loaded: list[Config] = []
+    failed: list[str] = []
+
+    async def prepare() -> None:
+        try:
+            loaded.append(await load_addon_config(paths, os.environ))
+        except errors.ConfigError as err:
+            failed.append(f"bad add-on configuration: {one_line(err)}")
+        except errors.SupervisorError as err:
+            failed.append(f"cannot start: {err}")
+
+    code = run_until_stopped(prepare)
+    if failed:
+        _LOGGER.error("%s", failed[0])
+        return 2
+    if not loaded:  # stopped while waiting for the broker, or an error already logged
+        return code
+    return serve(loaded[0], args.log_level)
+
+
+def serve(config: Config, log_level: str | None) -> int:
+    """Run the bridge with a validated configuration until a signal stops it."""
+    from lianke_bridge.bridge.service import BridgeService  # noqa: PLC0415 - keep CLI start fast
+    from lianke_bridge.config import redacted  # noqa: PLC0415
+    from lianke_bridge.systemd import Notifier, run_notified  # noqa: PLC0415
+
+    setup_logging(log_level or config.logging.level, config.logging.format)
     _LOGGER.info("lianke-bridge %s starting", lianke_bridge.__version__)
     if config.shard.scaled:
         _LOGGER.info(
@@ -437,6 +474,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--broker-host", default="127.0.0.1")
     demo.add_argument("--broker-port", type=int, default=1883)
     demo.set_defaults(func=cmd_demo)
+
+    addon = sub.add_parser(
+        "addon",
+        help="run as the Home Assistant add-on (its options, config.yaml, the Supervisor's broker)",
+        parents=[logs],
+    )
+    addon.add_argument(
+        "--options", default="/data/options.json", help="the options the Supervisor wrote"
+    )
+    addon.add_argument(
+        "--config",
+        default="/config/config.yaml",
+        help="optional: everything the options leave out, as in a configuration file",
+    )
+    addon.set_defaults(func=cmd_addon)
     return parser
 
 

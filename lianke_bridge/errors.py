@@ -41,6 +41,20 @@ class TurnPassed(LiankeError):  # noqa: N818 - a turn given up, not an error of 
     """
 
 
+class SupervisorError(LiankeError):
+    """The Home Assistant Supervisor refused to describe its MQTT broker to the add-on.
+
+    Waiting does not help (no token, a refused token, an answer that is not the API's).
+    """
+
+
+class SupervisorWaitError(SupervisorError):
+    """The Supervisor has no MQTT broker to describe yet, or cannot be reached: worth waiting.
+
+    At boot the Mosquitto broker add-on registers its service a little after it starts.
+    """
+
+
 class InvalidValueError(LiankeError):
     """A value given from outside (a request field, a configured option) is not acceptable.
 

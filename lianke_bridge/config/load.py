@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ def _validate(
     base_dir: Path | None,
     environ: Mapping[str, str],
     problems: list[Problem],
+    relabel: Callable[[Problem], Problem] | None = None,
 ) -> Config:
     if raw is None:
         raw = {}
@@ -108,6 +109,8 @@ def _validate(
     finally:
         BASE_DIR.reset(token)
     if problems or validated is None:
+        if relabel is not None:
+            problems = [relabel(problem) for problem in problems]
         raise ConfigError(format_problems(problems))
     return _build(validated)
 
@@ -118,17 +121,23 @@ def validate_config(
     *,
     base_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    problems: Iterable[Problem] = (),
+    relabel: Callable[[Problem], Problem] | None = None,
 ) -> Config:
     """Validate already-parsed data (``*_file`` secrets and environment overrides included).
 
     ``base_dir`` anchors relative paths (TLS files, ``*_file``, ``state_dir``); ``environ``
-    defaults to ``os.environ``. Raises ``ConfigError`` listing every problem, one per line.
+    defaults to ``os.environ``. Raises ``ConfigError`` listing every problem, one per line:
+    ``problems`` found before (while reading the data) among them. Data assembled from several
+    sources (the Home Assistant add-on's options over its config.yaml) passes ``relabel``,
+    which names each problem after the source its value came from.
     """
     return _validate(
         raw,
         base_dir=base_dir,
         environ=os.environ if environ is None else environ,
-        problems=[],
+        problems=list(problems),
+        relabel=relabel,
     )
 
 

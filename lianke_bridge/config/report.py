@@ -25,14 +25,14 @@ class Problem:
     """The environment variable a value came from, if it did."""
 
     def __str__(self) -> str:
-        where = _format_path(self.path)
+        where = format_path(self.path)
         if self.source:
             where = f"{where} (from {self.source})" if where else self.source
         text = f"{where}: {self.message}" if where else self.message
         return f"line {self.line}: {text}" if self.line else text
 
 
-def _format_path(path: Iterable[Any]) -> str:
+def format_path(path: Iterable[Any]) -> str:
     """``("devices", 1, "poll", "tasks")`` as ``devices[1].poll.tasks``."""
     out = ""
     for part in path:
