@@ -20,6 +20,18 @@ class ConfigError(LiankeError):
     """The configuration file is invalid; the message lists every problem at once."""
 
 
+class InputFileError(LiankeError):
+    """A file the configuration names cannot be used: not a regular file, too large, not text.
+
+    ``str(err)`` is ``"<path> <reason>"``; ``reason`` alone reads after a path the caller names.
+    A missing file is ``FileNotFoundError`` instead: each caller says what to do about that.
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path} {reason}")
+        self.reason = reason
+
+
 class CredentialsError(LiankeError):
     """A QR link or token could not be turned into a device id and key."""
 

@@ -1,7 +1,8 @@
 """The heartbeat file: the running bridge writes it (bridge/store.py), ``health`` reads it.
 
-Standard library only, and nothing else of the package: a container health check runs this every
-minute (on a Raspberry Pi too), so it must start fast and small. The file says who wrote it (pid,
+Standard library only, and nothing else of the package but its file reader and error tree (both
+standard library only): a container health check runs this every minute (on a Raspberry Pi too),
+so it must start fast and small. The file says who wrote it (pid,
 the kernel's boot id, the process start time) so a bridge killed with SIGKILL, which cannot
 remove it, is seen as gone at once instead of when the file grows old.
 """
@@ -16,6 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lianke_bridge import inputfile
+from lianke_bridge.errors import InputFileError
 
 HEARTBEAT_FILE = "health.json"
 """Rewritten every health interval while connected, in the state directory."""
@@ -166,7 +170,10 @@ def read_state_dir(config_path: Path) -> Path:
     health check runs every minute, on a Raspberry Pi too); anything fancier goes through a
     safe YAML loader. Tags such as ``!secret`` are not resolved: ``state_dir`` needs none.
     """
-    text = config_path.read_text(encoding="utf-8")
+    try:
+        text = inputfile.read_text(config_path, inputfile.MAX_CONFIG_BYTES)
+    except InputFileError as err:  # a named pipe, a device, too large: never a hang
+        raise ValueError(str(err)) from None
     value: object = _quick_state_dir(text)
     if value is None:
         value = _yaml_state_dir(text)

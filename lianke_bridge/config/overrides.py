@@ -6,9 +6,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from lianke_bridge import inputfile
 from lianke_bridge.config.report import Problem
 from lianke_bridge.config.validators import resolve_path
 from lianke_bridge.config.yaml_source import LineDict, Unresolved, line_of
+from lianke_bridge.errors import InputFileError
 
 SECRET_FILE_KEYS: Mapping[str, tuple[str, ...]] = {
     "lianke": ("api_key",),
@@ -47,13 +49,11 @@ def _read_secret_file(value: Any) -> str:
         raise ValueError("must be the path of a file holding the secret")
     path = resolve_path(Path(str(value).strip()))
     try:
-        content = path.read_text(encoding="utf-8").strip()
+        content = inputfile.read_text(path, inputfile.MAX_SECRET_BYTES).strip()
     except FileNotFoundError:
         raise ValueError(f"there is no file {path}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not UTF-8 text") from None
-    except OSError as err:
-        raise ValueError(f"{path} cannot be read ({err.strerror or err})") from None
+    except InputFileError as err:
+        raise ValueError(str(err)) from None
     if not content:
         raise ValueError(f"{path} is empty")
     return content

@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 
 import voluptuous as vol
 
+from lianke_bridge import inputfile
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.cloud.qr import parse_qr
 from lianke_bridge.config.model import LOG_LEVELS, PRINTER_TYPES, RESERVED_NAMES
-from lianke_bridge.errors import CredentialsError, PrintOptionsError
+from lianke_bridge.errors import CredentialsError, InputFileError, PrintOptionsError
 from lianke_bridge.hosts import normalise_host
 from lianke_bridge.print_options import read_option
 from lianke_bridge.print_options.readers import NO_WORDS, YES_WORDS, size_text
@@ -358,12 +359,20 @@ def printer_type(value: Any) -> int:
 
 
 def existing_file(value: Any) -> Path:
-    """A file that exists (relative paths are relative to the configuration file)."""
+    """A regular file that exists (relative paths are relative to the configuration file).
+
+    Not opened here (the TLS library reads it at connect), but a named pipe or a device, which
+    would hang or flood that read, is refused now.
+    """
     if not isinstance(value, str | Path) or not str(value).strip():
         raise vol.Invalid("must be the path of a file")
     path = resolve_path(Path(str(value).strip()))
-    if not path.is_file():
-        raise vol.Invalid(f"there is no file {path}")
+    try:
+        inputfile.check_regular_file(path, inputfile.MAX_TLS_FILE_BYTES)
+    except FileNotFoundError:
+        raise vol.Invalid(f"there is no file {path}") from None
+    except InputFileError as err:
+        raise vol.Invalid(str(err)) from None
     return path
 
 

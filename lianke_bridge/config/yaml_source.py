@@ -11,8 +11,9 @@ from typing import Any, cast
 
 import yaml
 
+from lianke_bridge import inputfile
 from lianke_bridge.config.report import Problem
-from lianke_bridge.errors import ConfigError
+from lianke_bridge.errors import ConfigError, InputFileError
 
 SECRETS_FILE = "secrets.yaml"
 """``!secret name`` looks ``name`` up in this file, beside the configuration file."""
@@ -142,11 +143,11 @@ def _read_secrets(config_path: Path | None) -> dict[Any, Any] | str:  # noqa: PL
         return f"!secret needs a configuration file (with a {SECRETS_FILE} beside it)"
     path = config_path.parent / SECRETS_FILE
     try:
-        content = path.read_text(encoding="utf-8")
+        content = inputfile.read_text(path, inputfile.MAX_CONFIG_BYTES)
     except FileNotFoundError:
         return f"there is no {SECRETS_FILE} beside {config_path.name} (looked for {path})"
-    except (OSError, UnicodeDecodeError) as err:
-        return f"{path} cannot be read ({getattr(err, 'strerror', None) or err.__class__.__name__})"
+    except InputFileError as err:
+        return str(err)
     try:
         data = _safe_load(content)
     except yaml.MarkedYAMLError as err:
@@ -249,15 +250,11 @@ def _yaml_problem(err: yaml.MarkedYAMLError) -> str:
 def read_yaml(path: Path, environ: Mapping[str, str]) -> tuple[Any, list[Problem]]:
     """The file's data and the problems found while reading it (a bad file raises at once)."""
     try:
-        content = path.read_text(encoding="utf-8")
+        content = inputfile.read_text(path, inputfile.MAX_CONFIG_BYTES)
     except FileNotFoundError as err:
         raise ConfigError(f"there is no file {path} (start from config.example.yaml)") from err
-    except IsADirectoryError as err:
-        raise ConfigError(f"{path} is a folder, not a configuration file") from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path} is not UTF-8 text") from err
-    except OSError as err:
-        raise ConfigError(f"{path} cannot be read: {err.strerror or err}") from err
+    except InputFileError as err:
+        raise ConfigError(str(err)) from err
     loader = _Loader(content, path=path.absolute(), environ=environ)
     try:
         data = loader.get_single_data()
