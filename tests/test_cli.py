@@ -294,6 +294,19 @@ def test_check_config_lists_every_problem(
     assert "hunter2-secret" not in report
 
 
+def test_check_config_refuses_a_dollar_base_topic(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``base_topic: $SYS/x`` exits 2: the broker would drop everything the bridge publishes."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        EXAMPLE_CONFIG.read_text("utf-8").replace("base_topic: lianke", "base_topic: $SYS/x", 1),
+        "utf-8",
+    )
+    assert main(["check-config", "-c", str(path)]) == 2
+    assert "mqtt.base_topic: must not start with '$'" in capsys.readouterr().err
+
+
 def test_check_config_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """A missing file exits 2 and points at the example."""
     assert main(["check-config", "-c", str(tmp_path / "nope.yaml")]) == 2

@@ -484,6 +484,48 @@ def test_base_topic_must_be_a_publish_topic_root(tmp_path: Path, topic: str, mes
     assert lines[0].startswith(f"line 6: mqtt.base_topic: {message}")
 
 
+DOLLAR = "must not start with '$'"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "topic"),
+    [
+        ("mqtt", "base_topic", "$SYS/x"),
+        ("mqtt", "base_topic", "$share/group/lianke"),
+        ("homeassistant", "prefix", "$SYS"),
+        ("homeassistant", "status_topic", "$SYS/broker/status"),
+    ],
+)
+def test_a_dollar_topic_is_refused(tmp_path: Path, section: str, key: str, topic: str) -> None:
+    """$ topics belong to the broker, which drops what a client publishes there: refused."""
+    lines = problems(tmp_path, MINIMAL + f"{section}: {{{key}: '{topic}'}}\n")
+    assert len(lines) == 1
+    assert lines[0].startswith(f"line 6: {section}.{key}: {DOLLAR} ({topic!r})")
+
+
+@pytest.mark.parametrize("key", ["base_topic", "prefix"])
+@pytest.mark.parametrize(("topic", "message"), [("a\\0b", "control characters"), ("a/#", "+ or #")])
+def test_a_topic_root_takes_no_nul_or_wildcard(
+    tmp_path: Path, key: str, topic: str, message: str
+) -> None:
+    """NUL, + and # are refused in both topic roots (MQTT forbids them in a published topic)."""
+    section = "mqtt" if key == "base_topic" else "homeassistant"
+    lines = problems(tmp_path, MINIMAL + f'{section}: {{{key}: "{topic}"}}\n')
+    assert len(lines) == 1
+    assert f"{section}.{key}: " in lines[0]
+    assert message in lines[0]
+
+
+@pytest.mark.parametrize("topic", ["$SYS/x", "a/+/b", "a//b"])
+def test_the_base_topic_from_the_environment_is_checked_the_same(
+    tmp_path: Path, topic: str
+) -> None:
+    """MQTT_BASE_TOPIC goes through the same rules as the file's mqtt.base_topic."""
+    lines = problems(tmp_path, MINIMAL, environ={"MQTT_BASE_TOPIC": topic})
+    assert len(lines) == 1
+    assert lines[0].startswith("mqtt.base_topic (from MQTT_BASE_TOPIC): must not")
+
+
 def test_topic_validators() -> None:
     """valid_publish_topic refuses wildcards; valid_subscribe_topic places them correctly."""
     assert validators.valid_publish_topic("home/lianke/office") == "home/lianke/office"

@@ -64,7 +64,7 @@ from lianke_bridge.config.validators import (
     secret,
     text,
     valid_base_topic,
-    valid_publish_topic,
+    valid_own_topic,
 )
 from lianke_bridge.print_options import PRINT_OPTIONS, PrintOptions
 from lianke_bridge.suggest import closest
@@ -277,7 +277,7 @@ HOMEASSISTANT_SCHEMA = vol.Schema(
         _optional(HomeAssistantConfig, "enabled"): boolean,
         _optional(HomeAssistantConfig, "prefix"): valid_base_topic,
         _optional(HomeAssistantConfig, "discovery"): one_of("device", "entity"),
-        _optional(HomeAssistantConfig, "status_topic"): valid_publish_topic,
+        _optional(HomeAssistantConfig, "status_topic"): valid_own_topic,
     }
 )
 

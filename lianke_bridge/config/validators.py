@@ -289,9 +289,24 @@ def valid_publish_topic(value: Any) -> str:
     return topic
 
 
-def valid_base_topic(value: Any) -> str:
-    """A topic root: a publish topic without a leading or trailing ``/`` or empty levels."""
+def valid_own_topic(value: Any) -> str:
+    """A publish topic an application may use: not one starting with ``$``.
+
+    MQTT keeps ``$`` topics for the broker (``$SYS/…``, ``$share/…``): a broker drops what a
+    client publishes there, so a bridge publishing under one would look connected and say nothing.
+    """
     topic = valid_publish_topic(value)
+    if topic.startswith("$"):
+        raise vol.Invalid(
+            f"must not start with '$' ({topic[:40]!r}): MQTT keeps $ topics for the broker, "
+            "which drops what clients publish there"
+        )
+    return topic
+
+
+def valid_base_topic(value: Any) -> str:
+    """A topic root: an own topic without a leading or trailing ``/`` or empty levels."""
+    topic = valid_own_topic(value)
     if topic.startswith("/") or topic.endswith("/"):
         raise vol.Invalid("must not start or end with '/'")
     if "//" in topic:
