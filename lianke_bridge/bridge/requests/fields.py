@@ -13,19 +13,16 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
+from lianke_bridge.bridge.requests.links import canonical_link
 from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, MAX_URLS, Limits
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.cloud.models import JobFile
 from lianke_bridge.errors import InvalidValueError
-from lianke_bridge.hosts import host_allowed, normalise_host
 from lianke_bridge.print_options import readers
 from lianke_bridge.print_options.readers import kind, show, size_text
 from lianke_bridge.suggest import closest
 
-MAX_URL_LENGTH = 4096
-"""Longest link accepted (the cloud stores links as text; browsers stop near 2,000-8,000)."""
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
 
@@ -81,49 +78,13 @@ def read_urls(value: object, limits: Limits) -> tuple[str, ...]:
 
 
 def check_url(url: str, limits: Limits) -> str:
-    """One http(s) link the cloud can fetch: checked part by part with a real URL parser.
+    """One http(s) link the cloud can fetch, as it is forwarded (see :mod:`.links`).
 
-    Scheme http or https, a host that is an IP address or an RFC 1123 name, a port from 1 to
-    65535 (ASCII digits), at most :data:`MAX_URL_LENGTH` characters; with ``allowed_hosts``
-    configured, a host on that list.
+    Judged the way the cloud's fetcher will read it; with ``allowed_hosts`` configured, its host
+    must be on that list. The link returned is rebuilt from the parts judged, never the string
+    received.
     """
-    url = url.strip()
-    if not url:
-        raise InvalidValueError("url is empty")
-    if len(url) > MAX_URL_LENGTH:
-        raise InvalidValueError(f"url {show(url)} is longer than {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):  # noqa: PLR2004 - control characters
-        raise InvalidValueError(
-            f"url {show(url)} contains spaces or line breaks; encode them (%20) or send a list"
-        )
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise InvalidValueError(
-            f"url {show(url)} is not a valid URL (its port must be a number from 1 to 65535)"
-        ) from None
-    if parts.scheme.lower() not in ("http", "https"):
-        scheme = f"scheme {show(parts.scheme)}" if parts.scheme else "no scheme"
-        raise InvalidValueError(
-            f"url {show(url)} has {scheme}; only http:// and https:// links can be printed"
-        )
-    if not parts.hostname:
-        raise InvalidValueError(f"url {show(url)} has no host name")
-    if port == 0:
-        raise InvalidValueError(f"url {show(url)} has port 0; a port is a number from 1 to 65535")
-    host = normalise_host(parts.hostname)
-    if host is None:
-        raise InvalidValueError(
-            f"url {show(url)} has host {show(parts.hostname)}, which is neither a host name "
-            "(letters, digits and '-' between dots) nor an IP address"
-        )
-    if not host_allowed(host, limits.allowed_hosts):
-        raise InvalidValueError(
-            f"url {show(url)}: host {show(host)} is not in the bridge's allowed hosts "
-            "(jobs.allowed_hosts)"
-        )
-    return url
+    return canonical_link(url, limits.allowed_hosts)
 
 
 def bare_url(command: str, body: Body, limits: Limits) -> str:
