@@ -156,3 +156,29 @@ def test_a_file_at_the_limit_is_read_whole(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe")
     with pytest.raises(InputFileError, match="is not UTF-8 text"):
         inputfile.read_text(path, inputfile.MAX_SECRET_BYTES)
+
+
+@pytest.mark.parametrize(
+    ("which", "layout", "says"),
+    [
+        ("options", fifo, "options.json is a named pipe (FIFO), not a regular file"),
+        ("options", lambda p: link(p, "/dev/zero"), "options.json is a device"),
+        ("config", fifo, "config.yaml is a named pipe (FIFO), not a regular file"),
+    ],
+)
+def test_the_addons_files_are_refused_at_once_when_not_regular(
+    tmp_path: Path, which: str, layout: Layout, says: str
+) -> None:
+    """The add-on's options.json and config.yaml are read like the configuration: exit 2."""
+    options = tmp_path / "options.json"
+    config = tmp_path / "config.yaml"
+    if which == "options":
+        layout(options)
+    else:
+        options.write_text('{"api_key": "k", "boxes": []}', encoding="utf-8")
+        layout(config)
+    env = {"SUPERVISOR_URL": "http://127.0.0.1:9", "SUPERVISOR_TOKEN": "t"}
+    code, err = lianke_bridge("addon", "--options", str(options), "--config", str(config), env=env)
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if says in line], err

@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lianke_bridge import inputfile
 from lianke_bridge.addon.supervisor import MqttService
 from lianke_bridge.config.overrides import SECRET_FILE_KEYS
 from lianke_bridge.config.report import Problem, format_path
 from lianke_bridge.config.yaml_source import line_of
-from lianke_bridge.errors import ConfigError
+from lianke_bridge.errors import ConfigError, InputFileError
 
 EACH = "*"
 """In a configuration key: every box (``devices[*]``)."""
@@ -72,7 +73,9 @@ SUPERVISOR_LABEL = "the Supervisor's MQTT service"
 def read_options(path: Path) -> dict[str, Any]:
     """``options.json`` as the Supervisor wrote it; ConfigError in one line when it cannot be."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(inputfile.read_text(path, inputfile.MAX_CONFIG_BYTES))
+    except InputFileError as err:
+        raise ConfigError(str(err)) from err
     except FileNotFoundError as err:
         raise ConfigError(f"there is no {path} (the Supervisor writes it)") from err
     except OSError as err:
