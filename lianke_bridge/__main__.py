@@ -298,7 +298,14 @@ def cmd_health(args: argparse.Namespace) -> int:
 
     try:
         state_dir = heartbeat.read_state_dir(Path(args.config))
-    except (OSError, ValueError) as err:
+    except FileNotFoundError:
+        where = Path(args.config).absolute()
+        print(f"no configuration file at {where} (-c {args.config})", file=sys.stderr)  # noqa: T201
+        return 2
+    except OSError as err:  # a folder, no permission…: the system's words, not its errno
+        print(f"{args.config} cannot be read: {err.strerror or err}", file=sys.stderr)  # noqa: T201
+        return 2
+    except ValueError as err:
         print(f"configuration error in {args.config}: {err}", file=sys.stderr)  # noqa: T201
         return 2
     found = heartbeat.verdict(state_dir)
@@ -415,7 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     log_help = "DEBUG, INFO, WARNING or ERROR (run: overrides logging.level)"
     parser.add_argument("--log-level", type=_log_level, help=log_help)
-    # also accepted after the command (`lianke-bridge run --log-level debug`)
+    # also accepted after every command (`lianke-bridge run --log-level debug`): each one takes
+    # this parent, and tests/test_cli.py checks that none is left out
     logs = argparse.ArgumentParser(add_help=False)
     logs.add_argument("--log-level", type=_log_level, default=argparse.SUPPRESS, help=log_help)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -434,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser(
         "init",
         help="write a commented config.yaml (asks for the ApiKey and QR links, or takes options)",
+        parents=[logs],
     )
     init.add_argument("-o", "--output", default="config.yaml", help="the file to write")
     init.add_argument("--api-key", help="the Lianke ApiKey (asked without echo if not given)")
@@ -448,17 +457,23 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(func=cmd_init)
 
-    check = sub.add_parser("check-config", help="validate a configuration file and exit")
+    check = sub.add_parser(
+        "check-config", help="validate a configuration file and exit", parents=[logs]
+    )
     check.add_argument("-c", "--config", default="config.yaml", help="configuration file")
     check.set_defaults(func=cmd_check_config)
 
     health = sub.add_parser(
-        "health", help="exit 0 if the bridge of this configuration runs and is connected"
+        "health",
+        help="exit 0 if the bridge of this configuration runs and is connected",
+        parents=[logs],
     )
     health.add_argument("-c", "--config", default="config.yaml", help="configuration file")
     health.set_defaults(func=cmd_health)
 
-    qr = sub.add_parser("decode-qr", help="show the device id inside a box's QR link or token")
+    qr = sub.add_parser(
+        "decode-qr", help="show the device id inside a box's QR link or token", parents=[logs]
+    )
     qr.add_argument("qr", help="the QR link (https://…?token=…) or the bare token")
     qr.add_argument("--show-key", action="store_true", help="also print the device key")
     qr.set_defaults(func=cmd_decode_qr)
@@ -496,7 +511,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lianke-bridge`` script."""
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
-    return func(args)
+    try:
+        code = func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try
+    except BrokenPipeError:
+        # The reader went away (`lianke-bridge simulate --print-fleet | head`): no traceback.
+        # What Python's documentation of SIGPIPE advises: point stdout at devnull, so the flush
+        # at exit does not fail again, and exit 1.
+        import os  # noqa: PLC0415 - only on this path
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
 
 
 if __name__ == "__main__":

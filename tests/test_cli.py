@@ -7,6 +7,7 @@ stopped with the signal a user or a service manager would send.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import contextlib
@@ -18,6 +19,7 @@ import shlex
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -29,7 +31,7 @@ import pytest
 from mqtt_broker import MosquittoBroker, MqttProbe, ProbeMessage, free_port, sentinel_round_trip
 
 from lianke_bridge import __version__
-from lianke_bridge.__main__ import main
+from lianke_bridge.__main__ import build_parser, main
 from lianke_bridge.bridge.service import HEALTH_INTERVAL
 from lianke_bridge.bridge.store import HEARTBEAT_FILE
 from lianke_bridge.config import ENV_OVERRIDES
@@ -495,12 +497,25 @@ def test_health_reads_the_heartbeat(
     assert (captured.out if code == 0 else captured.err).startswith(says)
 
 
-def test_health_with_a_bad_config_exits_2(
+async def test_health_without_its_configuration_says_so_in_words(tmp_path: Path) -> None:
+    """A missing or unreadable configuration: one sentence, exit 2, no errno or traceback."""
+    missing = tmp_path / "missing.yaml"
+    code, out, err = await run_cli("health", "-c", str(missing))
+    assert (code, out) == (2, "")
+    assert err == f"no configuration file at {missing} (-c {missing})"
+    code, out, err = await run_cli("health", "-c", str(tmp_path))  # a folder, not a file
+    assert (code, out) == (2, "")
+    assert err == f"{tmp_path} cannot be read: Is a directory"
+
+
+def test_health_with_a_bad_state_dir_exits_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """A health check that cannot read its configuration says so (exit 2)."""
-    assert main(["health", "-c", str(tmp_path / "missing.yaml")]) == 2
-    assert "configuration error" in capsys.readouterr().err
+    """A configuration whose ``state_dir`` is no folder path is a configuration error (exit 2)."""
+    path = tmp_path / "config.yaml"
+    path.write_text("state_dir: [a, b]\n", encoding="utf-8")
+    assert main(["health", "-c", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(f"configuration error in {path}: state_dir")
 
 
 def test_log_level_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
@@ -509,6 +524,72 @@ def test_log_level_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--log-level", "chatty", "simulate", "--print-fleet"])
     assert exit_info.value.code == 2
     assert "--log-level" in capsys.readouterr().err
+
+
+def healthy_config(folder: Path) -> Path:
+    """A configuration whose bridge counts as running and connected (a fresh heartbeat)."""
+    path = folder / "config.yaml"
+    path.write_text("state_dir: state\n", encoding="utf-8")
+    write_heartbeat(folder / "state", connected=True, age=0)
+    return path
+
+
+ENDING_COMMANDS: dict[str, Callable[[Path], list[str]]] = {
+    "check-config": lambda _tmp: ["-c", str(EXAMPLE_CONFIG)],
+    "health": lambda tmp: ["-c", str(healthy_config(tmp))],
+    "init": lambda tmp: ["-o", str(tmp / "new.yaml"), "--api-key", "k-1", "--qr", OFFICE_LINK],
+    "decode-qr": lambda _tmp: [OFFICE_TOKEN],
+    "simulate": lambda _tmp: ["--print-fleet"],
+}
+"""Arguments with which each command that ends by itself succeeds (exit 0)."""
+SERVING_COMMANDS = ("run", "demo")
+"""Commands that serve until stopped (``--log-level`` after them: the run and demo tests)."""
+
+
+def test_every_command_is_tried_with_log_level() -> None:
+    """The table below names every command: a new one must take ``--log-level`` too."""
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(commands.choices) == {*ENDING_COMMANDS, *SERVING_COMMANDS}
+    for name in SERVING_COMMANDS:
+        args = parser.parse_args([name, "--log-level", "warning"])
+        assert args.log_level == "WARNING"
+
+
+@pytest.mark.parametrize("place", ["after", "before"])
+@pytest.mark.parametrize("command", list(ENDING_COMMANDS))
+async def test_log_level_goes_before_or_after_any_command(
+    tmp_path: Path, command: str, place: str
+) -> None:
+    """``--log-level debug`` is accepted on both sides of every command, which then succeeds."""
+    level = ["--log-level", "debug"]
+    args = [command, *ENDING_COMMANDS[command](tmp_path)]
+    argv = [*args, *level] if place == "after" else [*level, *args]
+    code, _out, err = await run_cli(*argv)
+    assert (code, "unrecognized arguments" in err) == (0, False), err
+
+
+def test_output_into_a_closed_pipe_ends_without_a_traceback() -> None:
+    """``simulate --print-fleet | head``: a reader that went away is no traceback, exit 1.
+
+    The pipe's reading end is closed before the command writes, so the broken pipe is certain
+    (``| head`` in a shell only breaks it when head exits first).
+    """
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(  # noqa: S603 - the installed script, fixed arguments
+            [*cli_command(), "simulate", "--print-fleet"],
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=clean_env(),
+            timeout=START_TIMEOUT,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr.decode()) == (1, "")
 
 
 # ---- demo ---------------------------------------------------------------------------------
