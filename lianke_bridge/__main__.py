@@ -246,7 +246,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         api_key, boxes = firstrun.gather(
             api_key=args.api_key, qrs=args.qr, environ=os.environ, prompter=prompter
         )
-        firstrun.write_config(path, firstrun.render(api_key, boxes, args.mqtt_host), force=True)
+        text = firstrun.render(api_key, boxes, args.mqtt_host, args.state_dir)
+        firstrun.write_config(path, text, force=True)
     except errors.InitError as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201
         return 2
@@ -454,6 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a box's QR link or token, optionally named; once per box",
     )
     init.add_argument("--mqtt-host", default="localhost", help="the MQTT broker (localhost)")
+    init.add_argument(
+        "--state-dir",
+        help="where the bridge keeps its state (default: data, beside the file; "
+        "/var/lib/lianke-bridge for the systemd unit)",
+    )
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(func=cmd_init)
 

@@ -58,8 +58,13 @@ def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def render(api_key: str | None, boxes: Sequence[Box], mqtt_host: str) -> str:
-    """The commented configuration text."""
+def render(
+    api_key: str | None, boxes: Sequence[Box], mqtt_host: str, state_dir: str | None = None
+) -> str:
+    """The commented configuration text; ``state_dir`` None keeps ``data`` beside the file."""
+    line = "state_dir: " + ("data" if state_dir is None else _quote(state_dir))
+    where = ", relative to this file" if state_dir is None else ""
+    state = f"{line:<40} # what the bridge remembers{where}"
     if api_key is None:
         lianke = (
             "# The Lianke open-platform account. The ApiKey comes from the environment\n"
@@ -104,7 +109,7 @@ homeassistant:
 logging:
   level: INFO                            # DEBUG, INFO, WARNING or ERROR (env LOG_LEVEL)
 
-state_dir: data                          # what the bridge remembers, relative to this file
+{state}
 """
 
 

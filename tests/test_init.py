@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from test_cli import START_TIMEOUT, clean_env, cli_command
 
+from lianke_bridge import heartbeat
 from lianke_bridge.__main__ import main
 from lianke_bridge.config import load_config
 
@@ -91,6 +92,27 @@ def test_init_takes_the_api_key_from_the_environment(
     assert API_KEY not in path.read_text(encoding="utf-8")
     assert load_config(path).lianke.api_key == API_KEY
     assert API_KEY not in "".join(capsys.readouterr())
+
+
+def test_init_state_dir_puts_the_state_where_the_service_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--state-dir`` (the systemd unit's /var/lib/lianke-bridge): ``run`` and ``health`` agree.
+
+    The file may then be read from anywhere (systemd hands the bridge a copy of it as a
+    credential) and the state stays in the one folder.
+    """
+    monkeypatch.delenv("LIANKE_API_KEY", raising=False)
+    monkeypatch.delenv("LIANKE_API_KEY_FILE", raising=False)
+    path = tmp_path / "etc" / "config.yaml"
+    state = tmp_path / "var lib" / "lianke-bridge"
+    args = ["init", "-o", str(path), "--api-key", API_KEY, "--qr", link(OFFICE)]
+    assert main([*args, "--state-dir", str(state)]) == 0
+    copy = tmp_path / "credentials" / "config.yaml"
+    copy.parent.mkdir()
+    copy.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_config(copy).state_dir == load_config(path).state_dir == state
+    assert heartbeat.read_state_dir(path) == state
 
 
 @pytest.mark.parametrize(
