@@ -1,7 +1,7 @@
 # lianke-bridge for a Raspberry Pi (linux/arm64, linux/arm/v7) or any linux/amd64 host.
 # Every dependency installs without a compiler: wheels on amd64 and arm64; on arm/v7 PyYAML has
 # no wheel and installs as pure Python (slower YAML parsing, once at start; nothing else changes).
-# See README "Docker on a Raspberry Pi" for `docker buildx` and docker-compose.yml.
+# See README "Docker on a Raspberry Pi" for docker-compose.yml and docker-bake.hcl (every platform).
 
 # python:3.12-slim-bookworm: a tag that stays on one Debian release (plain -slim moves).
 FROM python:3.12-slim-bookworm AS build
@@ -28,6 +28,18 @@ COPY --from=build /wheels /wheels
 # only the wheels built above: no index, so the image holds exactly what was built
 RUN pip install --no-index /wheels/*.whl && rm -rf /wheels
 COPY config.example.yaml /usr/share/lianke-bridge/config.example.yaml
+# OCI labels; docker-bake.hcl passes VERSION (the package's) and REVISION (the git commit).
+# Declared late, so a new commit rebuilds no layer above.
+ARG VERSION=dev
+ARG REVISION=
+LABEL org.opencontainers.image.title="lianke-bridge" \
+      org.opencontainers.image.description="Lianke (链科) cloud printer boxes on MQTT, with Home Assistant discovery" \
+      org.opencontainers.image.source="https://github.com/lianke-bridge/lianke-bridge" \
+      org.opencontainers.image.url="https://github.com/lianke-bridge/lianke-bridge" \
+      org.opencontainers.image.documentation="https://github.com/lianke-bridge/lianke-bridge#readme" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 USER ${UID}:${GID}
 WORKDIR /data
 VOLUME ["/data"]

@@ -8,15 +8,24 @@ a renamed option or path breaks this test instead of a Pi owner's stack.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import hcl2
+import jsonschema
 import pytest
 import yaml
+from mqtt_broker import MosquittoBroker
 
+from lianke_bridge import PROJECT_URL
 from lianke_bridge.__main__ import build_parser
 from lianke_bridge.config import ENV_OVERRIDES, load_config
 from lianke_bridge.simulator import demo_fleet
@@ -28,6 +37,10 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 BASE_IMAGE = "python:3.12-slim-bookworm"
 BRIDGES = ("bridge", "demo-bridge")
 """The compose services that run ``lianke-bridge run``."""
+IMAGE = "ghcr.io/lianke-bridge/lianke-bridge"
+"""Where a release's image is published (README: "Docker on a Raspberry Pi")."""
+COMPOSE_SCHEMA = ROOT / "tests/data/compose-spec/compose-spec.json"
+"""The Compose Specification's JSON Schema (vendored: CI has no ``docker compose``)."""
 
 
 def instruction(name: str) -> list[str]:
@@ -73,6 +86,107 @@ def test_the_image_is_pinned_multi_stage_and_not_root() -> None:
         assert "user" not in service  # the image's user, the one the docs name
 
 
+def pyproject() -> dict[str, Any]:
+    """The package's metadata (pyproject.toml's [project] table)."""
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    return project
+
+
+def test_the_image_carries_oci_labels_of_the_package() -> None:
+    """Title, description, source, licence as the package says; version and revision passed in.
+
+    The labels are declared after the last layer that installs anything, so a new commit
+    rebuilds no layer.
+    """
+    (labels,) = instruction("LABEL")
+    found = dict(re.findall(r'org\.opencontainers\.image\.(\w+)="([^"]*)"', labels))
+    meta = pyproject()
+    assert found == {
+        "title": meta["name"],
+        "description": meta["description"],
+        "source": PROJECT_URL,
+        "url": PROJECT_URL,
+        "documentation": f"{PROJECT_URL}#readme",
+        "licenses": meta["license"],
+        "version": "${VERSION}",
+        "revision": "${REVISION}",
+    }
+    args = [item.split("=", 1)[0] for item in instruction("ARG")]
+    assert {"VERSION", "REVISION"} <= set(args)
+    assert DOCKERFILE.index("LABEL ") > DOCKERFILE.rindex("RUN ")
+
+
+def unquote(value: Any) -> Any:
+    """A python-hcl2 value without the quotes it keeps around strings."""
+    if isinstance(value, list):
+        return [unquote(item) for item in value]
+    if isinstance(value, str) and len(value) > 1 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def bake_blocks(kind: str) -> dict[str, dict[str, Any]]:
+    """The ``variable``/``target``/``function`` blocks of docker-bake.hcl, by name."""
+    with (ROOT / "docker-bake.hcl").open(encoding="utf-8") as handle:
+        parsed = hcl2.load(handle)
+    return {
+        unquote(name): {key: unquote(value) for key, value in body.items()}
+        for block in parsed[kind]
+        for name, body in block.items()
+    }
+
+
+def test_the_bake_file_builds_a_release_for_every_platform() -> None:
+    """amd64, arm64 and arm/v7 (32-bit Raspberry Pi OS), tagged X.Y.Z, X.Y and latest.
+
+    The HCL is parsed with python-hcl2 (CI has no buildx); the tags' one function, ``minor``,
+    is checked to cut a version after its second number. Version and revision reach the
+    Dockerfile's labels as build arguments.
+    """
+    targets = bake_blocks("target")
+    release = targets["release"]
+    assert release["platforms"] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+    image = unquote(bake_blocks("variable")["IMAGE"]["default"])
+    assert image == IMAGE
+    assert release["tags"] == [
+        "${IMAGE}:${VERSION}",
+        "${IMAGE}:${minor(VERSION)}",
+        "${IMAGE}:latest",
+    ]
+    minor = bake_blocks("function")["minor"]
+    assert (minor["params"], minor["result"]) == (
+        ["version"],
+        '${join(".", slice(split(".", version), 0, 2))}',
+    )
+    common = targets["_common"]
+    assert release["inherits"] == ["_common"]
+    assert (common["context"], common["dockerfile"]) == (".", "Dockerfile")
+    assert common["args"] == {"VERSION": "VERSION", "REVISION": "REVISION"}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for tag in (":0.3.0", ":0.3", ":latest"):
+        assert f"`{IMAGE}{tag}`" in readme
+
+
+def test_bake_resolves_the_release_tags_where_buildx_is_installed() -> None:
+    """``docker buildx bake --print release`` (no engine needed) names the three tags."""
+    docker = shutil.which("docker")
+    version = [docker or "docker", "buildx", "version"]
+    if docker is None or subprocess.run(version, capture_output=True, check=False).returncode:  # noqa: S603
+        pytest.skip("docker buildx is not installed")
+    env = {**os.environ, "VERSION": "1.2.3", "REVISION": "abc"}
+    done = subprocess.run(  # noqa: S603 - a fixed command
+        [docker, "buildx", "bake", "--print", "release"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    target = json.loads(done.stdout)["target"]["release"]
+    assert target["tags"] == [f"{IMAGE}:1.2.3", f"{IMAGE}:1.2", f"{IMAGE}:latest"]
+    assert target["args"] == {"VERSION": "1.2.3", "REVISION": "abc"}
+
+
 def test_the_images_commands_are_real_commands() -> None:
     """ENTRYPOINT + CMD and the HEALTHCHECK parse with the bridge's own command line."""
     (entrypoint,) = instruction("ENTRYPOINT")
@@ -97,8 +211,22 @@ def test_compose_services_and_profiles() -> None:
     for name, service in SERVICES.items():
         assert service["restart"] == "unless-stopped", name
         if name != "mosquitto":
-            assert service["build"] == "."
-            assert service["image"] == "lianke-bridge:latest"
+            assert service["build"] == "."  # built here when the registry does not have it
+            assert service["image"] == f"{IMAGE}:${{LIANKE_BRIDGE_TAG:-latest}}"
+
+
+def test_the_compose_file_is_valid_for_compose_v2() -> None:
+    """The file passes the Compose Specification's schema, as ``docker compose config`` checks.
+
+    The README and the file itself say that Compose v2 is needed (v1 rejects ``name:``).
+    """
+    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(COMPOSE), key=str)
+    assert [f"{list(e.absolute_path)}: {e.message}" for e in errors] == []
+    assert COMPOSE["name"] == "lianke-bridge"
+    for text in (ROOT / "docker-compose.yml", ROOT / "README.md"):
+        assert "Compose v2" in text.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", BRIDGES)
@@ -158,12 +286,94 @@ def mosquitto_port() -> int:
 
 
 def test_mosquitto_listens_where_the_bridges_connect() -> None:
-    """The conf file mounted into mosquitto has the port the bridges and the host use."""
+    """The conf file mounted into mosquitto has the port the bridges use; the host's is a choice.
+
+    ``MOSQUITTO_PORT`` (default 1883) moves the published port off one a broker already holds.
+    """
     mounts = SERVICES["mosquitto"]["volumes"]
     assert "./docker/mosquitto/mosquitto.conf:/mosquitto/config/mosquitto.conf:ro" in mounts
     port = mosquitto_port()
-    assert f"{port}:{port}" in SERVICES["mosquitto"]["ports"]
-    assert shlex.join(SERVICES["mosquitto"]["healthcheck"]["test"]).startswith("CMD mosquitto_sub")
+    assert SERVICES["mosquitto"]["ports"] == [f"${{MOSQUITTO_PORT:-1883}}:{port}"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "MOSQUITTO_PORT=1884 docker compose" in readme
+
+
+def test_mosquittos_password_file_and_data_are_on_volumes() -> None:
+    """The password file's folder and the retained messages outlive a recreated container.
+
+    The README's recipe writes /mosquitto/config/passwd: that folder is a named volume, with
+    the repository's mosquitto.conf mounted read-only over it.
+    """
+    mounts = [volume.split(":") for volume in SERVICES["mosquitto"]["volumes"]]
+    named = {target: source for source, target, *_ in mounts if source in COMPOSE["volumes"]}
+    assert set(named) == {"/mosquitto/config", "/mosquitto/data"}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    recipe = "docker compose exec mosquitto mosquitto_passwd -c /mosquitto/config/passwd"
+    assert recipe in readme
+
+
+def compose_shell(command: list[str]) -> str:
+    """A health check as a shell command line (``$$`` in the file is a ``$``)."""
+    kind, *args = (part.replace("$$", "$") for part in command)
+    if kind == "CMD-SHELL":
+        (text,) = args
+        return text
+    assert kind == "CMD"
+    return shlex.join(args)
+
+
+@pytest.fixture
+def mosquitto_sub() -> str:
+    """The mosquitto_sub the health check runs (in the image; here from mosquitto-clients)."""
+    found = shutil.which("mosquitto_sub")
+    if found is None:
+        pytest.skip("mosquitto_sub is not installed (apt-get install mosquitto-clients)")
+    return found
+
+
+def passwd_file(folder: Path, user: str, password: str) -> Path:
+    """A Mosquitto password file, written by mosquitto_passwd as the README's recipe does."""
+    binary = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    if not Path(binary).exists():
+        pytest.skip("mosquitto_passwd is not installed")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "passwd"
+    subprocess.run([binary, "-b", "-c", str(path), user, password], check=True)  # noqa: S603
+    return path
+
+
+@pytest.mark.parametrize("passwords", [False, True], ids=["anonymous", "passwords"])
+def test_mosquittos_health_check_passes_with_and_without_passwords(
+    mosquitto_factory: Callable[..., MosquittoBroker],
+    mosquitto_sub: str,
+    tmp_path: Path,
+    passwords: bool,
+) -> None:
+    """The compose health check, run on a real Mosquitto: healthy while it answers MQTT.
+
+    With passwords on (``allow_anonymous false``, the README's recipe) the check is refused as
+    "not authorised", which is a broker that runs: the bridges' ``service_healthy`` wait ends.
+    With the broker gone it fails. ``mosquitto_sub`` reads the address from its options file,
+    as the container's own check needs none (the broker is on its localhost:1883).
+    """
+    extra = []
+    if passwords:
+        passwd = passwd_file(tmp_path / "config", "lianke", "s3cret-pass")
+        extra = ["allow_anonymous false", f"password_file {passwd}"]
+    broker = mosquitto_factory(extra_config=extra)
+    options = tmp_path / "xdg"
+    options.mkdir()
+    (options / "mosquitto_sub").write_text(f"-h {broker.host}\n-p {broker.port}\n", "utf-8")
+    check = compose_shell(SERVICES["mosquitto"]["healthcheck"]["test"])
+    env = {**os.environ, "XDG_CONFIG_HOME": str(options)}
+
+    def healthy() -> bool:
+        done = subprocess.run(["/bin/sh", "-c", check], env=env, timeout=30, check=False)  # noqa: S603
+        return done.returncode == 0
+
+    assert healthy()
+    broker.stop()
+    assert not healthy()
 
 
 def test_the_demo_config_points_at_the_demo_services(tmp_path: Path) -> None:
