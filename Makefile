@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench clean
+.PHONY: test lint typecheck pytest demo bench clean dist wheel-check bump changelog tag publish \
+	image-release
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,5 +33,42 @@ bench: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/lianke-bridge demo
 
+# ---- a release (RELEASING.md: one command per step) ----------------------------------------
+# The version lives in lianke_bridge/__init__.py only; `make bump VERSION=X.Y.Z` writes it.
+VERSION ?= $(shell $(PYTHON) scripts/release.py version)
+
+bump:
+	$(PYTHON) scripts/release.py bump $(VERSION)
+
+changelog:
+	$(PYTHON) scripts/release.py changelog
+
+# an annotated vX.Y.Z tag on a committed tree whose version and changelog are ready
+tag:
+	$(PYTHON) scripts/release.py check
+	git diff --quiet HEAD || { echo "commit first: the tag names a commit"; exit 1; }
+	git tag -a v$(VERSION) -m "lianke-bridge $(VERSION)"
+
+# the sdist and wheel in dist/, checked as the package index checks them
+dist: $(STAMP)
+	rm -rf dist
+	@echo "$(BIN)/python -m build --outdir dist . (its log: $(VENV)/build.log)"
+	@$(BIN)/python -m build --outdir dist . >$(VENV)/build.log 2>&1 || { cat $(VENV)/build.log; exit 1; }
+	@tail -n 1 $(VENV)/build.log
+	$(BIN)/twine check --strict dist/*
+
+# the built wheel in a fresh virtual environment: --version and the demo's first print (CI)
+wheel-check: dist
+	$(BIN)/python scripts/wheel_check.py dist
+
+# to PyPI (twine asks for the token, or reads TWINE_PASSWORD), then the image to the registry
+publish: dist
+	$(PYTHON) scripts/release.py check
+	$(BIN)/twine upload dist/*
+
+image-release:
+	$(PYTHON) scripts/release.py check
+	VERSION=$(VERSION) REVISION=$$(git rev-parse HEAD) docker buildx bake release --push
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage dist build
