@@ -8,7 +8,7 @@ FROM python:3.12-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 # config.example.yaml is package data (lianke_bridge/config.example.yaml links to it)
-COPY pyproject.toml README.md config.example.yaml ./
+COPY pyproject.toml README.md LICENSE config.example.yaml ./
 COPY lianke_bridge ./lianke_bridge
 # the bridge and every dependency as wheels, so the runtime stage needs no build tools
 RUN pip wheel --wheel-dir /wheels .

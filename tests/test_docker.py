@@ -116,6 +116,20 @@ def test_the_image_carries_oci_labels_of_the_package() -> None:
     assert DOCKERFILE.index("LABEL ") > DOCKERFILE.rindex("RUN ")
 
 
+def test_the_build_stage_copies_what_the_package_build_reads() -> None:
+    """The readme and licence file pyproject names reach the build context and build stage.
+
+    A licence file missing there builds a wheel without it (setuptools only warns).
+    """
+    meta = pyproject()
+    needed = {"pyproject.toml", meta["readme"], *meta["license-files"], "config.example.yaml"}
+    first = instruction("COPY")[0].split()
+    assert first[-1] == "./"
+    assert needed <= set(first[:-1])
+    ignored = set((ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines())
+    assert not needed & ignored
+
+
 def unquote(value: Any) -> Any:
     """A python-hcl2 value without the quotes it keeps around strings."""
     if isinstance(value, list):
