@@ -4,9 +4,13 @@ RELEASING.md runs them through make (``make bump VERSION=0.3.0``, ``make changel
 tag``); each is one command here too:
 
     python3 scripts/release.py version           # the version lianke_bridge/__init__.py holds
-    python3 scripts/release.py bump 0.3.0        # write a new one (X.Y.Z, or X.Y.Z.devN between)
+    python3 scripts/release.py bump 0.3.0        # write a new one (and the add-on's)
     python3 scripts/release.py changelog         # "Unreleased" becomes "[0.3.0] - today"
-    python3 scripts/release.py check             # a final version with its changelog section
+    python3 scripts/release.py check             # the version has its dated changelog section
+
+The Home Assistant add-on (addons/lianke_bridge) installs the bridge of its own version from the
+package index, so its config.yaml repeats the version and its CHANGELOG.md gets a line per
+release: ``bump`` and ``changelog`` write those too.
 
 Only the standard library: it runs with any Python 3.11+, before the virtual environment exists.
 Errors are one line on stderr and exit 1.
@@ -25,13 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VERSION_FILE = Path("lianke_bridge/__init__.py")
 CHANGELOG = Path("CHANGELOG.md")
+ADDON_CONFIG = Path("addons/lianke_bridge/config.yaml")
+ADDON_CHANGELOG = Path("addons/lianke_bridge/CHANGELOG.md")
 _VERSION_LINE = re.compile(r'(?m)^__version__ = "([^"]*)"$')
+_ADDON_VERSION_LINE = re.compile(r'(?m)^version: "([^"]*)"$')
 FINAL = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 """A release: X.Y.Z (tagged vX.Y.Z)."""
-DEVELOPMENT = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.dev[0-9]+")
-"""Between releases: the next release's .devN."""
 UNRELEASED = "## [Unreleased]"
 _SECTION = re.compile(r"(?m)^## \[")
+_ADDON_SECTION = re.compile(r"(?m)^## ")
 _UNRELEASED_LINK = re.compile(r"(?m)^\[Unreleased\]: (\S+)/compare/v(\S+)\.\.\.HEAD$")
 
 
@@ -47,23 +53,23 @@ def read_version(root: Path) -> str:
     return str(found[0])
 
 
+def _one_line(text: str, pattern: re.Pattern[str], path: Path) -> None:
+    if len(pattern.findall(text)) != 1:
+        raise ReleaseError(f"{path} must hold exactly one {pattern.pattern!r} line")
+
+
 def bump(root: Path, version: str) -> None:
-    """Write ``version`` into ``lianke_bridge/__init__.py``."""
-    if not (FINAL.fullmatch(version) or DEVELOPMENT.fullmatch(version)):
-        raise ReleaseError(f"{version!r} is no version: give X.Y.Z, or X.Y.Z.devN between releases")
-    path = root / VERSION_FILE
-    text = path.read_text(encoding="utf-8")
-    read_version(root)  # exactly one line to replace
-    path.write_text(_VERSION_LINE.sub(f'__version__ = "{version}"', text), encoding="utf-8")
-
-
-def _final_version(root: Path) -> str:
-    version = read_version(root)
+    """Write ``version`` into ``lianke_bridge/__init__.py`` and the add-on's config.yaml."""
     if not FINAL.fullmatch(version):
-        raise ReleaseError(
-            f"the version is {version}: a release is X.Y.Z (make bump VERSION=X.Y.Z first)"
-        )
-    return version
+        raise ReleaseError(f"{version!r} is no version: give X.Y.Z")
+    edits = [(VERSION_FILE, _VERSION_LINE, f'__version__ = "{version}"')]
+    if (root / ADDON_CONFIG).exists():
+        edits.append((ADDON_CONFIG, _ADDON_VERSION_LINE, f'version: "{version}"'))
+    texts = [(root / path).read_text(encoding="utf-8") for path, _pattern, _line in edits]
+    for text, (path, pattern, _line) in zip(texts, edits, strict=True):
+        _one_line(text, pattern, path)  # check every file before writing any
+    for text, (path, pattern, line) in zip(texts, edits, strict=True):
+        (root / path).write_text(pattern.sub(line, text), encoding="utf-8")
 
 
 def _unreleased_entries(text: str) -> tuple[int, int]:
@@ -77,8 +83,12 @@ def _unreleased_entries(text: str) -> tuple[int, int]:
 
 
 def changelog(root: Path, today: dt.date) -> None:
-    """The Unreleased entries become the version's section, dated; a new empty Unreleased."""
-    version = _final_version(root)
+    """The Unreleased entries become the version's section, dated; a new empty Unreleased.
+
+    The add-on's changelog (what Home Assistant shows before an update) gets the version with a
+    link to its section here.
+    """
+    version = read_version(root)
     path = root / CHANGELOG
     text = path.read_text(encoding="utf-8")
     if f"## [{version}]" in text:
@@ -96,17 +106,30 @@ def changelog(root: Path, today: dt.date) -> None:
         f"[{version}]: {url}/compare/v{previous}...v{version}"
     )
     text = _UNRELEASED_LINK.sub(links, text, count=1)
+    addon = root / ADDON_CHANGELOG
+    if addon.exists():
+        notes = addon.read_text(encoding="utf-8")
+        first = _ADDON_SECTION.search(notes)
+        where = first.start() if first else len(notes)
+        anchor = f"{version.replace('.', '')}---{today.isoformat()}"  # GitHub's, for the heading
+        section = f"{url}/blob/v{version}/CHANGELOG.md#{anchor}"
+        entry = f"## {version}\n\n- The bridge's {version}: [what changed]({section}).\n\n"
+        addon.write_text(notes[:where] + entry + notes[where:], encoding="utf-8")
     path.write_text(text, encoding="utf-8")
 
 
 def check(root: Path) -> str:
-    """The version to tag, once it is final and the changelog has its (dated) section."""
-    version = _final_version(root)
+    """The version to tag: the changelog's newest section, dated, with nothing left unreleased."""
+    version = read_version(root)
     text = (root / CHANGELOG).read_text(encoding="utf-8")
-    if not re.search(
-        rf"(?m)^## \[{re.escape(version)}\] - [0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$", text
-    ):
-        raise ReleaseError(f"{CHANGELOG} has no '## [{version}] - DATE' section (make changelog)")
+    body, end = _unreleased_entries(text)
+    if re.search(r"(?m)^- ", text[body:end]):
+        raise ReleaseError(f"'{UNRELEASED}' in {CHANGELOG} still has entries (make changelog)")
+    newest = re.search(r"(?m)^## \[([^\]]+)\] - [0-9]{4}-[0-9]{2}-[0-9]{2}$", text)
+    if newest is None or newest[1] != version:
+        raise ReleaseError(
+            f"{CHANGELOG}'s newest section is not '## [{version}] - DATE' (make changelog)"
+        )
     return version
 
 
@@ -120,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     new.add_argument("version")
     dated = steps.add_parser("changelog", help="date the Unreleased entries as this version's")
     dated.add_argument("--date", type=dt.date.fromisoformat, help="YYYY-MM-DD (default: today)")
-    steps.add_parser("check", help="ready to tag: a final version with its changelog section")
+    steps.add_parser("check", help="ready to tag: the version has its changelog section")
     args = parser.parse_args(argv)
     root: Path = args.root
     try:
@@ -128,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             print(read_version(root))
         elif args.step == "bump":
             bump(root, args.version)
-            print(f"version {args.version} in {VERSION_FILE}")
+            print(f"version {args.version} in {VERSION_FILE} (and the add-on's {ADDON_CONFIG})")
         elif args.step == "changelog":
             changelog(root, args.date or dt.datetime.now(dt.UTC).date())
             print(f"{CHANGELOG}: the Unreleased entries are now {read_version(root)}'s")

@@ -542,8 +542,8 @@ ENDING_COMMANDS: dict[str, Callable[[Path], list[str]]] = {
     "simulate": lambda _tmp: ["--print-fleet"],
 }
 """Arguments with which each command that ends by itself succeeds (exit 0)."""
-SERVING_COMMANDS = ("run", "demo")
-"""Commands that serve until stopped (``--log-level`` after them: the run and demo tests)."""
+SERVING_COMMANDS = ("run", "demo", "addon")
+"""Commands that serve until stopped (``--log-level`` after them is parsed here)."""
 
 
 def test_every_command_is_tried_with_log_level() -> None:

@@ -17,6 +17,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 import lianke_bridge
 
@@ -40,12 +41,21 @@ def release(*args: str, root: Path = ROOT) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
+EDITED = (
+    "lianke_bridge/__init__.py",
+    "CHANGELOG.md",
+    "addons/lianke_bridge/config.yaml",
+    "addons/lianke_bridge/CHANGELOG.md",
+)
+"""The files a release edits: the version, the changelog, the add-on's version and notes."""
+
+
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    """A copy of the files a release edits: the version's module and the changelog."""
-    (tmp_path / "lianke_bridge").mkdir()
-    shutil.copy(ROOT / "lianke_bridge/__init__.py", tmp_path / "lianke_bridge/__init__.py")
-    shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")
+    """A copy of the files a release edits."""
+    for name in EDITED:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
 
@@ -55,12 +65,12 @@ def sections(text: str) -> list[tuple[str, str]]:
 
 
 def test_the_version_is_written_in_one_place() -> None:
-    """The build reads ``__version__``; no other file states it; it is a release or a .devN."""
+    """The build reads ``__version__``; no other module states it; it is X.Y.Z."""
     dynamic = PYPROJECT["tool"]["setuptools"]["dynamic"]["version"]
     assert PYPROJECT["project"]["dynamic"] == ["version"]
     assert dynamic == {"attr": "lianke_bridge.__version__"}
     assert release("version") == (0, f"{lianke_bridge.__version__}\n", "")
-    assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+(\.dev[0-9]+)?", lianke_bridge.__version__)
+    assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", lianke_bridge.__version__)
     stated = [
         path
         for path in (ROOT / "lianke_bridge").rglob("*.py")
@@ -72,8 +82,7 @@ def test_the_version_is_written_in_one_place() -> None:
 def test_the_changelog_keeps_a_changelog() -> None:
     """Unreleased first, then each version newest first with its date, kinds in their order.
 
-    Every heading has its link at the bottom, and the version a checkout says is ahead of
-    the newest entry (a .dev0 of the next one) or is that entry.
+    Every heading has its link at the bottom, and the package's version is one of them.
     """
     assert CHANGELOG.startswith("# Changelog\n")
     found = sections(CHANGELOG)
@@ -91,22 +100,23 @@ def test_the_changelog_keeps_a_changelog() -> None:
     for body in re.split(r"(?m)^## ", CHANGELOG)[1:]:
         kinds = re.findall(r"(?m)^### (.+)$", body)
         assert kinds == [kind for kind in KINDS if kind in kinds]
-    current = lianke_bridge.__version__.removesuffix(".dev0")
-    assert current == versions[0] or tuple(map(int, current.split("."))) > numbers[0]
+    assert lianke_bridge.__version__ in versions
 
 
 def test_bump_changelog_and_check_make_a_release(checkout: Path) -> None:
-    """Bump, changelog, check: the Unreleased entries become the version's, dated."""
+    """Bump, changelog, check: the Unreleased entries become the version's, dated.
+
+    The add-on's config.yaml gets the version too (its image installs that release) and its
+    changelog a line that links to the version's section.
+    """
     unreleased = CHANGELOG.split("## [Unreleased]\n", 1)[1].split("\n## [", 1)[0]
-    assert release("bump", "9.8.7", root=checkout) == (
-        0,
-        "version 9.8.7 in lianke_bridge/__init__.py\n",
-        "",
-    )
+    assert release("bump", "9.8.7", root=checkout)[0] == 0
+    addon = yaml.safe_load((checkout / EDITED[2]).read_text(encoding="utf-8"))
+    assert addon["version"] == "9.8.7"
     code, _out, err = release("check", root=checkout)
     assert (code, err) == (
         1,
-        "release: CHANGELOG.md has no '## [9.8.7] - DATE' section (make changelog)\n",
+        "release: '## [Unreleased]' in CHANGELOG.md still has entries (make changelog)\n",
     )
     assert release("changelog", "--date", "2031-01-02", root=checkout)[0] == 0
     assert release("check", root=checkout) == (0, "ready to tag v9.8.7\n", "")
@@ -122,20 +132,27 @@ def test_bump_changelog_and_check_make_a_release(checkout: Path) -> None:
     assert release("changelog", root=checkout)[2] == (
         "release: CHANGELOG.md already has a section for 9.8.7\n"
     )
+    notes = (checkout / EDITED[3]).read_text(encoding="utf-8")
+    section = f"{url}/blob/v9.8.7/CHANGELOG.md#987---2031-01-02"
+    assert f"## 9.8.7\n\n- The bridge's 9.8.7: [what changed]({section}).\n\n## " in notes
 
 
 @pytest.mark.parametrize(
     ("steps", "says"),
     [
-        ([["bump", "v1.0"]], "'v1.0' is no version: give X.Y.Z, or X.Y.Z.devN"),
-        ([["bump", "1.0.0.dev1"], ["changelog"]], "the version is 1.0.0.dev1: a release is X.Y.Z"),
-        ([["bump", "1.0.0.dev1"], ["check"]], "the version is 1.0.0.dev1: a release is X.Y.Z"),
+        ([["bump", "v1.0"]], "'v1.0' is no version: give X.Y.Z"),
+        ([["bump", "1.0.0.dev1"]], "'1.0.0.dev1' is no version: give X.Y.Z"),
+        ([["check"]], "'## [Unreleased]' in CHANGELOG.md still has entries"),
         (
             [["bump", "8.0.0"], ["changelog"], ["bump", "8.0.1"], ["changelog"]],
             "nothing under '## [Unreleased]' in CHANGELOG.md: write what changed",
         ),
+        (
+            [["bump", "8.0.0"], ["changelog"], ["bump", "8.0.1"], ["check"]],
+            "CHANGELOG.md's newest section is not '## [8.0.1] - DATE'",
+        ),
     ],
-    ids=["not-a-version", "changelog-of-dev", "tag-of-dev", "empty-unreleased"],
+    ids=["not-a-version", "dev-version", "unreleased-left", "empty-unreleased", "not-newest"],
 )
 def test_release_steps_refuse_what_is_not_ready(
     checkout: Path, steps: list[list[str]], says: str
@@ -144,7 +161,7 @@ def test_release_steps_refuse_what_is_not_ready(
     *before, last = steps
     for args in before:
         assert release(*args, root=checkout)[0] == 0
-    files = [checkout / "CHANGELOG.md", checkout / "lianke_bridge/__init__.py"]
+    files = [checkout / name for name in EDITED]
     kept = [path.read_bytes() for path in files]
     code, out, err = release(*last, root=checkout)
     assert (code, out) == (1, "")
