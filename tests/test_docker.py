@@ -345,17 +345,6 @@ def mosquitto_sub() -> str:
     return found
 
 
-def passwd_file(folder: Path, user: str, password: str) -> Path:
-    """A Mosquitto password file, written by mosquitto_passwd as the README's recipe does."""
-    binary = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-    if not Path(binary).exists():
-        pytest.skip("mosquitto_passwd is not installed")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "passwd"
-    subprocess.run([binary, "-b", "-c", str(path), user, password], check=True)  # noqa: S603
-    return path
-
-
 @pytest.mark.parametrize("passwords", [False, True], ids=["anonymous", "passwords"])
 def test_mosquittos_health_check_passes_with_and_without_passwords(
     mosquitto_factory: Callable[..., MosquittoBroker],
@@ -370,11 +359,7 @@ def test_mosquittos_health_check_passes_with_and_without_passwords(
     With the broker gone it fails. ``mosquitto_sub`` reads the address from its options file,
     as the container's own check needs none (the broker is on its localhost:1883).
     """
-    extra = []
-    if passwords:
-        passwd = passwd_file(tmp_path / "config", "lianke", "s3cret-pass")
-        extra = ["allow_anonymous false", f"password_file {passwd}"]
-    broker = mosquitto_factory(extra_config=extra)
+    broker = mosquitto_factory(users={"lianke": "s3cret-pass"} if passwords else None)
     options = tmp_path / "xdg"
     options.mkdir()
     (options / "mosquitto_sub").write_text(f"-h {broker.host}\n-p {broker.port}\n", "utf-8")
