@@ -8,10 +8,12 @@ this way; anything else propagates (the session says ``offline`` first, see the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -32,6 +34,10 @@ MQTT_SOCKET_OPTIONS = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 """TCP_NODELAY: an answer goes out at once instead of waiting ~40 ms for the broker's delayed
 ACK of the previous packet (Nagle), which made every answer ~40 ms late."""
 MAX_RECONNECT_DELAY = 60.0
+CONNECTION_LOST = (7, 128)
+"""paho's codes for a connection that broke with no reason given (MQTT 3.1.1, MQTT 5)."""
+RESET_ON_CLOSE = struct.pack("ii", 1, 0)
+"""SO_LINGER on with 0 s: ``close()`` resets the connection, dropping what was not sent."""
 
 
 @dataclass
@@ -105,8 +111,9 @@ async def reconnect_forever(
     outage_since: float | None = None
     while True:
         checkpoint()
+        client = connect()
         try:
-            async with connect() as mqtt:
+            async with client as mqtt:
                 if outage_since is None:
                     _LOGGER.info("connected to broker %s", where)
                 else:
@@ -116,15 +123,21 @@ async def reconnect_forever(
                         time.monotonic() - outage_since,
                     )
                 outage_since, delay = None, 1.0
-                await session(mqtt)
+                try:
+                    await session(mqtt)
+                except* aiomqtt.MqttError:
+                    let_go(mqtt)  # no DISCONNECT, and no 10 s wait for it, to a failing broker
+                    raise
         except* aiomqtt.MqttError as group:
-            reason = group.exceptions[0]
+            reason = describe(group.exceptions[0])
             if outage_since is None:
                 outage_since = time.monotonic()
                 _LOGGER.warning("broker %s unreachable (%s); retrying", where, reason)
             else:
                 _LOGGER.debug("broker %s still unreachable (%s)", where, reason)
             counters.reconnects += 1
+        finally:
+            let_go(client)
         await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311
         delay = min(MAX_RECONNECT_DELAY, delay * 2)
 
@@ -198,6 +211,52 @@ def abandon(mqtt: aiomqtt.Client) -> None:
     mqtt._client._sock_close()  # noqa: SLF001
     if not mqtt._disconnected.done():  # noqa: SLF001
         mqtt._disconnected.set_result(None)  # noqa: SLF001
+
+
+def let_go(mqtt: aiomqtt.Client) -> None:
+    """End a connection for good once its session or its attempt is over: reset, forget.
+
+    An attempt that timed out waiting for its CONNACK (a frozen broker) still has its socket
+    and its CONNECT in the broker's backlog: closed normally, the broker would take that
+    CONNECT when it thaws, let the dead attempt in (taking the session over from the live
+    connection, if that came first) and then kick it off when the next attempt comes. aiomqtt
+    records that kick as an exception nobody awaits ("Future exception was never retrieved",
+    at ERROR). A TCP reset (SO_LINGER 0) makes the broker's kernel drop the connection with
+    whatever it had not read yet, so nothing of it is ever acted on (an answer dropped that way
+    leaves its request unacknowledged: the broker hands it to the next connection, which
+    answers it). Then the exception aiomqtt recorded for the connection's end, if any, is
+    taken: it was reported already, as the error that ended the session. A connection closed
+    cleanly is left as it is.
+    """
+    paho = mqtt._client  # noqa: SLF001
+    sock = paho.socket()
+    if sock is not None:
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
+        paho._sock_close()  # noqa: SLF001
+    ended = mqtt._disconnected  # noqa: SLF001
+    if not ended.done():
+        ended.set_result(None)
+    elif not ended.cancelled():
+        ended.exception()
+
+
+def describe(err: BaseException) -> str:
+    """Why a session or an attempt ended, for the log: with the cause aiomqtt chains to it.
+
+    A connection that simply broke (the broker killed, a network gone) is "connection lost";
+    paho's MQTT 5 code for it says only "Unspecified error". A broker's own reason (a session
+    taken over by another client with this client id, a keepalive timeout) is named.
+    """
+    text = str(err) or type(err).__name__
+    cause = err.__cause__
+    if isinstance(cause, aiomqtt.MqttCodeError):
+        code = getattr(cause.rc, "value", cause.rc)
+        return "connection lost" if code in CONNECTION_LOST else f"{text}: {cause}"
+    if cause is not None and str(cause):
+        return f"{text}: {cause}"
+    return text
 
 
 def ack(mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
