@@ -345,16 +345,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Simulator + broker + bridge in one process, with instructions."""
     setup_logging(args.log_level or "INFO")
-    return run_until_stopped(lambda: run_demo(args.broker_host, args.broker_port))
+    return run_until_stopped(
+        lambda: run_demo(args.broker_host, args.broker_port, homeassistant=args.homeassistant)
+    )
 
 
-async def run_demo(broker_host: str, broker_port: int) -> None:
-    """Start the demo fleet's simulator, find or start a broker, run the bridge."""
+async def run_demo(broker_host: str, broker_port: int, *, homeassistant: bool = False) -> None:
+    """Start the demo fleet's simulator, find or start a broker, run the bridge.
+
+    The bridge keeps to a topic root of its own on that broker (``demo.py`` says how).
+    """
     import tempfile  # noqa: PLC0415
 
     from lianke_bridge.bridge.service import BridgeService  # noqa: PLC0415
     from lianke_bridge.broker import ensure_broker  # noqa: PLC0415
-    from lianke_bridge.demo import demo_config, instructions  # noqa: PLC0415
+    from lianke_bridge.demo import demo_config, free_base_topic, instructions  # noqa: PLC0415
     from lianke_bridge.simulator import Simulator, demo_fleet  # noqa: PLC0415
 
     fleet = demo_fleet()
@@ -371,6 +376,8 @@ async def run_demo(broker_host: str, broker_port: int) -> None:
                     broker_port=broker.port,
                     protocol=broker.protocol,
                     state_dir=Path(state_dir),
+                    base_topic=await free_base_topic(broker.host, broker.port, broker.protocol),
+                    homeassistant=homeassistant,
                 )
                 print(instructions(config, broker.kind), flush=True)  # noqa: T201
                 service = BridgeService(config, clear_on_stop=True)
@@ -494,6 +501,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulator + broker + bridge, to try it out", parents=[logs])
     demo.add_argument("--broker-host", default="127.0.0.1")
     demo.add_argument("--broker-port", type=int, default=1883)
+    demo.add_argument(
+        "--homeassistant",
+        action="store_true",
+        help="announce the demo's boxes to Home Assistant (removed again on Ctrl-C)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     addon = sub.add_parser(

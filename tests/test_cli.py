@@ -628,13 +628,17 @@ DEMO_BROKERS = [
 ]
 
 
-async def demo_answer(probe: MqttProbe, *, since: int) -> ProbeMessage:
+DEMO_BASE = "lianke-demo"
+"""The demo's topic root on a broker no other demo uses."""
+
+
+async def demo_answer(probe: MqttProbe, *, since: int, base: str = DEMO_BASE) -> ProbeMessage:
     """The demo bridge's one answer to a print sent after ``since`` (a second fails the test)."""
     answer = await probe.wait_for(
-        "lianke/office/response/print", timeout=START_TIMEOUT, since=since
+        f"{base}/office/response/print", timeout=START_TIMEOUT, since=since
     )
-    await sentinel_round_trip(probe, "lianke")
-    probe.assert_one("lianke/office/response/print", since=since)
+    await sentinel_round_trip(probe, base)
+    probe.assert_one(f"{base}/office/response/print", since=since)
     return answer
 
 
@@ -663,16 +667,18 @@ async def test_demo_prints_a_job_and_stops_on_ctrl_c(
             "embedded": "started the embedded broker (MQTT 3.1.1) at",
         }
         assert f"{started[kind]} 127.0.0.1:{port}" in out
-        assert f"mosquitto_sub {where} -t 'lianke/#' -v" in out
+        assert f"mosquitto_sub {where} -t '{DEMO_BASE}/#' -v" in out
         publish = printed_commands(out, "mosquitto_pub")
         assert len(publish) == 2
-        assert option(publish[0], "-t") == "lianke/office/request/print"
+        assert option(publish[0], "-t") == f"{DEMO_BASE}/office/request/print"
         assert option(publish[0], "-p") == str(port)
 
-        async with MqttProbe("127.0.0.1", port, subscribe=["lianke/#"], protocol=protocol) as probe:
-            await probe.wait_for("lianke/bridge/state", lambda m: m.text == "online")
+        async with MqttProbe(
+            "127.0.0.1", port, subscribe=[f"{DEMO_BASE}/#"], protocol=protocol
+        ) as probe:
+            await probe.wait_for(f"{DEMO_BASE}/bridge/state", lambda m: m.text == "online")
             await probe.wait_for(
-                "lianke/office/state", lambda m: m.json()["online"] is True, START_TIMEOUT
+                f"{DEMO_BASE}/office/state", lambda m: m.json()["online"] is True, START_TIMEOUT
             )
             mark = probe.mark()
             await publish_as_printed(publish[0], probe)
@@ -681,7 +687,7 @@ async def test_demo_prints_a_job_and_stops_on_ctrl_c(
             assert envelope["status"] == "ok", envelope
             task_id = envelope["data"]["task_id"]
             job = await probe.wait_for(
-                f"lianke/office/job/{task_id}",
+                f"{DEMO_BASE}/office/job/{task_id}",
                 lambda m: m.json()["state"] == "succeeded",
                 timeout=15,
                 since=mark,
@@ -705,7 +711,9 @@ async def test_demo_prints_a_job_and_stops_on_ctrl_c(
             mark = probe.mark()
             process.send(signal.SIGINT, group=True)
             # the demo first empties every topic it retained: on a loaded machine that takes a while
-            offline = await probe.wait_for("lianke/bridge/state", since=mark, timeout=START_TIMEOUT)
+            offline = await probe.wait_for(
+                f"{DEMO_BASE}/bridge/state", since=mark, timeout=START_TIMEOUT
+            )
             assert offline.text == "offline"
             assert await process.wait() == 0
     assert "Traceback" not in process.err
@@ -718,23 +726,34 @@ async def test_demo_prints_a_job_and_stops_on_ctrl_c(
 async def test_demo_uses_a_running_broker_and_leaves_it_running(
     mosquitto: MosquittoBroker,
 ) -> None:
-    """With a broker already on the port the demo uses it, and Ctrl-C leaves that broker alone."""
+    """With a broker already on the port the demo uses it, and Ctrl-C leaves that broker alone.
+
+    Asked with ``--homeassistant``, it announces its bridge to Home Assistant under a device of
+    its own, and removes it again on Ctrl-C.
+    """
+    bridge_config = "homeassistant/device/lianke_bridge_lianke-demo/config"
+    port = str(mosquitto.port)
     async with (
-        MqttProbe(mosquitto.host, mosquitto.port, subscribe=["lianke/#"]) as probe,
-        cli("demo", "--broker-port", str(mosquitto.port), new_session=True) as process,
+        MqttProbe(
+            mosquitto.host, mosquitto.port, subscribe=[f"{DEMO_BASE}/#", "homeassistant/#"]
+        ) as probe,
+        cli("demo", "--broker-port", port, "--homeassistant", new_session=True) as process,
     ):
         out = await process.wait_output(
             lambda text: "Ctrl-C stops everything" in text, timeout=START_TIMEOUT
         )
         assert f"using the MQTT broker already running at 127.0.0.1:{mosquitto.port}" in out
+        assert "Home Assistant on this broker discovers the boxes (homeassistant/…)" in out
         await probe.wait_for(
-            "lianke/office/state", lambda m: m.json()["online"] is True, START_TIMEOUT
+            f"{DEMO_BASE}/office/state", lambda m: m.json()["online"] is True, START_TIMEOUT
         )
+        await probe.wait_for(bridge_config, lambda m: bool(m.payload), START_TIMEOUT)
         mark = probe.mark()
         process.send(signal.SIGINT, group=True)
         assert await process.wait() == 0
-        offline = await probe.wait_for("lianke/bridge/state", since=mark)
+        offline = await probe.wait_for(f"{DEMO_BASE}/bridge/state", since=mark)
         assert offline.text == "offline"
+        await probe.wait_for(bridge_config, lambda m: not m.payload, since=mark)
         assert mosquitto.running
         await mosquitto.wait_ready()
 
