@@ -22,6 +22,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -74,6 +75,8 @@ START_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
 """Seconds Mosquitto gets to exit after SIGTERM before it is killed."""
 LOG_TAIL_LINES = 60
+PROBE_LOGGER = logging.getLogger("mqtt_probe")
+"""The probes' aiomqtt and paho log under this name, apart from the bridge's client (``mqtt``)."""
 
 _FALLBACK_PATHS = (
     "/usr/sbin/mosquitto",
@@ -460,6 +463,7 @@ class MqttProbe:
             timeout=self.timeout,
             username=self.username,
             password=self.password,
+            logger=PROBE_LOGGER,
             **session,
         )
         await client.__aenter__()
