@@ -107,6 +107,14 @@ class CommandError(LiankeError):
         return {"code": self.code, "message": self.message, "api_message": self.api_message}
 
 
+class StateUnavailableError(LiankeError):
+    """The bridge's state could not be written (a full disk, a read-only file system...).
+
+    Raised by a write that must be on disk before what depends on it goes ahead (the record of a
+    command that acts, a print's submission): that command is then not carried out.
+    """
+
+
 class TopicError(LiankeError):
     """A topic that must never be published to (holds a wildcard or is empty)."""
 

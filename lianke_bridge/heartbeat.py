@@ -9,6 +9,7 @@ remove it, is seen as gone at once instead of when the file grows old.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -29,6 +30,10 @@ HEARTBEAT_STALE = 3
 """A heartbeat older than this many health intervals means the bridge hangs or is gone."""
 WRITER_KEY = "writer"
 """The key of the heartbeat that identifies the writing process."""
+STATE_PROBLEM_KEY = "state_problem_reason"
+"""The key of the heartbeat (and of ``bridge/health``) saying why the state cannot be written."""
+PRIVATE_DIR = 0o700
+"""The state directory's mode: job history, transactions and answers are nobody else's."""
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
@@ -85,22 +90,37 @@ def signed(health: dict[str, Any]) -> dict[str, Any]:
 def writable_problem(directory: Path) -> str | None:
     """Why the bridge cannot keep its state in ``directory``, or None if it can.
 
-    Tries for real (creates the folder, writes and removes a file): permission bits alone do not
-    tell about read-only mounts.
+    Tries for real (creates the folder, writes a byte to a new file and removes it): permission
+    bits alone do not tell about read-only mounts, and an empty file fits on a full disk.
     """
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".probe-")
-        os.close(fd)
-        Path(tmp).unlink()
+        try:
+            os.write(fd, b"\n")
+        finally:
+            os.close(fd)
+            Path(tmp).unlink()
     except OSError as err:
-        reason = err.strerror or str(err)
-        return (
-            f"the state directory {directory} is not writable by uid {os.getuid()} "
-            f"gid {os.getgid()} ({reason}): give that user write access "
-            "(in Docker: chown the volume mounted at /data)"
-        )
+        return unwritable_reason(directory, err)
     return None
+
+
+def unwritable_reason(directory: Path, err: OSError) -> str:
+    """A sentence saying why the state directory cannot be written, and what to do about it."""
+    reason = err.strerror or str(err)
+    if err.errno in {errno.ENOSPC, errno.EDQUOT}:
+        return f"the state directory {directory} is full ({reason}): free some space there"
+    if err.errno == errno.EROFS:
+        return (
+            f"the state directory {directory} is on a read-only file system ({reason}): "
+            "an SD card or disk mounted read-only after errors needs checking"
+        )
+    return (
+        f"the state directory {directory} is not writable by uid {os.getuid()} "
+        f"gid {os.getgid()} ({reason}): give that user write access "
+        "(in Docker: chown the volume mounted at /data)"
+    )
 
 
 @dataclass(frozen=True)
@@ -116,26 +136,27 @@ class Verdict:
         return 0 if self.healthy else 1
 
 
-def verdict(directory: Path, *, now: float | None = None) -> Verdict:
-    """Judge the heartbeat in ``directory``: fresh, written by a live bridge, connected.
+def verdict(directory: Path) -> Verdict:
+    """Judge the bridge by ``directory``: a fresh heartbeat of a live, connected bridge.
 
-    Cloud trouble does not count: restarting the bridge would not fix the cloud. When there is
-    no usable heartbeat and the directory cannot be written, that is the reason given.
+    Cloud trouble does not count: restarting the bridge would not fix the cloud. A state
+    directory that cannot be written (full, read-only, not ours) does, whatever the heartbeat
+    says: the bridge cannot rewrite its heartbeat there either, so it is tried here (one byte,
+    removed at once); that reason comes first.
     """
-    found = _judge(directory, time.time() if now is None else now)
-    if not found.healthy and (problem := writable_problem(directory)) is not None:
+    if (problem := writable_problem(directory)) is not None:
         return _unhealthy(problem)
-    return found
+    return _judge(directory)
 
 
 def _unhealthy(reason: str) -> Verdict:
     return Verdict(healthy=False, message=f"unhealthy: {reason}")
 
 
-def _judge(directory: Path, now: float) -> Verdict:
+def _judge(directory: Path) -> Verdict:
     path = directory / HEARTBEAT_FILE
     try:
-        age = now - path.stat().st_mtime
+        mtime = path.stat().st_mtime
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = None
@@ -143,6 +164,7 @@ def _judge(directory: Path, now: float) -> Verdict:
         return _unhealthy(f"no heartbeat in {path} (is the bridge running?)")
     if not writer_alive(data.get(WRITER_KEY)):
         return _unhealthy("the bridge that wrote the heartbeat is not running")
+    age = time.time() - mtime
     max_age = HEARTBEAT_STALE * HEALTH_INTERVAL
     if age > max_age:
         return _unhealthy(
@@ -152,6 +174,8 @@ def _judge(directory: Path, now: float) -> Verdict:
     mqtt = data.get("mqtt")
     if not (isinstance(mqtt, dict) and mqtt.get("connected") is True):
         return _unhealthy("not connected to the MQTT broker")
+    if isinstance(problem := data.get(STATE_PROBLEM_KEY), str):
+        return _unhealthy(problem)
     cloud = "; the cloud reports problems" if data.get("api_problem") else ""
     return Verdict(
         healthy=True, message=f"healthy: connected to the broker, heartbeat {age:.0f} s old{cloud}"

@@ -128,12 +128,12 @@ async def test_a_query_does_not_wait_for_the_disk_a_print_does(
         service = BridgeService(config)
         bridge = RunningBridge(service, probe)
         await bridge.start()
-        database = service.store._db  # the disk under the store, to be stalled
+        database = service.store.database._db  # the disk under the store, to be stalled
         assert database is not None
         disk = StalledDisk(database)
         try:
             await bridge.settle()
-            service.store._db = disk  # type: ignore[assignment]
+            service.store.database._db = disk  # type: ignore[assignment]
             query = await bridge.request("office", "printer_params", {"transaction": "q-1"})
             assert query["status"] == "ok", query
             print_request = {"url": "https://x.test/held.pdf", "transaction": "p-1"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -16,6 +17,7 @@ from bridge_harness import StalledDisk
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge import store as store_module
 from lianke_bridge.bridge.state import JobRecord
+from lianke_bridge.bridge.statedb import StateDatabase
 from lianke_bridge.bridge.store import (
     CORRUPT_SUFFIX,
     DATABASE_FILE,
@@ -24,6 +26,7 @@ from lianke_bridge.bridge.store import (
     Store,
     Submission,
 )
+from lianke_bridge.errors import StateUnavailableError
 
 
 def _reopen(store: Store, directory: Path) -> Store:
@@ -87,10 +90,10 @@ async def test_a_waiter_cancelled_does_not_cancel_its_write_or_stop_the_writer(
     Every later write is too: the writer thread goes on.
     """
     store = Store(tmp_path)
-    database = store._db  # the disk under the store, to be stalled
+    database = store.database._db  # the disk under the store, to be stalled
     assert database is not None
     disk = StalledDisk(database)
-    store._db = disk  # type: ignore[assignment]
+    store.database._db = disk  # type: ignore[assignment]
     store.put_job(JobRecord(task_id="t-0", device="office", port=1, source="url"))  # stalls
     waiter = asyncio.create_task(
         store.begin_submission(Submission("s-1", "office", 1, "url", "p", 6.0))
@@ -128,13 +131,13 @@ def test_a_row_written_several_times_at_once_keeps_its_last_value(tmp_path: Path
 async def test_writes_run_on_the_writer_thread(tmp_path: Path, monkeypatch: Any) -> None:
     """No commit happens on the event loop's thread."""
     threads: list[str] = []
-    commit = Store._commit
+    commit = StateDatabase._commit
 
-    def spy(self: Store, *args: Any) -> None:
+    def spy(self: StateDatabase, *args: Any) -> None:
         threads.append(threading.current_thread().name)
         commit(self, *args)
 
-    monkeypatch.setattr(Store, "_commit", spy)
+    monkeypatch.setattr(StateDatabase, "_commit", spy)
     store = Store(tmp_path)
     store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
     await store.flush()
@@ -189,7 +192,9 @@ def test_an_unusable_folder_is_not_fatal(tmp_path: Path, caplog: Any) -> None:
     store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
     assert list(store.jobs) == ["t-1"]
     store.close()
-    assert "cannot keep state" in caplog.text
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "is not writable by uid" in errors[0].getMessage()
 
 
 def test_the_json_file_of_earlier_versions_is_imported(tmp_path: Path) -> None:
@@ -239,4 +244,42 @@ def test_an_unreadable_row_is_skipped(tmp_path: Path, garbage: str, caplog: Any)
     assert list(again.jobs) == ["t-1"]
     assert again.requests == {}
     assert "cannot be read" in caplog.text
+    again.close()
+
+
+async def test_a_state_dir_removed_under_the_bridge_is_reported_and_written_again(
+    tmp_path: Path, caplog: Any
+) -> None:
+    """The folder removed while the bridge runs: one ERROR; a record that must be on disk fails.
+
+    A file is in the folder's way, so it cannot be made again. Once it can, the whole state is
+    written there (what was queued meanwhile too) and one INFO line says so.
+    """
+    state = tmp_path / "state"
+    store = Store(state)
+    store.put_job(JobRecord(task_id="t-1", device="office", port=1, source="url"))
+    await store.flush()
+    with caplog.at_level(logging.INFO):
+        shutil.rmtree(state)
+        state.write_text("in the way", encoding="utf-8")  # it cannot even be made again
+        store.put_job(JobRecord(task_id="t-2", device="office", port=1, source="url"))
+        with pytest.raises(StateUnavailableError):
+            await store.remember_request(SeenRequest("t/request/cancel", "c", 5.0))
+        with pytest.raises(StateUnavailableError):
+            await store.begin_submission(Submission("s-1", "office", 1, "url", "p", 6.0))
+        problem = store.problem
+        state.unlink()
+        store.check()
+        await store.flush()
+    again = _reopen(store, state)
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.INFO]
+    assert problem is not None
+    assert "File exists" in problem  # mkdir found the file
+    assert store.problem is None
+    assert [level for level, _ in logged] == ["ERROR", "INFO"], logged
+    assert "was removed or replaced while the bridge ran" in logged[0][1]
+    assert "can be written again" in logged[1][1]
+    assert sorted(again.jobs) == ["t-1", "t-2"]
+    assert list(again.requests) == [("t/request/cancel", "c")]  # kept in memory, written now
+    assert again.submissions == {}  # a print that did not go ahead is forgotten
     again.close()

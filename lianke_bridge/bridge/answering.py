@@ -155,6 +155,7 @@ class RequestAnswerer:
         transaction = incoming.transaction
         topic = message.topic.value
         claimed = False
+        nothing_done = False  # the state could not be written: the command did not run
         try:
             prepared = prepare(where, incoming, limits, self.boxes, configured=self.configured)
             self._check_not_empty(incoming)
@@ -177,12 +178,16 @@ class RequestAnswerer:
         except Exception as err:  # the boundary for user input: answer, go on
             if not isinstance(err, errors.CommandError | errors.LiankeError):
                 _LOGGER.exception("unexpected error handling %s", shown_topic(topic))
+            nothing_done = isinstance(err, errors.StateUnavailableError)
             envelope = error_envelope(err, transaction)
         finally:
             if claimed and transaction is not None:
                 self.memory.release(topic, transaction)
         if claimed and transaction is not None:
-            await self.memory.answered(topic, transaction, envelope, durable=durable)
+            if nothing_done:  # not remembered: the same transaction runs once the disk is back
+                self.memory.forget(topic, transaction)
+            else:
+                await self.memory.answered(topic, transaction, envelope, durable=durable)
         return envelope
 
     def response_topic(self, where: RequestTopic) -> str:

@@ -17,6 +17,11 @@ its answer before it is published. A query's records are queued: lost in a crash
 runs again and does what it did. A print's record is queued too: its submission, on disk
 before the cloud call, carries it (writes are committed in order), and what follows the call
 may be lost with a crash because ``recover`` finds the job again from that submission.
+
+When the state cannot be written (``StateUnavailableError``), a command whose record must be on
+disk before it runs does not run: it is answered ``state_unavailable`` and forgotten, so the same
+transaction runs once the disk takes writes again. An answer whose record cannot be written
+after the command ran is still given (and remembered in memory, for this run only).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 
 from lianke_bridge.bridge.requests.envelope import duplicate_error, error_envelope
 from lianke_bridge.bridge.store import SeenRequest, Store
+from lianke_bridge.errors import StateUnavailableError
 
 DUPLICATE_WINDOW = 600.0
 """Seconds a request's transaction is remembered (QoS 1 may deliver twice), across restarts."""
@@ -58,25 +64,8 @@ class RequestMemory:
         key = (topic, transaction)
         seen = self._store.requests.get(key)
         if seen is not None:
-            if key in self._live:
-                return duplicate_envelope(transaction, None)
-            if seen.answer is not None:
-                if seen.sent or key in self._sending:
-                    return duplicate_envelope(transaction, seen.answer)
-                self._sending.add(key)
-                return seen.answer
-            answer = await self._recover(topic, transaction)
+            answer = await self._repeat(seen)
             if answer is not None:
-                if key in self._sending:  # another delivery recovered it meanwhile
-                    return duplicate_envelope(transaction, answer)
-                self._sending.add(key)
-                try:
-                    await self._store.remember_request(
-                        SeenRequest(topic, transaction, seen.seen_at, answer)
-                    )
-                except BaseException:  # cancelled: the next delivery recovers it again
-                    self._sending.discard(key)
-                    raise
                 return answer
         self._live.add(key)
         begun = SeenRequest(topic, transaction, now)
@@ -85,10 +74,41 @@ class RequestMemory:
                 await self._store.remember_request(begun)
             else:
                 self._store.note_request(begun)
+        except StateUnavailableError:  # not on disk: it must not run (and may come again)
+            self._live.discard(key)
+            self._store.forget_request(topic, transaction)
+            raise
         except BaseException:  # cancelled while recording: the request did not begin
             self._live.discard(key)
             raise
         return None
+
+    async def _repeat(self, seen: SeenRequest) -> dict[str, Any] | None:
+        """The answer to a transaction seen before; None: it never ran, run it now."""
+        key = (seen.topic, seen.transaction)
+        if key in self._live:
+            return duplicate_envelope(seen.transaction, None)
+        if seen.answer is not None:
+            if seen.sent or key in self._sending:
+                return duplicate_envelope(seen.transaction, seen.answer)
+            self._sending.add(key)
+            return seen.answer
+        answer = await self._recover(seen.topic, seen.transaction)
+        if answer is None:
+            return None
+        if key in self._sending:  # another delivery recovered it meanwhile
+            return duplicate_envelope(seen.transaction, answer)
+        self._sending.add(key)
+        try:
+            await self._store.remember_request(
+                SeenRequest(seen.topic, seen.transaction, seen.seen_at, answer)
+            )
+        except StateUnavailableError:
+            pass  # the answer is known (in memory): give it
+        except BaseException:  # cancelled: the next delivery recovers it again
+            self._sending.discard(key)
+            raise
+        return answer
 
     def published(self, topic: str, transaction: str) -> bool:
         """Whether the answer to this transaction went out and the broker took it."""
@@ -99,6 +119,11 @@ class RequestMemory:
     def release(self, topic: str, transaction: str) -> None:
         """The request that ``begin`` let run is over (answered, failed or cancelled)."""
         self._live.discard((topic, transaction))
+
+    def forget(self, topic: str, transaction: str) -> None:
+        """The request that ``begin`` let run did nothing (its state could not be written)."""
+        self._live.discard((topic, transaction))
+        self._store.forget_request(topic, transaction)
 
     async def answered(
         self, topic: str, transaction: str, envelope: dict[str, Any], *, durable: bool = False
@@ -114,6 +139,8 @@ class RequestMemory:
             return
         try:
             await self._store.remember_request(answer)
+        except StateUnavailableError:
+            pass  # the command ran: its answer goes out all the same (remembered in memory)
         except BaseException:  # cancelled: never published, the redelivery gets it as is
             self._sending.discard(key)
             raise

@@ -1,9 +1,10 @@
 """What the bridge says about itself: info, health, the heartbeat, events and forwarded logs.
 
 ``bridge/health`` (retained, every ``health_interval`` and at once when the ApiKey is refused
-or accepted again), the heartbeat file the ``health`` command reads, the ``health_check``
-answer, ``/healthz``, ``<dev>/event`` and ``bridge/event``, and warnings forwarded to
-``bridge/log``. It reads the counters others keep; it changes nothing of the bridge.
+or accepted again, or the state stops or starts taking writes again), the heartbeat file the
+``health`` command reads, the ``health_check`` answer, ``/healthz``, ``<dev>/event`` and
+``bridge/event``, and warnings forwarded to ``bridge/log``. It reads the counters others keep; it
+changes nothing of the bridge.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from lianke_bridge import __version__
+from lianke_bridge import __version__, heartbeat
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.jobs import JobTracker
 from lianke_bridge.bridge.mqtt_session import MqttCounters
@@ -75,6 +76,8 @@ class BridgeMonitor:
         self.wake = asyncio.Event()
         """Set when the ApiKey is refused or accepted again: health is published at once."""
         self._log_queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=LOG_QUEUE_SIZE)
+        self._log_loop: asyncio.AbstractEventLoop | None = None
+        """The loop publishing the log (a record from another thread is handed to it)."""
 
     def info(self) -> dict[str, Any]:
         """``<base>/bridge/info``: never secrets."""
@@ -92,8 +95,11 @@ class BridgeMonitor:
         return int((utc_now() - self.started_at).total_seconds())
 
     def healthy(self) -> bool:
-        """Connected to the broker and the cloud not failing: ``health_check`` and ``/healthz``."""
-        return self.connected.is_set() and not self.api_problem()
+        """Connected to the broker, the cloud not failing and the state taking writes.
+
+        What ``health_check`` and ``/healthz`` say.
+        """
+        return self.connected.is_set() and not self.api_problem() and self.store.problem is None
 
     def healthz(self) -> dict[str, Any]:
         """The small JSON of ``/healthz``: the same facts as ``bridge/health``, never secrets."""
@@ -102,9 +108,15 @@ class BridgeMonitor:
             "mqtt": {"connected": self.connected.is_set()},
             "api_problem": self.api_problem(),
             "api_problem_reason": self.api_problem_reason(),
+            **self._state_problem(),
             "uptime_s": self.uptime_seconds(),
             "version": __version__,
         }
+
+    def _state_problem(self) -> dict[str, Any]:
+        """``state_problem`` (bool) and ``state_problem_reason``: the state cannot be written."""
+        reason = self.store.problem
+        return {"state_problem": reason is not None, heartbeat.STATE_PROBLEM_KEY: reason}
 
     def health(self) -> dict[str, Any]:
         """``<base>/bridge/health``."""
@@ -121,6 +133,7 @@ class BridgeMonitor:
             "api": client.stats.to_json(),
             "api_problem": self.api_problem(),
             "api_problem_reason": self.api_problem_reason(),
+            **self._state_problem(),
             "jobs_active": sum(1 for j in self._jobs().jobs.values() if not j.state.is_final),
             "schedule": self._schedule().replan().to_json(),
         }
@@ -135,6 +148,7 @@ class BridgeMonitor:
             "healthy": self.healthy(),
             "mqtt": {"connected": self.connected.is_set(), "reconnects": self.counters.reconnects},
             "api": {"ok": not self.api_problem(), **self._running_client().stats.to_json()},
+            **self._state_problem(),
             "devices": devices,
         }
 
@@ -163,12 +177,19 @@ class BridgeMonitor:
         return False
 
     async def health_loop(self, health: Callable[[], dict[str, Any]]) -> None:
-        """Publish ``health()`` retained and write the heartbeat, until cancelled."""
+        """Write the heartbeat and publish ``health()`` retained, until cancelled.
+
+        Each round first has the store check that its state can be written (and write it whole
+        again after lost writes): a disk that filled up or was cleared is noticed even when
+        nothing else writes. The heartbeat is handed to the writer thread before the report is
+        published, so whoever sees the report finds the heartbeat (``health``) with it.
+        """
         while True:
             checkpoint()
+            self.store.check()
             report = health()
-            await self.publisher.publish(self.topics.bridge_health, report, retain=True)
             self.store.write_heartbeat(report)
+            await self.publisher.publish(self.topics.bridge_health, report, retain=True)
             await sleep_until_woken(self.wake, self.health_interval)
 
     async def emit(self, device: str | None, event: dict[str, Any]) -> None:
@@ -177,12 +198,24 @@ class BridgeMonitor:
         await self.publisher.publish(topic, {**event, "time": iso(utc_now())})
 
     def forward_log(self, record: dict[str, Any]) -> None:
-        """Queue a warning or error for ``<base>/bridge/log`` (called by the log handler)."""
+        """Queue a warning or error for ``<base>/bridge/log`` (called by the log handler).
+
+        From any thread: the state's writer thread logs too (the queue is the event loop's).
+        """
+        loop = self._log_loop
+        if loop is not None and not _running(loop):
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the bridge stops
+                loop.call_soon_threadsafe(self._queue_log, record)
+            return
+        self._queue_log(record)
+
+    def _queue_log(self, record: dict[str, Any]) -> None:
         with contextlib.suppress(asyncio.QueueFull):
             self._log_queue.put_nowait(record)
 
     async def log_loop(self) -> None:
         """Publish the queued log records, a repeat of the last one only once."""
+        self._log_loop = asyncio.get_running_loop()
         last: tuple[Any, ...] | None = None
         while True:
             checkpoint()
@@ -198,6 +231,14 @@ class BridgeMonitor:
         if client is None:
             raise RuntimeError("the service is not running")
         return client
+
+
+def _running(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether this thread is running ``loop``."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def rss_bytes() -> int:

@@ -84,7 +84,7 @@ class BridgeService:
         self.shard = config.shard
         self.topics = Topics(config.mqtt.base_topic, config.shard.index)
         self.publisher = Publisher()
-        self.store = Store(config.state_dir)
+        self.store = Store(config.state_dir, announce=False)
         self.boxes = {
             device.name: Box(device)
             for device in config.devices
@@ -308,12 +308,12 @@ class BridgeService:
             self.store.close()
 
     async def _run(self) -> None:
-        if (problem := heartbeat.writable_problem(self.config.state_dir)) is not None:
-            _LOGGER.error(
-                "%s. The bridge runs on, but forgets its jobs and Home Assistant entities at "
-                "every restart, and its health check fails",
-                problem,
-            )
+        loop = asyncio.get_running_loop()
+        trouble = self.store.trouble
+        # From the writer thread: publish bridge/health at once when the state stops or starts
+        # taking writes again.
+        trouble.on_change = functools.partial(loop.call_soon_threadsafe, self.monitor.wake.set)
+        trouble.announce()  # the log reaches bridge/log by now: say what the start found
         async with self._cloud_client() as client, asyncio.TaskGroup() as group:
             self._setup(client)
             if self.config.http.enabled:

@@ -29,6 +29,8 @@ class ErrorCode(StrEnum):
     """The cloud answered, but not with the API's JSON (an HTTP error page…)."""
     DUPLICATE = "duplicate"
     INTERNAL_ERROR = "internal_error"
+    STATE_UNAVAILABLE = "state_unavailable"
+    """The bridge cannot write its state: the command was not carried out; send it again later."""
 
 
 def ok_envelope(data: Mapping[str, Any] | None, transaction: str | None) -> dict[str, Any]:
@@ -72,6 +74,12 @@ def to_command_error(err: BaseException) -> CommandError:  # noqa: PLR0911 - one
         return CommandError(ErrorCode.API_ERROR, f"unexpected answer from the cloud{status}: {err}")
     if isinstance(err, errors.CredentialsError):
         return CommandError(ErrorCode.INVALID_PAYLOAD, str(err))
+    if isinstance(err, errors.StateUnavailableError):
+        return CommandError(
+            ErrorCode.STATE_UNAVAILABLE,
+            f"not carried out: the bridge cannot record it ({err}); nothing was done, send it "
+            "again once bridge/health shows no state_problem",
+        )
     if isinstance(err, errors.LiankeError):
         return CommandError(ErrorCode.INTERNAL_ERROR, str(err))
     return CommandError(
