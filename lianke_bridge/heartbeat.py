@@ -30,6 +30,9 @@ HEARTBEAT_STALE = 3
 """A heartbeat older than this many health intervals means the bridge hangs or is gone."""
 WRITER_KEY = "writer"
 """The key of the heartbeat that identifies the writing process."""
+MONOTONIC_KEY = "written_monotonic"
+"""The key of the heartbeat holding when it was made on the writer's monotonic clock (Linux:
+``CLOCK_MONOTONIC``, one clock for every process of a boot): its age survives wall-clock steps."""
 STATE_PROBLEM_KEY = "state_problem_reason"
 """The key of the heartbeat (and of ``bridge/health``) saying why the state cannot be written."""
 PRIVATE_DIR = 0o700
@@ -84,7 +87,7 @@ def writer_alive(writer: Any) -> bool:
 
 def signed(health: dict[str, Any]) -> dict[str, Any]:
     """The health snapshot as the heartbeat file holds it: with the writer's identity."""
-    return {**health, WRITER_KEY: writer_identity()}
+    return {**health, WRITER_KEY: writer_identity(), MONOTONIC_KEY: time.monotonic()}
 
 
 def writable_problem(directory: Path) -> str | None:
@@ -153,6 +156,22 @@ def _unhealthy(reason: str) -> Verdict:
     return Verdict(healthy=False, message=f"unhealthy: {reason}")
 
 
+def heartbeat_age(data: dict[str, Any], mtime: float) -> float:
+    """Seconds since the heartbeat was written: on the monotonic clock when it is comparable.
+
+    The writer's ``CLOCK_MONOTONIC`` reading is comparable when it ran since this boot; else (or
+    if it makes no sense) the file's modification time, on the wall clock.
+    """
+    written = data.get(MONOTONIC_KEY)
+    writer = data.get(WRITER_KEY)
+    same_boot = isinstance(writer, dict) and writer.get("boot_id") == _boot_id()
+    if same_boot and isinstance(written, int | float) and not isinstance(written, bool):
+        age = time.monotonic() - written
+        if age >= 0:
+            return age
+    return time.time() - mtime
+
+
 def _judge(directory: Path) -> Verdict:
     path = directory / HEARTBEAT_FILE
     try:
@@ -164,7 +183,7 @@ def _judge(directory: Path) -> Verdict:
         return _unhealthy(f"no heartbeat in {path} (is the bridge running?)")
     if not writer_alive(data.get(WRITER_KEY)):
         return _unhealthy("the bridge that wrote the heartbeat is not running")
-    age = time.time() - mtime
+    age = heartbeat_age(data, mtime)
     max_age = HEARTBEAT_STALE * HEALTH_INTERVAL
     if age > max_age:
         return _unhealthy(

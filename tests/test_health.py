@@ -8,9 +8,11 @@ and an unwritable state directory is an ERROR in the log and an unhealthy check,
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -138,6 +140,29 @@ def test_a_heartbeat_of_a_gone_process_is_unhealthy(
     path.write_text("state_dir: state\n", encoding="utf-8")
     assert main(["health", "-c", str(path)]) == 1
     assert "the bridge that wrote the heartbeat is not running" in capsys.readouterr().err
+
+
+def test_the_heartbeat_age_survives_wall_clock_steps(tmp_path: Path) -> None:
+    """A heartbeat's age is read on the monotonic clock, not from the file's time.
+
+    Just written, with a file time a day old (the clock stepped forward since): healthy. Written
+    four minutes ago on the monotonic clock, with a fresh file time (the clock was set back):
+    the bridge hangs, unhealthy.
+    """
+    state = tmp_path / "state"
+    state.mkdir()
+    path = state / heartbeat.HEARTBEAT_FILE
+    path.write_text(json.dumps(heartbeat.signed({"mqtt": {"connected": True}})), "utf-8")
+    day_ago = time.time() - 86400
+    os.utime(path, (day_ago, day_ago))
+    stepped_forward = heartbeat.verdict(state)
+    stale = heartbeat.signed({"mqtt": {"connected": True}})
+    stale[heartbeat.MONOTONIC_KEY] -= 4 * HEALTH_INTERVAL
+    path.write_text(json.dumps(stale), "utf-8")
+    set_back = heartbeat.verdict(state)
+    assert stepped_forward.healthy, stepped_forward.message
+    assert not set_back.healthy
+    assert "the bridge hangs or lost the broker" in set_back.message
 
 
 async def test_a_sigkilled_bridge_is_unhealthy_at_once(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lianke_bridge.bridge.memory import RequestMemory
+from lianke_bridge.bridge.memory import DUPLICATE_WINDOW, RequestMemory
 from lianke_bridge.bridge.store import Store
 
 TOPIC = "lianke/office/request/print"
@@ -94,3 +94,62 @@ async def test_an_answer_that_could_not_be_published_is_given_as_is_next_time(
     memory.sent(TOPIC, "a", published=False)
     assert await memory.begin(TOPIC, "a") == OK
     store.close()
+
+
+class FakeClock:
+    """A wall clock and a monotonic clock the test sets by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+        self.elapsed = 5_000.0
+
+    def wall(self) -> float:
+        """The wall clock (steps when the test says so)."""
+        return self.now
+
+    def monotonic(self) -> float:
+        """The monotonic clock (moves only with ``advance``)."""
+        return self.elapsed
+
+    def advance(self, seconds: float) -> None:
+        """Real time passes: both clocks move."""
+        self.now += seconds
+        self.elapsed += seconds
+
+
+async def _answered(memory: RequestMemory) -> None:
+    assert await memory.begin(TOPIC, "a") is None
+    memory.release(TOPIC, "a")
+    await memory.answered(TOPIC, "a", OK)
+    memory.sent(TOPIC, "a")
+
+
+async def test_the_window_is_time_that_passed_whatever_the_wall_clock_does(
+    tmp_path: Path,
+) -> None:
+    """Steps of the wall clock neither end nor stretch the window, in a run or across restarts.
+
+    +1 day in a run: still a duplicate (and, after a clean stop, after the restart too); the
+    clock set back 25 h before a restart: the record from the "future" counts as new, and is
+    forgotten one window later, on the monotonic clock.
+    """
+    clock = FakeClock()
+    store = Store(tmp_path, clock=clock)
+    memory = RequestMemory(store, _nothing_to_recover)
+    await _answered(memory)
+    await store.flush()  # on disk with the wall time before the step
+    clock.now += 86400  # NTP steps the clock a day forward
+    stepped = _code(await memory.begin(TOPIC, "a"))
+    store.close()  # a clean stop re-bases what it remembers on the new wall clock
+    store = Store(tmp_path, clock=clock)
+    after_restart = _code(await RequestMemory(store, _nothing_to_recover).begin(TOPIC, "a"))
+    store.close()
+    clock.now -= 25 * 3600  # set back before the next start: the record is from the "future"
+    store = Store(tmp_path, clock=clock)
+    memory = RequestMemory(store, _nothing_to_recover)
+    from_the_future = _code(await memory.begin(TOPIC, "a"))
+    clock.advance(DUPLICATE_WINDOW + 1)
+    expired = await memory.begin(TOPIC, "a")
+    store.close()
+    assert (stepped, after_restart, from_the_future) == ("duplicate", "duplicate", "duplicate")
+    assert expired is None  # one window after the start: it runs again

@@ -8,6 +8,7 @@ import logging
 import shutil
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +228,9 @@ def test_heartbeat_leaves_no_temp_file(tmp_path: Path) -> None:
     store.close()
     found = store_module.read_heartbeat(tmp_path)
     assert found is not None
+    written = found[1].pop(heartbeat.MONOTONIC_KEY)
     assert found[1] == {"ok": True, "writer": heartbeat.writer_identity()}  # signed by us
+    assert 0 <= found[0] <= time.monotonic() - written  # its age, on the monotonic clock
     assert _leftovers(tmp_path) == []
 
 

@@ -4,6 +4,12 @@ The reference advises polling a job every 10 s. Each change is published retaine
 ``<base>/<dev>/job/<task_id>``; the end fires events; 24 h after the end the retained topic is
 cleared. Jobs are persisted, so a restart goes on following them.
 
+How long ago a job ended is measured on the monotonic clock (a wall-clock step does not clear a
+topic early or keep it for ever); a job that ended before this start is as old as its
+``finished_at`` says on the wall clock, never less than 0 (``clock.py``). Which job is a box's
+last one is, among the jobs of this run, the order they were made in (a clock set back must not
+make an older job the last).
+
 A print is recorded as a submission before its cloud call. If the call's outcome is unknown (the
 bridge was killed, the connection dropped, the call timed out), ``reconcile`` looks in the box's
 task list (``query_device_task``: it has no reference of ours, so tasks are matched by time: the
@@ -15,8 +21,8 @@ warning, and its request may run again.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -29,9 +35,11 @@ from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge import after_answer
 from lianke_bridge.bridge.publisher import Publisher
-from lianke_bridge.bridge.state import JobRecord, iso, utc_now
+from lianke_bridge.bridge.state import JobRecord, iso
 from lianke_bridge.bridge.store import Store, Submission
 from lianke_bridge.bridge.topics import Topics
+from lianke_bridge.clock import SYSTEM_CLOCK, Clock, monotonic_of
+from lianke_bridge.clock import now as clock_now
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.limiter import background_calls
@@ -75,8 +83,10 @@ class JobTracker:
         credentials: Callable[[str], Credentials | None],
         emit: EventSink,
         on_change: Callable[[str], Awaitable[None]],
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._client = client
+        self._clock = clock
         self._publisher = publisher
         self._topics = topics
         self._store = store
@@ -91,6 +101,11 @@ class JobTracker:
         self._reconcile_lock = asyncio.Lock()
         self._due: dict[str, float] = {}
         """Event-loop time each active job is next asked about (missing: due now)."""
+        self._ended: dict[str, float] = {}
+        """When each ended job ended, on the monotonic clock (known from its first expiry pass)."""
+        self._made = itertools.count(1)
+        self._order: dict[str, int] = {}
+        """The order the jobs of this run were made in (later: higher); earlier ones are 0."""
 
     @property
     def jobs(self) -> dict[str, JobRecord]:
@@ -106,9 +121,11 @@ class JobTracker:
         return {j.task_id: not j.state.is_final for j in self.jobs.values() if j.device == device}
 
     def last_job(self, device: str) -> JobRecord | None:
-        """The box's most recently created job."""
+        """The box's most recently created job: of this run by order, earlier ones by time."""
         mine = [j for j in self.jobs.values() if j.device == device]
-        return max(mine, key=lambda j: j.created_at) if mine else None
+        return (
+            max(mine, key=lambda j: (self._order.get(j.task_id, 0), j.created_at)) if mine else None
+        )
 
     async def track(self, job: JobRecord) -> None:
         """Start following a freshly submitted (and stored) job, first asked one poll from now.
@@ -118,6 +135,7 @@ class JobTracker:
         published once the print's answer is out (the answer carries the job too).
         """
         self._due[job.task_id] = asyncio.get_running_loop().time() + self._config.poll_interval
+        self._order.setdefault(job.task_id, next(self._made))
         if not after_answer.defer(lambda: self._announce(job.task_id)):
             await self._announce(job.task_id)
 
@@ -155,7 +173,7 @@ class JobTracker:
             port=port,
             source=source,
             transaction=transaction,
-            recorded_at=time.time(),
+            recorded_at=self._clock.wall(),  # compared with the cloud's times: wall clock
         )
         self._calling.add(submission.id)  # before any await: reconcile must not take it
         try:
@@ -167,7 +185,12 @@ class JobTracker:
         finally:
             self._calling.discard(submission.id)
         job = JobRecord(
-            task_id=task_id, device=device, port=port, source=source, transaction=transaction
+            task_id=task_id,
+            device=device,
+            port=port,
+            source=source,
+            transaction=transaction,
+            created_at=clock_now(self._clock),
         )
         self._store.end_submission(submission.id, job)
         await self.track(job)
@@ -264,6 +287,7 @@ class JobTracker:
                 port=submission.port,
                 source=submission.source,
                 transaction=submission.transaction,
+                created_at=clock_now(self._clock),
             )
             _LOGGER.info(
                 "an interrupted print for %s reached the cloud as task %s: following it",
@@ -370,7 +394,8 @@ class JobTracker:
             pages=status.total_pages if status.total_pages is not None else job.pages,
         )
         if state.is_final and job.finished_at is None:
-            updated = replace(updated, finished_at=utc_now())
+            updated = replace(updated, finished_at=clock_now(self._clock))
+            self._ended[job.task_id] = self._clock.monotonic()
         if updated == job:
             return job
         await self._save_and_publish(updated)
@@ -390,13 +415,25 @@ class JobTracker:
         return updated
 
     async def expire(self) -> None:
-        """Clear retained job topics ``retention`` seconds after the job ended."""
-        cutoff = utc_now() - timedelta(seconds=self._config.retention)
+        """Clear retained job topics ``retention`` seconds after the job ended.
+
+        Measured on the monotonic clock; a job that ended before this start (or whose end was
+        not seen here) is as old as its ``finished_at`` says, never less than 0.
+        """
+        now = self._clock.monotonic()
         for job in list(self.jobs.values()):
-            if job.finished_at is not None and job.finished_at <= cutoff:
+            if job.finished_at is None:
+                continue
+            ended = self._ended.get(job.task_id)
+            if ended is None:
+                ended = monotonic_of(self._clock, job.finished_at.timestamp())
+                self._ended[job.task_id] = ended
+            if now - ended >= self._config.retention:
                 await self._publisher.clear(self._topics.job(job.device, job.task_id))
                 self._store.drop_job(job.task_id)
                 self._due.pop(job.task_id, None)
+                self._ended.pop(job.task_id, None)
+                self._order.pop(job.task_id, None)
 
     async def _save_and_publish(self, job: JobRecord) -> None:
         self._store.put_job(job)

@@ -26,7 +26,6 @@ after the command ran is still given (and remembered in memory, for this run onl
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,7 +34,11 @@ from lianke_bridge.bridge.store import SeenRequest, Store
 from lianke_bridge.errors import StateUnavailableError
 
 DUPLICATE_WINDOW = 600.0
-"""Seconds a request's transaction is remembered (QoS 1 may deliver twice), across restarts."""
+"""Seconds a request's transaction is remembered (QoS 1 may deliver twice), across restarts.
+
+Measured on the monotonic clock (the store's): a step of the wall clock, NTP setting a Pi's
+clock a day forward after boot, neither ends nor stretches it. Across a restart a record's age
+comes from the wall clock, never below 0 (``clock.py``)."""
 
 Recover = Callable[[str, str], Awaitable[dict[str, Any] | None]]
 """(request topic, transaction) -> the answer of an interrupted request, or None: run it again."""
@@ -59,7 +62,7 @@ class RequestMemory:
 
         ``durable``: the record is on disk before this returns; else it is queued.
         """
-        now = time.time()
+        now = self._store.clock.monotonic()
         self._store.expire_requests(now - self._window)
         key = (topic, transaction)
         seen = self._store.requests.get(key)
@@ -112,7 +115,7 @@ class RequestMemory:
 
     def published(self, topic: str, transaction: str) -> bool:
         """Whether the answer to this transaction went out and the broker took it."""
-        self._store.expire_requests(time.time() - self._window)
+        self._store.expire_requests(self._store.clock.monotonic() - self._window)
         seen = self._store.requests.get((topic, transaction))
         return seen is not None and seen.answer is not None and seen.sent
 
@@ -132,7 +135,7 @@ class RequestMemory:
         key = (topic, transaction)
         self._sending.add(key)
         seen = self._store.requests.get(key)
-        seen_at = seen.seen_at if seen is not None else time.time()
+        seen_at = seen.seen_at if seen is not None else self._store.clock.monotonic()
         answer = SeenRequest(topic, transaction, seen_at, envelope)
         if not durable:
             self._store.note_request(answer)

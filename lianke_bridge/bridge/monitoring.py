@@ -4,7 +4,8 @@
 or accepted again, or the state stops or starts taking writes again), the heartbeat file the
 ``health`` command reads, the ``health_check`` answer, ``/healthz``, ``<dev>/event`` and
 ``bridge/event``, and warnings forwarded to ``bridge/log``. It reads the counters others keep; it
-changes nothing of the bridge.
+changes nothing of the bridge. Uptime is counted on the monotonic clock: a wall-clock step does
+not change it.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from lianke_bridge.bridge.poller import Box
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.requests.envelope import ErrorCode
 from lianke_bridge.bridge.schedule import FleetSchedule
-from lianke_bridge.bridge.state import iso, utc_now
+from lianke_bridge.bridge.state import iso
 from lianke_bridge.bridge.store import Store
 from lianke_bridge.bridge.topics import Topics
+from lianke_bridge.clock import SYSTEM_CLOCK, Clock
+from lianke_bridge.clock import now as clock_now
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.config import Config
 from lianke_bridge.errors import TooFrequentError
@@ -60,6 +63,7 @@ class BridgeMonitor:
         jobs: Callable[[], JobTracker],
         schedule: Callable[[], FleetSchedule],
         health_interval: float,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.boxes = boxes
@@ -72,7 +76,10 @@ class BridgeMonitor:
         self._jobs = jobs
         self._schedule = schedule
         self.health_interval = health_interval
-        self.started_at = utc_now()
+        self._clock = clock
+        self.started_at = clock_now(clock)
+        """When the service was made, as the wall clock said then (shown in ``bridge/info``)."""
+        self._started = clock.monotonic()
         self.wake = asyncio.Event()
         """Set when the ApiKey is refused or accepted again: health is published at once."""
         self._log_queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=LOG_QUEUE_SIZE)
@@ -91,8 +98,8 @@ class BridgeMonitor:
         }
 
     def uptime_seconds(self) -> int:
-        """Whole seconds since the service was made."""
-        return int((utc_now() - self.started_at).total_seconds())
+        """Whole seconds since the service was made (monotonic: never negative, never jumps)."""
+        return int(self._clock.monotonic() - self._started)
 
     def healthy(self) -> bool:
         """Connected to the broker, the cloud not failing and the state taking writes.
@@ -195,7 +202,7 @@ class BridgeMonitor:
     async def emit(self, device: str | None, event: dict[str, Any]) -> None:
         """Publish an event on the device's or the bridge's event topic."""
         topic = self.topics.bridge_event if device is None else self.topics.event(device)
-        await self.publisher.publish(topic, {**event, "time": iso(utc_now())})
+        await self.publisher.publish(topic, {**event, "time": iso(clock_now(self._clock))})
 
     def forward_log(self, record: dict[str, Any]) -> None:
         """Queue a warning or error for ``<base>/bridge/log`` (called by the log handler).

@@ -46,6 +46,7 @@ from lianke_bridge.bridge.schedule import FleetSchedule
 from lianke_bridge.bridge.state import JobRecord
 from lianke_bridge.bridge.store import Store
 from lianke_bridge.bridge.topics import Topics
+from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.cloud.stats import ApiStats
@@ -77,14 +78,17 @@ class BridgeService:
         health_interval: float = HEALTH_INTERVAL,
         shed_after: float = SHED_AFTER,
         clear_on_stop: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
+        self.clock = clock
+        """Where the bridge reads the time (tests step its wall clock)."""
         self.clear_on_stop = clear_on_stop
         """Leave nothing retained behind on a clean stop (the demo: its boxes are not real)."""
         self.shard = config.shard
         self.topics = Topics(config.mqtt.base_topic, config.shard.index)
         self.publisher = Publisher()
-        self.store = Store(config.state_dir, announce=False)
+        self.store = Store(config.state_dir, clock=clock, announce=False)
         self.boxes = {
             device.name: Box(device)
             for device in config.devices
@@ -124,6 +128,7 @@ class BridgeService:
             jobs=lambda: self.jobs,
             schedule=lambda: self.schedule,
             health_interval=health_interval,
+            clock=clock,
         )
         self.announcer = HomeAssistantAnnouncer(
             config,
@@ -230,6 +235,7 @@ class BridgeService:
             credentials=self._credentials,
             emit=self.emit,
             on_change=self._job_changed,
+            clock=self.clock,
         )
         self.schedule = FleetSchedule(
             self.boxes.values(),

@@ -20,6 +20,9 @@ Reads come from memory. Two kinds of writes:
 After any crash the database holds a prefix of the writes, in order: never a later one without
 an earlier one. A missing, unreadable or corrupt database is reported in one log line and
 replaced, never fatal; so is a disk that stops taking writes (``trouble``, ``statedb.py``).
+
+Requests are remembered on the monotonic clock (``seen_at``) and stored as wall-clock time,
+re-based at each write; a stored time is read back onto the monotonic clock (``clock.py``).
 """
 
 from __future__ import annotations
@@ -30,9 +33,8 @@ import contextlib
 import json
 import logging
 import math
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ from lianke_bridge.bridge.statedb import (
     StateDatabase,
 )
 from lianke_bridge.bridge.statedir import StateTrouble
+from lianke_bridge.clock import SYSTEM_CLOCK, Clock, monotonic_of, wall_of
 from lianke_bridge.errors import StateUnavailableError
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,6 +70,8 @@ STATE_FILES = (
     HEARTBEAT_FILE,
 )
 """Every file the bridge keeps in ``state_dir`` (made 0600 if an earlier version left it wider)."""
+CLOCK_STEP = 1.0
+"""Seconds the wall clock must have moved against the monotonic one to count as stepped."""
 
 _KINDS = ("discovery", "job", "request", "submission", "subscription")
 
@@ -78,7 +83,7 @@ class SeenRequest:
     topic: str
     transaction: str
     seen_at: float
-    """Wall-clock seconds (``time.time()``): the duplicate window holds across restarts."""
+    """When it was first seen, on the store's monotonic clock (stored as wall-clock time)."""
     answer: dict[str, Any] | None = None
     """The envelope the bridge answered (or will answer) with; None while it is handled."""
     sent: bool = False
@@ -124,13 +129,19 @@ class Submission:
 class Store:
     """Persisted bridge state: read from memory, written in order on a writer thread."""
 
-    def __init__(self, directory: Path, *, announce: bool = True) -> None:
+    def __init__(
+        self, directory: Path, *, clock: Clock = SYSTEM_CLOCK, announce: bool = True
+    ) -> None:
         """Open the state in ``directory`` and read it.
 
         ``announce=False`` holds a problem found now until ``trouble.announce()`` (the service
         calls it once the log reaches ``bridge/log``).
         """
         self._directory = directory
+        self.clock = clock
+        """Where time is read: requests' ``seen_at`` is on its monotonic clock."""
+        self._offset = clock.wall() - clock.monotonic()
+        """The wall clock against the monotonic one at start (a later change is a step)."""
         self.discovery: dict[str, list[str]] = {}
         """Discovery topic -> the component keys published in it (what to remove later)."""
         self.jobs: dict[str, JobRecord] = {}
@@ -171,6 +182,7 @@ class Store:
                 self.jobs[job.task_id] = job
             elif kind == "request":
                 seen = SeenRequest(**data)
+                seen = replace(seen, seen_at=monotonic_of(self.clock, float(seen.seen_at)))
                 self.requests[(seen.topic, seen.transaction)] = seen
             elif kind == "submission":
                 submission = Submission(**data)
@@ -231,7 +243,15 @@ class Store:
         await self.database.flush()
 
     def close(self) -> None:
-        """Finish the queued writes and close the database (blocking: at the very end)."""
+        """Finish the queued writes and close the database (blocking: at the very end).
+
+        If the wall clock stepped during the run, the remembered requests are written again
+        with their times re-based on it: the next start measures their age from there.
+        """
+        stepped = self.clock.wall() - self.clock.monotonic() - self._offset
+        if abs(stepped) > CLOCK_STEP and self.requests:
+            rows = [("request", s.key, self._request_value(s)) for s in self.requests.values()]
+            self.database.queue(rows, durable=True)
         self.database.close()
 
     # ---- jobs and discovery (queued writes) ---------------------------------------------------
@@ -275,8 +295,8 @@ class Store:
 
     # ---- requests and submissions -----------------------------------------------------------
     def _request_value(self, seen: SeenRequest) -> Callable[[], str]:
-        """A request's row, encoded when it is written."""
-        return lambda: seen.to_json(seen.seen_at)
+        """A request's row, its time made wall-clock time when it is written."""
+        return lambda: seen.to_json(wall_of(self.clock, seen.seen_at))
 
     def note_request(self, seen: SeenRequest) -> None:
         """Record a request (or its answer) without waiting: committed in order, soon.
@@ -311,7 +331,7 @@ class Store:
             self._queue(deletes=[("request", seen.key)])
 
     def expire_requests(self, older_than: float) -> None:
-        """Forget requests seen before ``older_than`` (wall-clock seconds)."""
+        """Forget requests seen before ``older_than`` (on the store's monotonic clock)."""
         if self._oldest_request >= older_than:
             return
         old = [seen for seen in self.requests.values() if seen.seen_at < older_than]
@@ -382,8 +402,8 @@ def read_heartbeat(directory: Path) -> tuple[float, dict[str, Any]] | None:
     """The last health snapshot and its age in seconds, or None if there is none."""
     path = directory / HEARTBEAT_FILE
     try:
-        age = time.time() - path.stat().st_mtime
+        mtime = path.stat().st_mtime
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return (age, data) if isinstance(data, dict) else None
+    return (heartbeat.heartbeat_age(data, mtime), data) if isinstance(data, dict) else None
