@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lianke_bridge.bridge.memory import DUPLICATE_WINDOW, RequestMemory
 from lianke_bridge.bridge.store import Store
+from lianke_bridge.errors import StateUnavailableError
 
 TOPIC = "lianke/office/request/print"
+CANCEL = "lianke/office/request/cancel"
 OK = {"status": "ok", "data": {"task_id": "t-1"}, "transaction": "a"}
 
 
@@ -153,3 +158,31 @@ async def test_the_window_is_time_that_passed_whatever_the_wall_clock_does(
     store.close()
     assert (stepped, after_restart, from_the_future) == ("duplicate", "duplicate", "duplicate")
     assert expired is None  # one window after the start: it runs again
+
+
+async def test_a_command_that_acts_needs_its_record_and_its_answer_goes_out_anyway(
+    tmp_path: Path,
+) -> None:
+    """The disk fails after a command ran: its answer is still given, a repeat is ``duplicate``.
+
+    While it fails, a new command that acts is refused (``StateUnavailableError``) and not
+    remembered: sent again, it is refused again, never taken for a duplicate.
+    """
+    state = tmp_path / "state"
+    store = Store(state)
+    memory = RequestMemory(store, _nothing_to_recover)
+    assert await memory.begin(CANCEL, "a", durable=True) is None
+    shutil.rmtree(state)
+    state.write_text("in the way", encoding="utf-8")  # nothing can be written any more
+    memory.release(CANCEL, "a")
+    await memory.answered(CANCEL, "a", OK, durable=True)  # the cancel was done: no raise
+    memory.sent(CANCEL, "a")
+    repeat = await memory.begin(CANCEL, "a", durable=True)
+    refused = []
+    for _ in range(2):
+        with pytest.raises(StateUnavailableError):
+            await memory.begin(CANCEL, "b", durable=True)
+        refused.append((CANCEL, "b") in store.requests)
+    store.close()
+    assert _code(repeat) == "duplicate"
+    assert refused == [False, False]
