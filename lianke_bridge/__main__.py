@@ -303,7 +303,10 @@ def cmd_health(args: argparse.Namespace) -> int:
         where = Path(args.config).absolute()
         print(f"no configuration file at {where} (-c {args.config})", file=sys.stderr)  # noqa: T201
         return 2
-    except OSError as err:  # a folder, no permission…: the system's words, not its errno
+    except errors.InputFileError as err:  # a folder, a named pipe, a device: it names the file
+        print(err, file=sys.stderr)  # noqa: T201
+        return 2
+    except OSError as err:  # no permission…: the system's words, not its errno
         print(f"{args.config} cannot be read: {err.strerror or err}", file=sys.stderr)  # noqa: T201
         return 2
     except ValueError as err:

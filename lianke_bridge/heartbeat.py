@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from lianke_bridge import inputfile
-from lianke_bridge.errors import InputFileError
 
 HEARTBEAT_FILE = "health.json"
 """Rewritten every health interval while connected, in the state directory."""
@@ -208,15 +207,13 @@ _PLAIN_VALUE = re.compile(r"""(?:"([^"\\]*)"|'([^']*)'|([^\s!&*{}\[\]|>'"#%@`][^
 def read_state_dir(config_path: Path) -> Path:
     """The ``state_dir`` a configuration file names, without validating the rest of it.
 
-    Raises ``OSError`` (unreadable) or ``ValueError`` (not YAML, or a bad ``state_dir``).
+    Raises ``OSError`` (unreadable), ``InputFileError`` (not a regular file, too large) or
+    ``ValueError`` (not YAML, or a bad ``state_dir``).
     A plain top-level ``state_dir: VALUE`` line (or none) is read without a YAML parser (the
     health check runs every minute, on a Raspberry Pi too); anything fancier goes through a
     safe YAML loader. Tags such as ``!secret`` are not resolved: ``state_dir`` needs none.
     """
-    try:
-        text = inputfile.read_text(config_path, inputfile.MAX_CONFIG_BYTES)
-    except InputFileError as err:  # a named pipe, a device, too large: never a hang
-        raise ValueError(str(err)) from None
+    text = inputfile.read_text(config_path, inputfile.MAX_CONFIG_BYTES)  # never a hang
     value: object = _quick_state_dir(text)
     if value is None:
         value = _yaml_state_dir(text)

@@ -505,7 +505,7 @@ async def test_health_without_its_configuration_says_so_in_words(tmp_path: Path)
     assert err == f"no configuration file at {missing} (-c {missing})"
     code, out, err = await run_cli("health", "-c", str(tmp_path))  # a folder, not a file
     assert (code, out) == (2, "")
-    assert err == f"{tmp_path} cannot be read: Is a directory"
+    assert err == f"{tmp_path} is a folder, not a file"
 
 
 def test_health_with_a_bad_state_dir_exits_2(
