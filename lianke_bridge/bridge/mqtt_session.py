@@ -48,19 +48,28 @@ class MqttCounters:
     reconnects: int = 0
 
 
-def session_options(mqtt: MqttConfig) -> dict[str, Any]:
+def session_options(mqtt: MqttConfig, *, max_packet_size: int) -> dict[str, Any]:
     """Protocol and session flags: a persistent session unless ``session_expiry`` is 0.
 
     The broker keeps the subscriptions and queues QoS 1 requests while the bridge is away,
     so they run when it returns. MQTT 5: clean start off and a session expiry interval (a new
     ``aiomqtt.Client`` is made per connection, so "clean on the first connect only" would
     clean every time); MQTT 3.1.1: clean session off (the broker decides how long it keeps it).
+
+    MQTT 5 also bounds what the broker may send: Receive Maximum (requests sent and not yet
+    acknowledged; the bridge acknowledges a request once answered, so this is how many it
+    holds at once, on a broker that counts them right: Mosquitto before 2.0.13 does not when
+    acknowledgements come out of order) and Maximum Packet Size (a larger message the broker
+    drops instead of sending it). MQTT 3.1.1 has neither: the broker's own limits apply
+    (Mosquitto: ``max_inflight_messages``, ``message_size_limit``).
     """
     persistent = mqtt.session_expiry > 0
     if mqtt.protocol == "3.1.1":
         return {"protocol": aiomqtt.ProtocolVersion.V311, "clean_session": not persistent}
     properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     properties.SessionExpiryInterval = int(mqtt.session_expiry)
+    properties.ReceiveMaximum = mqtt.receive_maximum
+    properties.MaximumPacketSize = max_packet_size
     return {
         "protocol": aiomqtt.ProtocolVersion.V5,
         "clean_start": not persistent,
@@ -68,7 +77,9 @@ def session_options(mqtt: MqttConfig) -> dict[str, Any]:
     }
 
 
-def mqtt_client(mqtt: MqttConfig, *, client_id: str, will_topic: str) -> aiomqtt.Client:
+def mqtt_client(
+    mqtt: MqttConfig, *, client_id: str, will_topic: str, max_packet_size: int
+) -> aiomqtt.Client:
     """A client for one connection, acknowledging nothing by itself.
 
     A request is acknowledged once it is answered (see ``ack``), not on arrival: a bridge
@@ -89,7 +100,7 @@ def mqtt_client(mqtt: MqttConfig, *, client_id: str, will_topic: str) -> aiomqtt
         password=mqtt.password,
         identifier=client_id,
         keepalive=mqtt.keepalive,
-        **session_options(mqtt),
+        **session_options(mqtt, max_packet_size=max_packet_size),
         will=aiomqtt.Will(will_topic, "offline", qos=1, retain=True),
         socket_options=MQTT_SOCKET_OPTIONS,
         tls_params=tls_params,

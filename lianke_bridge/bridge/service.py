@@ -299,7 +299,10 @@ class BridgeService:
 
     def _mqtt_client(self) -> aiomqtt.Client:
         client = mqtt_client(
-            self.config.mqtt, client_id=self.client_id, will_topic=self.topics.bridge_state
+            self.config.mqtt,
+            client_id=self.client_id,
+            will_topic=self.topics.bridge_state,
+            max_packet_size=self.config.max_packet_size,
         )
         self.answerer.redelivered = set()
         note_redeliveries(client, self.answerer.redelivered)

@@ -14,9 +14,24 @@ import voluptuous as vol
 
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.cloud.qr import parse_qr
-from lianke_bridge.config.model import DEFAULT_CLIENT_ID, TLS_PORT, MqttConfig, field_default
-from lianke_bridge.config.validators import device_name, slugify
+from lianke_bridge.config.model import (
+    DEFAULT_CLIENT_ID,
+    FILE_BYTES_RANGE,
+    PACKET_SIZE_RANGE,
+    TLS_PORT,
+    JobsConfig,
+    MqttConfig,
+    field_default,
+    largest_payload,
+)
+from lianke_bridge.config.validators import byte_size, device_name, slugify
 from lianke_bridge.errors import CredentialsError
+from lianke_bridge.print_options.readers import size_text
+
+file_size = byte_size(*FILE_BYTES_RANGE)
+"""``jobs.max_file_bytes``."""
+packet_size = byte_size(*PACKET_SIZE_RANGE)
+"""``mqtt.max_packet_size``."""
 
 
 # ---- cross-field checks (on the raw mapping, so they run even when other values are bad) -------
@@ -145,3 +160,28 @@ def check_devices_unique(raw: Mapping[str, Any]) -> None:
             ids[box_id] = i
     if problems:
         raise vol.MultipleInvalid(problems)
+
+
+def check_packet_size(raw: Mapping[str, Any]) -> None:
+    """``mqtt.max_packet_size`` must let in the largest print request the bridge takes.
+
+    A smaller one would make the broker drop, unanswered, requests the bridge would print.
+    """
+    mqtt, jobs = raw.get("mqtt"), raw.get("jobs")
+    if not isinstance(mqtt, Mapping) or mqtt.get("max_packet_size") is None:
+        return
+    files = jobs.get("max_file_bytes") if isinstance(jobs, Mapping) else None
+    try:
+        packet = packet_size(mqtt["max_packet_size"])
+        largest_file = field_default(JobsConfig, "max_file_bytes") if files is None else files
+        largest_file = file_size(largest_file)
+    except vol.Invalid:
+        return  # the schema reports the value itself
+    needed = largest_payload(largest_file)
+    if packet < needed:
+        raise vol.Invalid(
+            f"is {size_text(packet)}, less than the largest print request "
+            f"(jobs.max_file_bytes {size_text(largest_file)} in base64, a third larger, and "
+            f"the other fields: {size_text(needed)}); raise it, or lower jobs.max_file_bytes",
+            path=["mqtt", "max_packet_size"],
+        )

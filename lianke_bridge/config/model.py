@@ -23,6 +23,38 @@ DEFAULT_SESSION_EXPIRY = 86400.0
 MAX_SESSION_EXPIRY = 0xFFFFFFFE
 """MQTT 5's largest expiry short of "never" (0xFFFFFFFF), in seconds (about 136 years)."""
 DEFAULT_CLIENT_ID = "lianke-bridge"
+MIB = 1024 * 1024
+DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
+"""The cloud's limit for one document (``file_pages`` says 20 MB)."""
+FILE_BYTES_RANGE = (1024, 100 * 1024 * 1024)
+"""What ``jobs.max_file_bytes`` may be."""
+DEFAULT_RECEIVE_MAXIMUM = 20
+"""Requests the broker may send before the first is acknowledged (MQTT 5's Receive Maximum).
+
+The bridge acknowledges a request once it is answered, so this is how many requests are in the
+bridge at once: waiting, answered, or being refused. 20 is Mosquitto's own window for MQTT
+3.1.1 clients (``max_inflight_messages``): the same on both protocols, and room for the 8
+workers and the refusals beside them."""
+MAX_RECEIVE_MAXIMUM = 65535
+PACKET_SIZE_RANGE = (64 * 1024, 256 * 1024 * 1024)
+"""What ``mqtt.max_packet_size`` may be (MQTT's own limit is about 256 MiB)."""
+
+
+def largest_payload(max_file_bytes: int) -> int:
+    """The largest request payload read: a base64 file of ``max_file_bytes`` plus the fields."""
+    return max_file_bytes * 4 // 3 + 64 * 1024
+
+
+def default_packet_size(max_file_bytes: int) -> int:
+    """The default ``mqtt.max_packet_size``: the largest request, in whole MiB, and one more.
+
+    28 MiB for the default 20 MiB files. The broker may carry a request up to a MiB over the
+    limit (the bridge answers it "too large", unread) and a topic of any length with it; a
+    larger packet it drops. Reading one costs several times its size for a moment (paho
+    copies a packet while it decodes it), hence no more slack than that.
+    """
+    whole_mib = -(-largest_payload(max_file_bytes) // MIB)
+    return (whole_mib + 1) * MIB
 
 
 @dataclass(frozen=True)
@@ -70,6 +102,11 @@ class MqttConfig:
     protocol: Literal["5", "3.1.1"] = "5"
     base_topic: str = "lianke"
     tls: TlsConfig | None = None
+    receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM
+    """MQTT 5: requests the broker may have sent and not yet seen acknowledged (answered)."""
+    max_packet_size: int | None = None
+    """MQTT 5: the largest packet the broker may send the bridge (a larger one it drops);
+    None: :func:`default_packet_size` of ``jobs.max_file_bytes`` (see ``Config``)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +153,7 @@ class JobsConfig:
     """The reference advises polling a job every 10 s."""
     retention: float = 24 * 3600.0
     """Seconds a finished job's retained topic is kept before it is cleared."""
-    max_file_bytes: int = 20 * 1024 * 1024
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     allowed_hosts: tuple[str, ...] = ()
     """Hosts print links may point to (and names below them); empty: any host."""
 
@@ -154,6 +191,13 @@ class Config:
     """Where the bridge remembers what it published (discovery, jobs) across restarts."""
     shard: Shard = field(default_factory=Shard)
     """Which boxes this instance owns when several share the fleet (``--shard i/n``)."""
+
+    @property
+    def max_packet_size(self) -> int:
+        """The largest MQTT packet the bridge takes: ``mqtt.max_packet_size`` or its default."""
+        if self.mqtt.max_packet_size is not None:
+            return self.mqtt.max_packet_size
+        return default_packet_size(self.jobs.max_file_bytes)
 
 
 # ---- limits and names ------------------------------------------------------------------------

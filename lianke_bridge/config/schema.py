@@ -16,13 +16,17 @@ from lianke_bridge.config.checks import (
     check_credentials,
     check_devices_unique,
     check_mqtt_login,
+    check_packet_size,
     check_tls,
+    file_size,
     finish_device,
     finish_mqtt,
+    packet_size,
 )
 from lianke_bridge.config.model import (
     JOBS_POLL_FLOOR,
     MAX_RATE_LIMIT,
+    MAX_RECEIVE_MAXIMUM,
     MAX_SESSION_EXPIRY,
     POLL_CEILING,
     POLL_FLOORS,
@@ -42,7 +46,6 @@ from lianke_bridge.config.overrides import SECRET_FILE_KEYS
 from lianke_bridge.config.shard import Shard
 from lianke_bridge.config.validators import (
     boolean,
-    byte_size,
     device_id,
     device_name,
     directory,
@@ -266,6 +269,10 @@ MQTT_BASE_SCHEMA = vol.Schema(
         _optional(MqttConfig, "protocol"): mqtt_protocol,
         _optional(MqttConfig, "base_topic"): valid_base_topic,
         vol.Optional("tls"): tls,
+        _optional(MqttConfig, "receive_maximum"): integer(
+            1, MAX_RECEIVE_MAXIMUM, "a number of requests"
+        ),
+        _optional(MqttConfig, "max_packet_size"): optional(packet_size),
     }
 )
 
@@ -285,7 +292,7 @@ JOBS_SCHEMA = vol.Schema(
     {
         _optional(JobsConfig, "poll_interval"): seconds(JOBS_POLL_FLOOR, 3600, _POLL_WHY),
         _optional(JobsConfig, "retention"): seconds(0, 30 * 86400),
-        _optional(JobsConfig, "max_file_bytes"): byte_size(1024, 100 * 1024**2),
+        _optional(JobsConfig, "max_file_bytes"): file_size,
         _optional(JobsConfig, "allowed_hosts"): host_list,
     }
 )
@@ -330,7 +337,7 @@ CONFIG_BASE_SCHEMA = vol.Schema(
     }
 )
 
-CONFIG_SCHEMA = every(CONFIG_BASE_SCHEMA, check_devices_unique)
+CONFIG_SCHEMA = every(CONFIG_BASE_SCHEMA, check_devices_unique, check_packet_size)
 """The whole file. Defaults come from the dataclasses above."""
 
 _ALL_KEYS = frozenset(

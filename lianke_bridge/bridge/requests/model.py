@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from lianke_bridge.cloud.models import JobFile
+from lianke_bridge.config.model import DEFAULT_MAX_FILE_BYTES, largest_payload
 from lianke_bridge.print_options import Paper, PrintOptions
 
 Scope = Literal["device", "bridge"]
@@ -17,16 +18,7 @@ Scope = Literal["device", "bridge"]
 JsonObject = dict[str, Any]
 """The ``data`` of an ``ok`` answer: a JSON object."""
 
-DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
-"""The cloud's limit for one document."""
-
-
-def payload_limit(max_file_bytes: int) -> int:
-    """The largest request payload: a base64 file of ``max_file_bytes`` plus the other fields."""
-    return max_file_bytes * 4 // 3 + 64 * 1024
-
-
-DEFAULT_MAX_PAYLOAD_BYTES = payload_limit(DEFAULT_MAX_FILE_BYTES)
+DEFAULT_MAX_PAYLOAD_BYTES = largest_payload(DEFAULT_MAX_FILE_BYTES)
 MAX_URLS = 20
 MAX_TEXT_FIELD = 200
 """Longest task id, model name, query, filename or title accepted."""
@@ -43,7 +35,7 @@ class Limits:
     @property
     def max_payload_bytes(self) -> int:
         """The largest raw payload: a base64 file of ``max_file_bytes`` plus the other fields."""
-        return payload_limit(self.max_file_bytes)
+        return largest_payload(self.max_file_bytes)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from lianke_bridge.bridge.requests import parse as p
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.envelope import ErrorCode
 from lianke_bridge.bridge.requests.model import (
-    DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_PAYLOAD_BYTES,
     JsonObject,
     Limits,
@@ -28,6 +27,7 @@ from lianke_bridge.bridge.requests.model import (
 )
 from lianke_bridge.bridge.requests.payload import Body, Incoming, refuse_surrogates
 from lianke_bridge.bridge.topics import RequestTopic
+from lianke_bridge.config.model import DEFAULT_MAX_FILE_BYTES
 from lianke_bridge.errors import CommandError, InvalidValueError
 from lianke_bridge.print_options.readers import show, size_text
 from lianke_bridge.suggest import closest
