@@ -25,6 +25,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from lianke_bridge.asyncutil import checkpoint
+from lianke_bridge.bridge import publish_decoder
 from lianke_bridge.bridge.store import Store
 from lianke_bridge.config import MqttConfig
 
@@ -84,7 +85,9 @@ def mqtt_client(
 
     A request is acknowledged once it is answered (see ``ack``), not on arrival: a bridge
     killed before answering gets it again from its session. aiomqtt has no option for it.
+    paho decodes what arrives with ``publish_decoder`` (one copy of a payload, not three).
     """
+    publish_decoder.install()
     tls_params = None
     if mqtt.tls is not None:
         tls_params = aiomqtt.TLSParameters(
