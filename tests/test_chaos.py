@@ -192,16 +192,17 @@ async def test_a_request_the_broker_redelivers_after_its_answer_is_not_answered_
     config = replace(config, mqtt=replace(config.mqtt, protocol=protocol))
     response = f"{base_topic}/office/response/print"
     request = f"{base_topic}/office/request/print"
-    acks: list[bytes] = []
+    acks: list[str] = []
     acked_again = asyncio.Event()
     real_ack = answering_module.ack  # type: ignore[attr-defined]
 
     def lose_the_first_ack(mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        acks.append(bytes(message.payload) if isinstance(message.payload, bytes) else b"")
+        # (by topic: the bridge has freed the payload by the time it acknowledges)
+        acks.append(message.topic.value)
         if len(acks) == 1:
             return  # lost: the broker keeps the request in flight for the bridge's session
         real_ack(mqtt, message)
-        if b'"p0"' in acks[-1]:
+        if acks[-1] == request:  # the one print, again
             acked_again.set()
 
     monkeypatch.setattr(answering_module, "ack", lose_the_first_ack)

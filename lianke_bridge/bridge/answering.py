@@ -20,7 +20,7 @@ from lianke_bridge.bridge import after_answer
 from lianke_bridge.bridge.intake import Refusal
 from lianke_bridge.bridge.jobs import JobTracker, job_answer
 from lianke_bridge.bridge.memory import RequestMemory
-from lianke_bridge.bridge.mqtt_session import ack, payload_bytes
+from lianke_bridge.bridge.mqtt_session import ack, take_payload
 from lianke_bridge.bridge.poller import Box
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.requests.context import RequestContext
@@ -31,7 +31,7 @@ from lianke_bridge.bridge.requests.envelope import (
     rate_limited_error,
 )
 from lianke_bridge.bridge.requests.model import Limits
-from lianke_bridge.bridge.requests.payload import Incoming, sniff_transaction
+from lianke_bridge.bridge.requests.payload import Incoming
 from lianke_bridge.bridge.requests.registry import prepare
 from lianke_bridge.bridge.store import Store
 from lianke_bridge.bridge.topics import RequestTopic, Topics, shown_topic
@@ -113,15 +113,23 @@ class RequestAnswerer:
         return None if job is None else ok_envelope(job_answer(job), transaction)
 
     async def answer(
-        self, where: RequestTopic, message: aiomqtt.Message, *, redelivered: bool = False
+        self,
+        where: RequestTopic,
+        message: aiomqtt.Message,
+        *,
+        redelivered: bool = False,
+        incoming: Incoming | None = None,
     ) -> None:
         """Parse, execute and answer one request. A bad request never ends the bridge.
 
         Everything, the answer's publishing too, runs inside this boundary: a failure is logged
         and the request dropped; only a broker error (``MqttError``) goes on to end the session.
+        ``incoming``: the payload as already read (one too large to decode, answered at once).
         """
         try:
-            envelope = await self._envelope(where, message, redelivered=redelivered)
+            envelope = await self._envelope(
+                where, message, redelivered=redelivered, incoming=incoming
+            )
             if envelope is None:
                 return
             transaction = envelope.get("transaction")
@@ -140,7 +148,12 @@ class RequestAnswerer:
             )
 
     async def _envelope(
-        self, where: RequestTopic, message: aiomqtt.Message, *, redelivered: bool = False
+        self,
+        where: RequestTopic,
+        message: aiomqtt.Message,
+        *,
+        redelivered: bool = False,
+        incoming: Incoming | None = None,
     ) -> dict[str, Any] | None:
         """The answer to a request: its ``ok`` envelope, the error envelope, or the remembered one.
 
@@ -151,7 +164,8 @@ class RequestAnswerer:
         """
         limits = self.limits
         durable = False
-        incoming = Incoming.read(payload_bytes(message.payload), limits.max_payload_bytes)
+        if incoming is None:  # the payload is read here, once, and the message keeps none
+            incoming = Incoming.read(take_payload(message), limits.max_payload_bytes)
         transaction = incoming.transaction
         topic = message.topic.value
         claimed = False
@@ -159,6 +173,7 @@ class RequestAnswerer:
         try:
             prepared = prepare(where, incoming, limits, self.boxes, configured=self.configured)
             self._check_not_empty(incoming)
+            del incoming  # the decoded JSON: what runs now holds only what it needs (a file)
             transaction = prepared.transaction
             repeat = None
             durable = prepared.synced
@@ -222,9 +237,17 @@ class RequestAnswerer:
         except errors.TopicError as err:
             _LOGGER.warning("not answering on the request's response topic: %s", err)
 
-    async def refuse(self, where: RequestTopic, message: aiomqtt.Message, refusal: Refusal) -> None:
-        """Answer ``rate_limited`` without running the request (load shedding)."""
-        transaction = sniff_transaction(payload_bytes(message.payload))
+    async def refuse(
+        self,
+        where: RequestTopic,
+        message: aiomqtt.Message,
+        refusal: Refusal,
+        transaction: str | None,
+    ) -> None:
+        """Answer ``rate_limited`` without running the request (load shedding).
+
+        ``transaction``: sniffed from the payload when it was refused (then freed).
+        """
         error = rate_limited_error(
             refusal.retry_after, reason=refusal.reason, transaction=transaction
         )

@@ -6,7 +6,8 @@ decoded into several copies), and how long the newest would wait, from the avera
 request took. What does not fit is refused at once (the service answers it ``rate_limited``)
 instead of being answered half a minute late. There is no bound on how many wait: a burst of
 cheap requests is simply answered (refusing one costs a publish, what answering a cached one
-costs), and the message is in memory either way once it was read from the broker.
+costs). The byte budget is applied first as a message arrives (``arrival.py``, with the same
+rule: ``over_budget``), before it is even queued for the listener.
 """
 
 from __future__ import annotations
@@ -22,6 +23,25 @@ FIRST_GUESS = 0.5
 """Seconds a request is assumed to take before one was measured."""
 SMOOTHING = 0.2
 """Weight of the newest measurement in the running average."""
+
+
+BUSY = "the bridge is busy with large documents"
+SMALL = 64 * 1024
+"""A payload smaller than this (any command but a document's print) ..."""
+SMALL_HEADROOM = 4 * 1024 * 1024
+"""... fits as long as the held payloads leave this much over the budget: a request for a
+status is not refused because a document is being printed, yet thousands of small payloads
+cannot add up to more than this."""
+
+
+def over_budget(held: int, size: int, budget: int) -> bool:
+    """Whether a payload of ``size`` bytes would take the ``held`` bytes over the budget.
+
+    One payload is always let in when nothing is held: the budget is one largest payload.
+    """
+    if size < SMALL:
+        budget += SMALL_HEADROOM
+    return held > 0 and held + size > budget
 
 
 @dataclass(frozen=True)
@@ -78,10 +98,15 @@ class RequestIntake(Generic[T]):
         self._arrived.set()
         return None
 
+    def full(self) -> Refusal:
+        """The refusal of a payload over the byte budget (counted as refused)."""
+        self.refused += 1
+        return Refusal(BUSY, max(self.expected_wait(), self.average))
+
     def _refusal(self, size: int) -> Refusal | None:
         wait = self.expected_wait()
-        if self.held_bytes and self.held_bytes + size > self.max_bytes:
-            return Refusal("the bridge is busy with large documents", max(wait, self.average))
+        if over_budget(self.held_bytes, size, self.max_bytes):
+            return Refusal(BUSY, max(wait, self.average))
         if wait > self.max_wait:
             return Refusal(f"the queue holds about {wait:.0f} s of work", wait)
         return None

@@ -6,6 +6,12 @@ intake for one of a fixed number of workers, and what the intake refuses is answ
 ``rate_limited`` at once. Every live request gets exactly one answer: none is dropped for want
 of room (a refusal waits for its publish like an answer does). Answering itself is
 ``answering.py``'s.
+
+Memory: a payload is held only while its request waits or is answered, within one budget
+from the moment it arrives (``arrival.py``, then the intake). A refused request keeps its
+transaction and nothing of its payload; one over the size limit is answered ``invalid_payload``
+without being decoded.
+Once large payloads are freed, their memory goes back to the system (``malloc.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
@@ -22,11 +29,14 @@ import aiomqtt
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge.answering import RequestAnswerer
+from lianke_bridge.bridge.arrival import ArrivalGate, Unread, arrived_size
 from lianke_bridge.bridge.intake import Refusal, RequestIntake
-from lianke_bridge.bridge.mqtt_session import MqttCounters, ack, payload_bytes
+from lianke_bridge.bridge.mqtt_session import MqttCounters, ack, payload_bytes, take_payload
 from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.requests.payload import Incoming, sniff_transaction
 from lianke_bridge.bridge.retained import RetainedRequestGate
 from lianke_bridge.bridge.topics import RequestTopic, Topics, check_publish_topic, shown_topic
+from lianke_bridge.malloc import Trimmer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,6 +48,18 @@ SHED_LOG_INTERVAL = 10.0
 
 Control = Callable[[str, Any, asyncio.TaskGroup], bool]
 """Handles a message that is not a request (Home Assistant's status, fan-outs): True if it did."""
+
+
+@dataclass(frozen=True)
+class Shed:
+    """A request refused for want of room: its transaction is all that is kept of it."""
+
+    refusal: Refusal
+    transaction: str | None
+
+
+Quick = tuple[RequestTopic, aiomqtt.Message, Shed | Incoming]
+"""A request answered without a worker: refused (``Shed``) or too large to read (``Incoming``)."""
 
 
 class RequestListener:
@@ -68,9 +90,7 @@ class RequestListener:
         self._control = control
         self._answers = answers
         self._intake: RequestIntake[tuple[RequestTopic, aiomqtt.Message]] | None = None
-        self._refusals: asyncio.Queue[tuple[RequestTopic, aiomqtt.Message, Refusal]] = (
-            asyncio.Queue()
-        )
+        self._refusals: asyncio.Queue[Quick] = asyncio.Queue()
         self._refusing = 0
         self._shed_logged = 0.0
         self._idle = asyncio.Event()
@@ -78,6 +98,20 @@ class RequestListener:
         self._clearing: Counter[str] = Counter()
         """Request topics whose retained message we cleared, echo not yet seen (3.1.1)."""
         self._gate: RetainedRequestGate | None = None
+        self._arrivals = self.arrival_gate()
+        self.trimmer = Trimmer()
+        """Hands the memory of large payloads back to the system once they are freed."""
+
+    def arrival_gate(self) -> ArrivalGate:
+        """A new connection's gate, counting its payloads from the moment each arrives."""
+        limit = self.answerer.limits.max_payload_bytes
+        self._arrivals = ArrivalGate(max_bytes=limit, max_payload=limit)
+        return self._arrivals
+
+    def _held_bytes(self) -> int:
+        """Payload bytes taken from the queue and not yet answered (or refused)."""
+        waiting = self._intake.held_bytes if self._intake is not None else 0
+        return waiting + (self._gate.held_bytes if self._gate is not None else 0)
 
     async def listen(self, mqtt: aiomqtt.Client, group: asyncio.TaskGroup) -> None:
         """Hand every message on; one that cannot be handled is logged and dropped.
@@ -104,9 +138,13 @@ class RequestListener:
                 release=lambda message: self._start_answer(mqtt, message),
                 drop=lambda message: self._dropped(mqtt, message),
             )
+        arrivals = self._arrivals
+        arrivals.held_elsewhere = self._held_bytes
         async for message in mqtt.messages:
             checkpoint()
             self.counters.messages_in += 1
+            arrivals.taken(message.payload)
+            self.trimmer.freed(arrived_size(message.payload))  # whatever becomes of it
             try:
                 self._dispatch(mqtt, message, group)
             except Exception:  # the boundary for whatever a client sends: log, go on
@@ -129,6 +167,9 @@ class RequestListener:
         if parsed is None or not self._answers(parsed):
             ack(mqtt, message)  # not a request, or one another instance answers
             return
+        if isinstance(message.payload, Unread):
+            self._unread(mqtt, parsed, message, group)
+            return
         payload = payload_bytes(message.payload)
         if message.retain:
             self._drop_retained(topic, payload, seq, group)
@@ -139,9 +180,41 @@ class RequestListener:
             ack(mqtt, message)
             return
         if self._gate is not None:
-            self._gate.hold(message, (topic, payload), seq, group)
+            self._gate.hold(message, payload, seq, group)
             return
         self._start_answer(mqtt, message)
+
+    def _unread(
+        self,
+        mqtt: aiomqtt.Client,
+        where: RequestTopic,
+        message: aiomqtt.Message,
+        group: asyncio.TaskGroup,
+    ) -> None:
+        """A request whose payload was freed on arrival: refused, or too large to read.
+
+        Retained, it is cleared (it would come again at every start); live, it is answered
+        without waiting for the MQTT 3.1.1 retained check (its answer does nothing).
+        """
+        unread = message.payload
+        assert isinstance(unread, Unread)  # noqa: S101 - the caller checked
+        if message.retain:
+            self._clear_retained(message.topic.value, group)
+            ack(mqtt, message)
+            return
+        if self._intake is None:
+            ack(mqtt, message)
+            return
+        if not self._can_answer(mqtt, where, message):
+            return
+        self._idle.clear()
+        if unread.too_large:
+            incoming = Incoming(unread.size, None, unread.transaction)
+            self._refusals.put_nowait((where, message, incoming))
+            return
+        refusal = self._intake.full()
+        self._log_shedding(refusal)
+        self._refusals.put_nowait((where, message, Shed(refusal, unread.transaction)))
 
     def _sync_or_control(self, topic: str, payload: Any, group: asyncio.TaskGroup) -> bool:
         """Handle the retained-request sync and the control messages (True)."""
@@ -156,8 +229,10 @@ class RequestListener:
         """A retained request is never acted on; clear it so it is not replayed at every start."""
         if self._gate is not None:
             self._gate.saw_retained(topic, payload, seq)
-        if not payload:
-            return  # already a clear (ours, echoed as published)
+        if payload:  # (an empty one is already a clear: ours, echoed as published)
+            self._clear_retained(topic, group)
+
+    def _clear_retained(self, topic: str, group: asyncio.TaskGroup) -> None:
         _LOGGER.info(
             "ignoring a retained request on %s (it would repeat at every start); clearing it",
             shown_topic(topic),
@@ -176,28 +251,35 @@ class RequestListener:
                 "could not clear the retained request on %s: %s", shown_topic(topic), err
             )
 
+    def _can_answer(
+        self, mqtt: aiomqtt.Client, where: RequestTopic, message: aiomqtt.Message
+    ) -> bool:
+        """Whether the request's response topic can exist (else it is acknowledged, unanswered)."""
+        try:
+            check_publish_topic(self.answerer.response_topic(where))
+        except errors.TopicError as err:
+            _LOGGER.warning(
+                "not answering the request on %s: %s", shown_topic(message.topic.value), err
+            )
+            ack(mqtt, message)
+            return False
+        return True
+
     def _start_answer(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
         """Start answering a live request, unless its response topic cannot exist."""
-        topic = message.topic.value
-        parsed = self.topics.parse_request(topic)
-        if parsed is None:
+        parsed = self.topics.parse_request(message.topic.value)
+        if parsed is None or self._intake is None:
             ack(mqtt, message)
             return
-        try:
-            check_publish_topic(self.answerer.response_topic(parsed))
-        except errors.TopicError as err:
-            _LOGGER.warning("not answering the request on %s: %s", shown_topic(topic), err)
-            ack(mqtt, message)
-            return
-        if self._intake is None:
-            ack(mqtt, message)
+        if not self._can_answer(mqtt, parsed, message):
             return
         self._idle.clear()
         refusal = self._intake.offer((parsed, message), len(payload_bytes(message.payload)))
         if refusal is None:
             return
         self._log_shedding(refusal)
-        self._refusals.put_nowait((parsed, message, refusal))
+        shed = Shed(refusal, sniff_transaction(take_payload(message)))
+        self._refusals.put_nowait((parsed, message, shed))
 
     def _log_shedding(self, refusal: Refusal) -> None:
         now = time.monotonic()
@@ -217,15 +299,22 @@ class RequestListener:
                 await self.answerer.handle(mqtt, where, message)
             finally:
                 intake.done(ticket, time.monotonic() - started)
+                self.trimmer.freed(ticket.size)
                 self._check_idle()
 
     async def _refuse_loop(self, mqtt: aiomqtt.Client) -> None:
-        """Answer refused requests ``rate_limited``, one after the other (each is one publish)."""
+        """Answer what needs no worker, one after the other (each is one publish).
+
+        Refused requests get ``rate_limited``; a payload too large to read its error.
+        """
         while True:
-            where, message, refusal = await self._refusals.get()
+            where, message, answer = await self._refusals.get()
             self._refusing += 1
             try:
-                await self.answerer.refuse(where, message, refusal)
+                if isinstance(answer, Shed):
+                    await self.answerer.refuse(where, message, answer.refusal, answer.transaction)
+                else:
+                    await self.answerer.answer(where, message, incoming=answer)
                 ack(mqtt, message)
             finally:
                 self._refusing -= 1

@@ -207,6 +207,22 @@ def note_redeliveries(client: aiomqtt.Client, redelivered: set[int]) -> None:
     paho.on_message = on_message
 
 
+def watch_arrivals(client: aiomqtt.Client, arrive: Callable[[Any], None]) -> None:
+    """Show ``arrive`` every message the moment paho has read it, before aiomqtt queues it.
+
+    ``arrive`` may replace the paho message's payload (see ``arrival.py``); it must not raise.
+    """
+    paho = client._client  # noqa: SLF001
+    deliver = paho.on_message
+
+    def on_message(paho_client: Any, userdata: Any, message: Any) -> None:
+        arrive(message)
+        if deliver is not None:
+            deliver(paho_client, userdata, message)
+
+    paho.on_message = on_message
+
+
 def broker_errors_only(err: BaseException) -> bool:
     """Whether a session ended because of the broker alone (then the will speaks for us)."""
     if isinstance(err, BaseExceptionGroup):
@@ -277,6 +293,17 @@ def ack(mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
     """Acknowledge a QoS 1 or 2 message (the client acknowledges nothing by itself)."""
     if message.qos > 0:
         mqtt._client.ack(message.mid, message.qos)  # noqa: SLF001
+
+
+def take_payload(message: aiomqtt.Message) -> bytes:
+    """A message's payload as bytes, taken out of it: the message keeps an empty one.
+
+    The bridge reads a payload once; what holds the message afterwards (a worker, a refusal in
+    line to be published) must not keep a document's megabytes alive with it.
+    """
+    payload = payload_bytes(message.payload)
+    message.payload = b""
+    return payload
 
 
 def payload_bytes(payload: Any) -> bytes:

@@ -19,6 +19,7 @@ for the next one (two broker round trips of delay, on 3.1.1 only).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 import uuid
@@ -37,7 +38,13 @@ REMEMBER_RETAINED = 60.0
 """Seconds a retained copy seen is remembered for matching held requests."""
 
 Key = tuple[str, bytes]
-"""A message's identity for the check: its topic and payload."""
+"""A message's identity for the check: its topic and its payload's digest (a retained copy is
+remembered for a minute: its digest, not its megabytes)."""
+
+
+def key_of(topic: str, payload: bytes) -> Key:
+    """The identity of a message for the check."""
+    return topic, hashlib.blake2b(payload, digest_size=16).digest()
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,11 @@ class RetainedRequestGate:
         """Requests waiting for their check."""
         return len(self._held)
 
+    @property
+    def held_bytes(self) -> int:
+        """Payload bytes of the requests waiting for their check."""
+        return sum(len(held.message.payload) for held in self._held)
+
     def arrived(self) -> int:
         """Number every message as it arrives (retained copies are compared by it)."""
         self._seq += 1
@@ -82,7 +94,7 @@ class RetainedRequestGate:
 
     def saw_retained(self, topic: str, payload: bytes, seq: int) -> None:
         """A request topic's retained copy came (retain=1): it is dropped by the caller."""
-        self._retained[(topic, payload)] = (seq, time.monotonic())
+        self._retained[key_of(topic, payload)] = (seq, time.monotonic())
 
     def synced(self, token: str) -> None:
         """The sync message came back: every retained copy sent before it is here."""
@@ -90,9 +102,11 @@ class RetainedRequestGate:
         if event is not None:
             event.set()
 
-    def hold(self, message: aiomqtt.Message, key: Key, seq: int, group: asyncio.TaskGroup) -> None:
+    def hold(
+        self, message: aiomqtt.Message, payload: bytes, seq: int, group: asyncio.TaskGroup
+    ) -> None:
         """Hold a live-looking request until the next check."""
-        self._held.append(_Held(message, key, seq))
+        self._held.append(_Held(message, key_of(message.topic.value, payload), seq))
         if self._checking is None or self._checking.done():
             self._checking = group.create_task(self._check(), name="retained-check")
 

@@ -36,6 +36,7 @@ from lianke_bridge.bridge.mqtt_session import (
     reconnect_forever,
     subscribe_requests,
     unsubscribe_stale,
+    watch_arrivals,
 )
 from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
@@ -306,6 +307,7 @@ class BridgeService:
         )
         self.answerer.redelivered = set()
         note_redeliveries(client, self.answerer.redelivered)
+        watch_arrivals(client, self.listener.arrival_gate().arrive)
         return client
 
     # ---- the loop -----------------------------------------------------------------------

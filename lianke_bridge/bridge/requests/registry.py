@@ -211,7 +211,8 @@ def _checked(
         limit = limits.max_payload_bytes if max_bytes is None else max_bytes
         raise CommandError(
             ErrorCode.INVALID_PAYLOAD,
-            f"the payload is {size_text(incoming.size)}, "
+            incoming.problem
+            or f"the payload is {size_text(incoming.size)}, "
             f"more than the limit of {size_text(limit)}"
             + ("; send large documents as a URL" if command in ("print", "page_count") else ""),
             transaction=incoming.transaction,
