@@ -28,12 +28,28 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--fleet-rate", type=float, default=defaults.fleet_rate)
     parser.add_argument("--startup-timeout", type=float, default=defaults.startup_timeout)
     parser.add_argument(
+        "--flood", type=int, default=defaults.flood, help="prints of 5 MB at once; 0 skips it"
+    )
+    parser.add_argument(
+        "--flood-after",
+        type=float,
+        default=defaults.flood_after,
+        help="seconds after the flood before its memory is read again",
+    )
+    parser.add_argument(
         "--tiny", action="store_true", help="a few requests and boxes: checks the harness only"
     )
     args = parser.parse_args(argv)
     if args.tiny:
         return Options(
-            requests=5, burst=20, boxes=3, fleet_seconds=2.0, startup_timeout=60, idle_seconds=0.5
+            requests=5,
+            burst=20,
+            boxes=3,
+            fleet_seconds=2.0,
+            startup_timeout=60,
+            idle_seconds=0.5,
+            flood=10,
+            flood_after=1.0,
         )
     return Options(
         requests=args.requests,
@@ -42,6 +58,8 @@ def parse(argv: list[str]) -> Options:
         fleet_seconds=args.fleet_seconds,
         fleet_rate=args.fleet_rate,
         startup_timeout=args.startup_timeout,
+        flood=args.flood,
+        flood_after=args.flood_after,
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.broker import start_broker
 from bench.commands import run_commands
 from bench.fleet_run import run_fleet
+from bench.memory import run_flood
 from bench.options import Options
 from bench.report import Report
 from bench.startup import compile_bytecode, dependencies_floor
@@ -54,6 +55,8 @@ async def run(options: Options) -> Report:
         await run_commands(
             report, options, broker, workdir, deps_rss=deps_rss, deps_seconds=deps_seconds
         )
+        if options.flood > 0:
+            await run_flood(report, options, broker, workdir)
         if options.boxes > 0:
             await run_fleet(report, options, broker, workdir)
     finally:

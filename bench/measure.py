@@ -159,6 +159,7 @@ class Requester:
             protocol=aiomqtt.ProtocolVersion.V5,
             socket_options=SOCKET_OPTIONS,
             logger=_QUIET,
+            timeout=60,  # a flood's publishes of 5 MB wait their turn
         )
         await client.__aenter__()
         self._client = client
@@ -220,6 +221,14 @@ class Requester:
         if envelope.get("status") != "ok":
             self.errors += 1
         return elapsed
+
+    async def send(self, topic: str, payload: dict[str, Any]) -> asyncio.Future[Any]:
+        """Send one request (its publish acknowledged); the future is its answer's envelope."""
+        transaction = uuid.uuid4().hex
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[transaction] = future
+        await self.client.publish(topic, json.dumps({**payload, "transaction": transaction}), qos=1)
+        return future
 
     async def wait_until(
         self,

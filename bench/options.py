@@ -23,3 +23,7 @@ class Options:
     """Seconds the fleet gets to publish every box and printer."""
     idle_seconds: float = 3.0
     """Seconds the bridge idles after start-up before its memory is read."""
+    flood: int = 200
+    """Prints of 5 MB sent at once in the memory run; 0 skips it."""
+    flood_after: float = 60.0
+    """Seconds after the flood's last answer before its memory is read again."""

@@ -18,6 +18,8 @@ FIGURES = (
     "print, URL (floor: MQTT round trip + raw submission) p50",
     "print, URL (floor: MQTT round trip + raw submission) p99",
     "throughput, 20 printer_params at once",
+    "RSS peak, 10 prints of 5 MB at once",
+    "RSS 1 s after the flood",
     "start-up until all published",
     "CPU, share of one core",
     "RSS (peak)",
