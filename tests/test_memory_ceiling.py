@@ -38,6 +38,11 @@ from lianke_bridge.bridge.arrival import ArrivalGate, Unread
 from lianke_bridge.bridge.intake import SMALL_HEADROOM, over_budget
 from lianke_bridge.bridge.requests.registry import parse_request
 from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.config.model import (
+    DEFAULT_MAX_FILE_BYTES,
+    default_packet_size,
+    largest_payload,
+)
 from lianke_bridge.errors import CommandError
 from lianke_bridge.malloc import Trimmer
 from lianke_bridge.simulator import Simulator
@@ -384,3 +389,23 @@ async def test_freed_memory_is_handed_back_after_a_large_payload() -> None:
     await until(lambda: trimmer.trims > 0)
     assert trimmer.trims == 1
     assert malloc.trim() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_the_broker_we_ship_answers_at_once_and_limits_what_reaches_the_bridge() -> None:
+    """The Compose Mosquitto and docs/broker.md's lines: Nagle off and a message size limit.
+
+    The limit lets the largest print request through and stays below the bridge's own packet
+    size, so what the broker takes reaches the bridge and gets an answer.
+    """
+    root = Path(__file__).resolve().parent.parent
+    for shipped in (root / "docker/mosquitto/mosquitto.conf", root / "docs/broker.md"):
+        lines = {
+            line.split()[0]: line.split()[1:]
+            for line in shipped.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#") and len(line.split()) == 2
+        }
+        assert lines["set_tcp_nodelay"] == ["true"], shipped
+        limit = int(lines["message_size_limit"][0])
+        largest = largest_payload(DEFAULT_MAX_FILE_BYTES)
+        assert largest <= limit <= default_packet_size(DEFAULT_MAX_FILE_BYTES) - 64 * 1024
+        assert int(lines["max_packet_size"][0]) > limit, shipped
