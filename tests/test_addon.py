@@ -71,6 +71,8 @@ YAML_ONLY: frozenset[tuple[str, ...]] = frozenset(
         ("mqtt", "session_expiry"),
         ("mqtt", "protocol"),
         ("mqtt", "base_topic"),
+        ("mqtt", "receive_maximum"),
+        ("mqtt", "max_packet_size"),
         ("mqtt", "tls", "ca_certs"),
         ("mqtt", "tls", "certfile"),
         ("mqtt", "tls", "keyfile"),
