@@ -111,12 +111,14 @@ def test_intake_bounds_bytes_and_wait_never_a_count() -> None:
 
     Cheap requests are let in however many there are: refusing one costs what answering it does.
     """
-    intake = RequestIntake[int](workers=2, max_bytes=100, max_wait=10.0)
+    mib = 1024 * 1024
+    intake = RequestIntake[int](workers=2, max_bytes=10 * mib, max_wait=10.0)
     intake.average = 1.0
-    assert intake.offer(1, 90) is None  # one large payload is always let in
-    refusal = intake.offer(2, 20)
+    assert intake.offer(1, 9 * mib) is None  # one large payload is always let in
+    refusal = intake.offer(2, 2 * mib)
     assert refusal is not None
     assert "large documents" in refusal.reason
+    assert intake.offer(3, 1000) is None  # a small one still fits beside it
     intake.held_bytes = 0  # the large one was answered
     quick = RequestIntake[int](workers=8, max_bytes=10**6, max_wait=5.0)
     quick.average = 0.001

@@ -164,8 +164,7 @@ class RequestAnswerer:
         """
         limits = self.limits
         durable = False
-        if incoming is None:  # the payload is read here, once, and the message keeps none
-            incoming = Incoming.read(take_payload(message), limits.max_payload_bytes)
+        incoming = incoming or self._read(message)
         transaction = incoming.transaction
         topic = message.topic.value
         claimed = False
@@ -204,6 +203,10 @@ class RequestAnswerer:
             else:
                 await self.memory.answered(topic, transaction, envelope, durable=durable)
         return envelope
+
+    def _read(self, message: aiomqtt.Message) -> Incoming:
+        """The request's payload, read here once: the message keeps none of it."""
+        return Incoming.read(take_payload(message), self.limits.max_payload_bytes)
 
     def response_topic(self, where: RequestTopic) -> str:
         """The contract's response topic of a request."""
