@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench clean dist wheel-check bump changelog tag publish \
+.PHONY: test lint typecheck pytest generate demo bench clean dist wheel-check bump changelog tag publish \
 	image-release
 
 $(STAMP): pyproject.toml
@@ -25,6 +25,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+
+# Every file rendered from the code's definitions (schemas, command tables, AsyncAPI, config
+# reference): scripts/generators/. tests/test_generated.py fails when one is stale.
+generate: $(STAMP)
+	$(BIN)/python scripts/generate.py
 
 # The benchmark (bench/, a few minutes; not part of `make test`): BENCH_ARGS=--help for options.
 bench: $(STAMP)
