@@ -1,7 +1,11 @@
 """The configuration as frozen dataclasses, with the limits and names the rules share.
 
 YAML keys are snake_case and equal to the dataclass field names; the dataclasses are the one
-source of defaults. Secrets are ``field(repr=False)``: ``repr()`` leaves them out and
+source of defaults, and their docstrings the one source of the options' descriptions: a class's
+docstring opens its section of docs/configuration.md and the first paragraph of a field's
+docstring is the option's description there (``make generate``; the Chinese twins are in
+:mod:`.descriptions_zh`). Write them for the owner of a Pi; notes for developers go in a field's
+later paragraphs. Secrets are ``field(repr=False)``: ``repr()`` leaves them out and
 :func:`~lianke_bridge.config.report.redacted` masks them.
 """
 
@@ -59,121 +63,198 @@ def default_packet_size(max_file_bytes: int) -> int:
 
 @dataclass(frozen=True)
 class LiankeConfig:
-    """The developer account and how politely to use the cloud."""
+    """The Lianke open-platform account, and how politely the bridge uses the cloud."""
 
     api_key: str = field(repr=False)
+    """The developer ApiKey of the Lianke open platform, where the boxes are bound; every call
+    to the cloud carries it."""
     base_url: str = DEFAULT_BASE_URL
+    """The cloud API's address, ``http://`` or ``https://``. Leave it out for real boxes; the
+    simulator is ``http://127.0.0.1:8080``."""
     timeout: float = 15.0
-    """Seconds per API call (printer_status is live and slow: it gets twice this)."""
+    """Seconds one API call may take. ``printer_status`` asks the printer live and is slow: it
+    gets twice this."""
     rate_limit: float = 5.0
-    """Client-wide ceiling, calls per second."""
+    """The most calls per second the whole bridge makes to the cloud. Polls may use 80 % of it;
+    commands' calls go ahead of polls'."""
     max_retries: int = 2
-    """Retries of safe calls (reads, and 10009) with backoff."""
+    """How often a safe call (a read, or a call the cloud answered 10009 "too frequent") is tried
+    again, with growing pauses."""
     refusal_retry: float = 15 * 60.0
-    """Seconds between tries of an ApiKey (or a box's device key) the cloud refused."""
+    """When the cloud refuses the ApiKey (or a box's device key), how long the bridge waits before
+    trying that key again, sending nothing with it meanwhile. SIGHUP tries at once."""
     status_spacing: float = 3.0
-    """Seconds between two printer_status of the same printer (the cloud answers 10009 sooner)."""
+    """Seconds between two ``printer_status`` of the same printer: the cloud answers 10009 "too
+    frequent" when a box's port is asked again sooner, so a ``refresh`` right after a poll waits
+    this long first."""
 
 
 @dataclass(frozen=True)
 class TlsConfig:
-    """TLS towards the broker."""
+    """TLS towards the broker: ``tls: true`` for the system's CA certificates, or these files.
+
+    Files must exist (a regular file of at most 4 MiB); relative paths are relative to the
+    configuration file.
+    """
 
     ca_certs: Path | None = None
+    """The CA certificate that signed the broker's certificate; unset: the system's CAs."""
     certfile: Path | None = None
+    """A client certificate, for a broker that asks for one; needs ``keyfile``."""
     keyfile: Path | None = None
+    """The client certificate's private key; needs ``certfile``."""
     insecure: bool = False
+    """``true`` skips checking the broker's certificate and host name: for tests only."""
 
 
 @dataclass(frozen=True)
 class MqttConfig:
-    """The broker and the topic root."""
+    """The MQTT broker, and the topic root of everything the bridge publishes."""
 
     host: str = "localhost"
+    """The broker's host name or IP address, without ``mqtt://`` and without the port."""
     port: int = 1883
+    """The broker's port; unset: 1883, or 8883 when ``tls`` is on."""
     username: str | None = None
+    """The user name at the broker; unset: anonymous."""
     password: str | None = field(default=None, repr=False)
+    """The user's password; needs ``username``."""
     client_id: str = "lianke-bridge"
-    """Stable across restarts, so the broker keeps the session: derived from ``base_topic``."""
+    """Unique on the broker and the same at every start: the broker keeps the bridge's session
+    under it. Unset: ``lianke-bridge``, or ``lianke-bridge-<base_topic>`` for another base topic.
+    """
     keepalive: int = 60
+    """Seconds between pings when nothing else is sent; a broker drops a client silent for longer
+    than 1.5 times this."""
     session_expiry: float = DEFAULT_SESSION_EXPIRY
-    """Seconds the broker keeps the session (subscriptions, queued QoS 1 requests) while the
-    bridge is away; 0 starts clean every time (requests sent meanwhile are then lost)."""
+    """How long the broker keeps the bridge's session while it is away: its subscriptions and
+    the QoS 1 requests sent meanwhile, which run when it returns. ``0`` starts clean every time
+    (those requests are lost); MQTT 3.1.1 has no expiry."""
     protocol: Literal["5", "3.1.1"] = "5"
+    """The MQTT version: ``5``, or ``3.1.1`` (``311`` is understood too) for an older broker."""
     base_topic: str = "lianke"
+    """The topic root of everything the bridge publishes (``lianke/<box>/…``): no ``+`` or
+    ``#``, no ``/`` at either end, no empty level, no leading ``$`` (brokers keep those)."""
     tls: TlsConfig | None = None
+    """``true`` for TLS with the system's CA certificates, or a mapping of the files below;
+    unset or ``false``: plain TCP."""
     receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM
-    """MQTT 5: requests the broker may have sent and not yet seen acknowledged (answered)."""
+    """MQTT 5: how many requests the broker may send before the bridge has answered (and so
+    acknowledged) the first; the rest wait in the broker. It bounds the bridge's memory."""
     max_packet_size: int | None = None
-    """MQTT 5: the largest packet the broker may send the bridge (a larger one it drops);
+    """MQTT 5: the largest message the broker may send the bridge; a larger one it drops,
+    unanswered. Unset: the largest print request and 1 MiB more (28 MiB with the default
+    ``jobs.max_file_bytes``), and never less than that request. For MQTT 3.1.1 set the broker's
+    ``message_size_limit`` instead.
+
     None: :func:`default_packet_size` of ``jobs.max_file_bytes`` (see ``Config``)."""
 
 
 @dataclass(frozen=True)
 class HomeAssistantConfig:
-    """MQTT discovery for Home Assistant."""
+    """MQTT discovery: Home Assistant finds the bridge, the boxes and the printers by itself."""
 
     enabled: bool = True
+    """Publish Home Assistant discovery for the bridge, the boxes and the printers."""
     prefix: str = "homeassistant"
+    """Home Assistant's discovery prefix (as set in its MQTT integration), with the rules of
+    ``mqtt.base_topic``."""
     discovery: Literal["device", "entity"] = "device"
+    """``device``: one discovery message per box (Home Assistant 2024.12 and later); ``entity``:
+    one per entity, for older versions."""
     status_topic: str = "homeassistant/status"
+    """Where Home Assistant says ``online`` when it starts; the bridge then sends discovery and
+    states again. Not a ``$`` topic."""
 
 
 @dataclass(frozen=True)
 class PollConfig:
-    """Seconds between polls of one box; the schema enforces floors that keep within limits."""
+    """How often each box is asked, in seconds (or ``90s``, ``5m``…).
+
+    Lianke bans keys and addresses that ask too often, hence a floor for each. When the fleet
+    needs more calls than ``lianke.rate_limit`` allows, the bridge stretches the intervals and
+    says so (``check-config`` prints the calls per hour).
+    """
 
     device_info: float = 60.0
+    """Whether the box is online, its firmware and subscription (``device_info``)."""
     printer_list: float = 300.0
+    """The printers plugged into the box (``printer_list``)."""
     printer_status: float = 60.0
+    """The live state (paper, jams, ink…) of each printer that reports one (``printer_status``)."""
     tasks: float = 60.0
+    """The box's tasks of the day, for its queue (``query_device_task``); five times less often
+    while no job of the bridge is in flight on the box."""
 
 
 @dataclass(frozen=True)
 class DeviceConfig:
-    """One Lianke box."""
+    """One Lianke box: ``devices`` lists at least one.
+
+    Each box needs the credentials from its QR code, in one form: ``device_id`` + ``device_key``,
+    or ``qr``.
+    """
 
     name: str
-    """Slug used in topics (``[a-z0-9_-]+``; ``bridge`` is reserved)."""
+    """The box's name in MQTT topics (``lianke/<name>/…``) and Home Assistant: lower-case letters,
+    digits, ``_`` and ``-``; unique; ``bridge`` is reserved. Unset: the device id in lower case."""
     device_id: str
+    """The box's id (deviceId), inside its QR code: ``lianke-bridge decode-qr LINK`` shows it."""
     device_key: str = field(repr=False)
+    """The box's key (deviceKey), the other half of its QR code's token."""
     poll: PollConfig = field(default_factory=PollConfig)
+    """Seconds between polls of this box, per call (below)."""
     default_port: int = 1
+    """The port (the box's USB socket) a print request without ``port`` goes to."""
     printer_type: int = 3
-    """printer_list's printerType: 1 USB, 2 network, 3 both."""
+    """Which printers the box lists: ``1`` USB, ``2`` network, ``3`` both."""
     print_defaults: Mapping[int, PrintOptions] = field(default_factory=dict)
-    """Per port: print options (as in the ``print`` command) applied unless a request says."""
+    """Per port number, print options applied unless a request gives its own (below)."""
 
 
 @dataclass(frozen=True)
 class JobsConfig:
-    """Following submitted jobs."""
+    """Print jobs: what a request may carry, and following each job to its end."""
 
     poll_interval: float = 10.0
-    """The reference advises polling a job every 10 s."""
+    """Seconds between status checks of a job in flight; the Lianke reference advises 10."""
     retention: float = 24 * 3600.0
-    """Seconds a finished job's retained topic is kept before it is cleared."""
+    """How long a finished job's retained topic stays before the bridge clears it."""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    """The largest document a print request may carry (MB = MiB). The request itself may be a
+    third larger (base64) plus 64 KiB."""
     allowed_hosts: tuple[str, ...] = ()
-    """Hosts print links may point to (and names below them); empty: any host."""
+    """Hosts that print and page-count links may point to; a name allows the names below it
+    (``example.com`` allows ``docs.example.com``), others are refused before the cloud sees them.
+    Empty: any host. International names are compared in their ``xn--`` form. Links that parsers
+    read differently (a backslash, ``user@``, ``%`` in the host, addresses like ``127.1``) are
+    refused whatever this says."""
 
 
 @dataclass(frozen=True)
 class LoggingConfig:
-    """Log level and format."""
+    """What the bridge logs, and how."""
 
     level: str = "INFO"
+    """The lowest level of messages logged, in any case; ``--log-level`` on the command line
+    wins."""
     format: Literal["text", "json"] = "text"
+    """``text``, or ``json``: one JSON object per line, for log collectors."""
 
 
 @dataclass(frozen=True)
 class HttpConfig:
-    """The optional HTTP endpoint: ``/healthz`` and Prometheus ``/metrics``."""
+    """An optional HTTP endpoint: health on ``/healthz``, Prometheus metrics on ``/metrics``."""
 
     enabled: bool = False
+    """Serve ``/healthz`` and ``/metrics``. While off, the bridge does not even load the HTTP
+    server or prometheus_client (about 3.5 MiB less)."""
     host: str = "127.0.0.1"
-    """Loopback by default; ``0.0.0.0`` to be scraped from elsewhere (or from outside Docker)."""
+    """The address to listen on: loopback by default; ``0.0.0.0`` to be reached from other
+    machines or from outside a Docker container (then publish the port)."""
     port: int = 9108
+    """The TCP port (``0``: any free one, which the log names). A port already taken is logged as
+    an error and the bridge goes on without the endpoint."""
 
 
 @dataclass(frozen=True)
@@ -188,9 +269,13 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     state_dir: Path = Path("data")
-    """Where the bridge remembers what it published (discovery, jobs) across restarts."""
+    """The folder where the bridge remembers what it published, the jobs it follows, the requests
+    it answered (10 minutes, to spot duplicates) and prints on their way to the cloud, across
+    restarts and power loss: one SQLite file. Created if missing, private to the bridge (0700)."""
     shard: Shard = field(default_factory=Shard)
-    """Which boxes this instance owns when several share the fleet (``--shard i/n``)."""
+    """``INDEX/COUNT``: this instance polls and answers only the boxes whose device id hashes to
+    ``INDEX``; ``auto/COUNT`` takes it from the host name's last ``-<number>`` (a StatefulSet's
+    ``lianke-bridge-2`` is 2). ``run --shard I/N`` wins."""
 
     @property
     def max_packet_size(self) -> int:

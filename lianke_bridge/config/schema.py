@@ -222,7 +222,11 @@ DEVICE_BASE_SCHEMA = vol.Schema(
         vol.Optional("name"): device_name,
         vol.Optional("device_id"): device_id,
         vol.Optional("device_key"): secret,
-        vol.Optional("qr"): qr_credentials,
+        vol.Optional(
+            "qr",
+            description="The link inside the box's QR code (``https://…?token=…``), or just its "
+            "token, in place of ``device_id`` + ``device_key``: it holds the key, keep it secret.",
+        ): qr_credentials,  # no field of its own: finish_device makes it device_id + device_key
         _optional(DeviceConfig, "poll"): section(POLL_SCHEMA),
         _optional(DeviceConfig, "default_port"): port_number,
         _optional(DeviceConfig, "printer_type"): printer_type,
@@ -333,7 +337,7 @@ CONFIG_BASE_SCHEMA = vol.Schema(
         _optional(Config, "logging"): section(LOGGING_SCHEMA),
         _optional(Config, "http"): section(HTTP_SCHEMA),
         _optional(Config, "state_dir"): directory,
-        vol.Optional("shard", default="0/1"): shard_spec,
+        vol.Optional("shard", default=str(Shard())): shard_spec,  # the model's default, as text
     }
 )
 

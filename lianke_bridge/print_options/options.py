@@ -127,28 +127,62 @@ Paper = str | int | CustomPaper
 
 @dataclass(frozen=True)
 class PrintOptions:
-    """How to print, as asked (``None``: not asked for; the printer's or the API's default)."""
+    """How to print: the options of the MQTT ``print`` command, and of a port's ``print_defaults``.
 
+    A request's options win over its port's defaults; an option neither gives is left to the
+    printer's own default.
+    """
+
+    # None: not asked for. The docstrings are the options' descriptions in docs/configuration.md
+    # too: the class's and each field's first paragraph (Chinese: config/descriptions_zh.py).
     copies: int | None = None
+    """How many copies of the document."""
     paper: Paper | None = None
+    """A paper the printer lists, by name (``A4``, ``Letter``…) or by the API's number (``9`` is
+    A4), or a custom size: ``{width_mm: 100, height_mm: 150}`` or ``100x150 mm``."""
     color: str | None = None
-    """``mono`` / ``color``."""
+    """Black and white, or colour.
+
+    ``mono`` / ``color``."""
     duplex: str | None = None
-    """``off`` / ``long`` / ``short``."""
+    """One side, or both: turned over the long edge or the short edge. Quote ``"off"`` in YAML
+    (a bare ``off`` is read as false, and understood too).
+
+    ``off`` / ``long`` / ``short``."""
     orientation: str | None = None
-    """``portrait`` / ``landscape``."""
+    """Upright or sideways.
+
+    ``portrait`` / ``landscape``."""
     scale: str | None = None
-    """``jpScale``: fit, fitw, fith, fill, cover, none or ``NN%``."""
+    """How a page fits the paper: ``fit`` it whole, fill the width (``fitw``) or the height
+    (``fith``), stretch (``fill``), crop to fill (``cover``), keep its size (``none``), or a
+    percentage like ``80%``.
+
+    ``jpScale``: fit, fitw, fith, fill, cover, none or ``NN%``."""
     align: str | None = None
-    """``jpAutoAlign``: z1 … z9."""
+    """Where a page smaller than the paper sits on it (the API's ``z1`` to ``z9`` too).
+
+    ``jpAutoAlign``: z1 … z9."""
     pages: str | None = None
-    """``jpPageRange``: ``1,3,5-10``, ``-1`` (odd) or ``-2`` (even)."""
+    """Which pages: a range like ``1,3,5-10`` (pages up to 9999, at most 100 items), or every
+    ``odd`` or ``even`` page.
+
+    ``jpPageRange``: ``1,3,5-10``, ``-1`` (odd) or ``-2`` (even)."""
     reverse: bool | None = None
+    """Print the last page first."""
     auto_rotate: bool | None = None
+    """Turn pages to fit the paper."""
     file_ext: str | None = None
-    """``.pdf``: ``urlFileExt`` for URLs; replaces a file's extension."""
+    """The document type (``.pdf``) of links whose address does not end in a supported one
+    (``.pdf``, ``.docx``, ``.png``…); without it such a link is refused.
+
+    ``urlFileExt`` for URLs; replaces a file's extension."""
     api_fields: Mapping[str, str] = field(default_factory=dict)
-    """The ``options`` key: raw API fields, passed through unchecked (they win over the above)."""
+    """Raw API form fields, passed through as they are (``{dmMediaType: 1}``); they win over the
+    options above.
+
+    The ``options`` key: refused only where they would set
+    the credentials, the document, the callback or the port (:data:`FORBIDDEN_OPTIONS`)."""
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> PrintOptions:
