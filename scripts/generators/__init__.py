@@ -40,5 +40,7 @@ class Generated:
 
 def all_generated() -> tuple[Generated, ...]:
     """Every generated file, from every generator module (imported here, when asked)."""
-    modules: tuple[tuple[Generated, ...], ...] = ()
+    from generators import config_reference  # noqa: PLC0415 - generators import this module
+
+    modules: tuple[tuple[Generated, ...], ...] = (config_reference.GENERATED,)
     return tuple(item for module in modules for item in module)
