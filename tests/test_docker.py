@@ -406,6 +406,6 @@ def test_log_level_and_base_topic_come_from_the_environment() -> None:
         environ={"LOG_LEVEL": "debug", "MQTT_BASE_TOPIC": "home/printers"},
     )
     assert (config.logging.level, config.mqtt.base_topic) == ("DEBUG", "home/printers")
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    reference = (ROOT / "docs/configuration.md").read_text(encoding="utf-8")
     for var in ENV_OVERRIDES:
-        assert f"| `{var}` |" in readme, f"{var} is not in the README's table"
+        assert f"| `{var}` |" in reference, f"{var} is not in docs/configuration.md's table"
