@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from mqtt_broker import MosquittoBroker, MqttProbe, sentinel_round_trip
@@ -36,9 +36,21 @@ SLOW_POLL = PollConfig(device_info=60, printer_list=60, printer_status=60, tasks
 DEVICE_NAMES = ("office", "warehouse", "spare")
 
 
+class Broker(Protocol):
+    """Where a broker listens for MQTT: a Mosquitto fixture, a NATS node."""
+
+    @property
+    def host(self) -> str:
+        """The address clients connect to."""
+
+    @property
+    def port(self) -> int:
+        """The MQTT port."""
+
+
 def make_config(
     simulator: Simulator,
-    broker: MosquittoBroker,
+    broker: Broker,
     base_topic: str,
     state_dir: Path,
     *,

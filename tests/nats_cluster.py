@@ -3,8 +3,9 @@
 ``nats_cluster`` starts three ``nats-server`` processes clustered on loopback (free ports, a
 JetStream store each under the test's temporary directory) and waits until a retained message
 published on one node is seen on every other: retained messages live in JetStream, so that is
-the moment the cluster is usable. The test is skipped with a reason when ``nats-server`` is not
-installed (CI installs it). NATS speaks MQTT 3.1.1 only and wants a client id on every client.
+the moment the cluster is usable. ``nats_server`` is one such node alone, for what one broker
+shows. The tests are skipped with a reason when ``nats-server`` is not installed (CI installs
+it). NATS speaks MQTT 3.1.1 only and wants a client id on every client.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import aiomqtt
 import pytest
 from mqtt_broker import LOOPBACK, MqttProbe, free_port
 
-__all__ = ["NatsCluster", "NatsNode", "find_nats_server", "nats_cluster"]
+__all__ = ["NatsCluster", "NatsNode", "find_nats_server", "nats_cluster", "nats_server"]
 
 NODES = 3
 READY_TIMEOUT = 60.0
@@ -33,6 +34,9 @@ READY_TIMEOUT = 60.0
 _FALLBACK_PATHS = ("/usr/sbin/nats-server", "/usr/local/bin/nats-server", "/usr/bin/nats-server")
 LOG_TAIL_CHARS = 3000
 ACK_WAIT = "5s"
+"""How long the cluster waits for a session's acknowledgement before sending the message again."""
+SERVER_ACK_WAIT = "1s"
+"""The same for ``nats_server``: short, so a request answered slowly is resent while in hand."""
 
 
 def find_nats_server() -> str | None:
@@ -52,6 +56,12 @@ class NatsNode:
     config: Path
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    host: str = LOOPBACK
+
+    @property
+    def port(self) -> int:
+        """The MQTT port (clients' address is ``host``:``port``, as a Mosquitto fixture's)."""
+        return self.mqtt_port
 
     def start(self, binary: str) -> None:
         """Start the node (its config names its routes to the other nodes)."""
@@ -88,18 +98,29 @@ class NatsCluster:
 
 
 def _node_config(
-    name: str, *, client: int, cluster: int, mqtt: int, routes: list[int], store: Path
+    name: str,
+    *,
+    client: int,
+    mqtt: int,
+    store: Path,
+    ack_wait: str,
+    cluster: int | None = None,
+    routes: list[int] | None = None,
 ) -> str:
-    route_urls = ", ".join(f'"nats-route://{LOOPBACK}:{port}"' for port in routes)
-    return (
-        f"server_name: {name}\n"
-        f"listen: {LOOPBACK}:{client}\n"
-        f'jetstream {{ store_dir: "{store}" }}\n'
-        f"cluster {{ name: lianke_test, listen: {LOOPBACK}:{cluster}, routes: [{route_urls}] }}\n"
-        # A QoS 1 message handed to a session whose client just left (an instance moving to
-        # another node) is sent again after ack_wait: 30 s by default, 5 s here.
-        f'mqtt {{ listen: {LOOPBACK}:{mqtt}, ack_wait: "{ACK_WAIT}" }}\n'
-    )
+    lines = [
+        f"server_name: {name}",
+        f"listen: {LOOPBACK}:{client}",
+        f'jetstream {{ store_dir: "{store}" }}',
+    ]
+    if cluster is not None:
+        route_urls = ", ".join(f'"nats-route://{LOOPBACK}:{port}"' for port in routes or [])
+        lines.append(
+            f"cluster {{ name: lianke_test, listen: {LOOPBACK}:{cluster}, routes: [{route_urls}] }}"
+        )
+    # A QoS 1 message handed to a session whose client has not acknowledged it (an instance
+    # moving to another node, a request answered slowly) is sent again after ack_wait.
+    lines.append(f'mqtt {{ listen: {LOOPBACK}:{mqtt}, ack_wait: "{ack_wait}" }}')
+    return "\n".join(lines) + "\n"
 
 
 async def _carries_retained(cluster: NatsCluster, topic: str) -> None:
@@ -131,8 +152,8 @@ async def _carries_retained(cluster: NatsCluster, topic: str) -> None:
 async def wait_until_ready(cluster: NatsCluster, timeout: float = READY_TIMEOUT) -> None:
     """Until a retained message published on the first node is seen on every node.
 
-    Right after start the nodes elect a JetStream leader and create the MQTT streams (three
-    replicas); until then connects and publishes fail or time out, so each try starts over.
+    Right after start the nodes elect a JetStream leader and create the MQTT streams; until
+    then connects and publishes fail or time out, so each try starts over.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -146,29 +167,12 @@ async def wait_until_ready(cluster: NatsCluster, timeout: float = READY_TIMEOUT)
             return
 
 
-@pytest.fixture
-async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
-    """Three started, clustered NATS nodes with JetStream and MQTT (skipped without NATS)."""
+@contextlib.asynccontextmanager
+async def _started(nodes: list[NatsNode]) -> AsyncIterator[NatsCluster]:
+    """Start the nodes, wait until they carry a retained message, stop them afterwards."""
     binary = find_nats_server()
     if binary is None:
         pytest.skip("nats-server is not installed (apt-get install nats-server; CI installs it)")
-    cluster_ports = [free_port() for _ in range(NODES)]
-    nodes = []
-    for i in range(NODES):
-        name = f"n{i}"
-        config = tmp_path / f"nats-{name}.conf"
-        config.write_text(
-            _node_config(
-                name,
-                client=free_port(),
-                cluster=cluster_ports[i],
-                mqtt=(mqtt := free_port()),
-                routes=cluster_ports,
-                store=tmp_path / f"jetstream-{name}",
-            ),
-            encoding="utf-8",
-        )
-        nodes.append(NatsNode(name, mqtt, config, tmp_path / f"nats-{name}.log"))
     cluster = NatsCluster(nodes)
     try:
         for node in nodes:
@@ -184,6 +188,50 @@ async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
         for node in nodes:
             with contextlib.suppress(OSError):
                 node.stop()
+
+
+@pytest.fixture
+async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
+    """Three started, clustered NATS nodes with JetStream and MQTT (skipped without NATS)."""
+    cluster_ports = [free_port() for _ in range(NODES)]
+    nodes = []
+    for i in range(NODES):
+        name = f"n{i}"
+        config = tmp_path / f"nats-{name}.conf"
+        config.write_text(
+            _node_config(
+                name,
+                client=free_port(),
+                mqtt=(mqtt := free_port()),
+                store=tmp_path / f"jetstream-{name}",
+                ack_wait=ACK_WAIT,
+                cluster=cluster_ports[i],
+                routes=cluster_ports,
+            ),
+            encoding="utf-8",
+        )
+        nodes.append(NatsNode(name, mqtt, config, tmp_path / f"nats-{name}.log"))
+    async with _started(nodes) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def nats_server(tmp_path: Path) -> AsyncIterator[NatsNode]:
+    """One started NATS node with JetStream and MQTT, resending after ``SERVER_ACK_WAIT``."""
+    config = tmp_path / "nats.conf"
+    config.write_text(
+        _node_config(
+            "single",
+            client=free_port(),
+            mqtt=(mqtt := free_port()),
+            store=tmp_path / "jetstream",
+            ack_wait=SERVER_ACK_WAIT,
+        ),
+        encoding="utf-8",
+    )
+    node = NatsNode("single", mqtt, config, tmp_path / "nats.log")
+    async with _started([node]):
+        yield node
 
 
 def stop_process(process: subprocess.Popen[bytes] | None, *, grace: float) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -27,6 +28,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge import publish_decoder
 from lianke_bridge.bridge.store import Store
+from lianke_bridge.bridge.topics import shown_topic
 from lianke_bridge.config import MqttConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -192,11 +194,32 @@ def note_redeliveries(client: aiomqtt.Client, redelivered: set[int]) -> None:
 
     The broker sets DUP only on its own retransmission to this session, never on a requester's
     re-send, so DUP means "this session had this very request before".
+
+    A DUP message whose packet id this connection has not acknowledged yet is the very message
+    the bridge is still handling: a packet id names one message until its PUBACK. Brokers that
+    resend within a session do this to a request whose answer takes long (a slow cloud call):
+    NATS after its ``mqtt { ack_wait }`` (30 s by default), EMQX after its ``retry_interval``.
+    Such a resend is dropped here, neither answered nor acknowledged: the answer under way is
+    the requester's one answer, and its PUBACK (the same packet id) acknowledges the resend
+    too. Answered, it was a second answer to one request (``duplicate``, as if re-sent).
+    Installed after ``watch_arrivals``, so paho shows it each message first: a resend dropped
+    here is never counted against the payload budget, which only the listener gives back.
     """
     paho = client._client  # noqa: SLF001
     deliver = paho.on_message
+    acknowledge = paho.ack
+    unacknowledged: set[int] = set()
 
     def on_message(paho_client: Any, userdata: Any, message: Any) -> None:
+        if message.qos > 0:
+            if message.dup and message.mid in unacknowledged:
+                _LOGGER.debug(
+                    "the broker sent the request on %s again while it is being answered; "
+                    "the answer under way is its one answer",
+                    shown_topic(message.topic),
+                )
+                return
+            unacknowledged.add(message.mid)
         if message.dup:
             redelivered.add(message.mid)
         else:
@@ -204,7 +227,12 @@ def note_redeliveries(client: aiomqtt.Client, redelivered: set[int]) -> None:
         if deliver is not None:
             deliver(paho_client, userdata, message)
 
+    def ack(mid: int, qos: int) -> MQTTErrorCode:
+        unacknowledged.discard(mid)
+        return acknowledge(mid, qos)
+
     paho.on_message = on_message
+    paho.ack = ack  # type: ignore[method-assign]
 
 
 def watch_arrivals(client: aiomqtt.Client, arrive: Callable[[Any], None]) -> None:

@@ -306,8 +306,8 @@ class BridgeService:
             max_packet_size=self.config.max_packet_size,
         )
         self.answerer.redelivered = set()
-        note_redeliveries(client, self.answerer.redelivered)
         watch_arrivals(client, self.listener.arrival_gate().arrive)
+        note_redeliveries(client, self.answerer.redelivered)  # outermost: sees messages first
         return client
 
     # ---- the loop -----------------------------------------------------------------------

@@ -1,0 +1,62 @@
+"""The bridge on one NATS node: what NATS's MQTT layer does that Mosquitto does not.
+
+NATS keeps QoS 1 messages in JetStream and sends one again (DUP) to a session that has not
+acknowledged it within ``mqtt { ack_wait }``, on the same live connection; EMQX does the same
+after its ``retry_interval``. Mosquitto resends only to a client that reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from bridge_harness import SLOW_POLL, RunningBridge, make_config
+from mqtt_broker import MqttProbe
+from nats_cluster import NatsNode
+
+from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.simulator import Simulator
+
+TASKS = "/api/print/query_device_task"
+SLOW_CLOUD = 3.0
+"""Seconds the cloud takes to answer: three times the node's ``ack_wait`` (1 s)."""
+WAIT = 30.0
+"""Seconds the answer may take on a loaded machine: generous, never slept."""
+
+
+async def test_a_request_resent_while_it_is_answered_gets_one_answer(
+    nats_server: NatsNode,
+    simulator: Simulator,
+    base_topic: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A request whose cloud call outlasts NATS's ``ack_wait`` is sent again while answered.
+
+    The resend is the same request (its packet id, DUP), not the requester's second one: it
+    gets no answer of its own. The requester gets exactly one answer, ``ok``.
+    """
+    config = make_config(simulator, nats_server, base_topic, tmp_path / "state", poll=SLOW_POLL)
+    config = replace(config, mqtt=replace(config.mqtt, protocol="3.1.1"))
+    caplog.set_level(logging.DEBUG, logger="lianke_bridge.bridge.mqtt_session")
+    async with MqttProbe(
+        nats_server.host,
+        nats_server.port,
+        subscribe=[f"{base_topic}/#"],
+        protocol=aiomqtt.ProtocolVersion.V311,
+    ) as probe:
+        bridge = RunningBridge(BridgeService(config), probe)
+        await bridge.start()
+        try:
+            simulator.faults.slow(SLOW_CLOUD, TASKS)
+            answer = await bridge.request("office", "tasks", {"transaction": "slow"}, WAIT)
+            # the resends were dropped before they counted against the payload budget
+            assert bridge.service.listener._arrivals.queued == 0
+        finally:
+            simulator.faults.slow(0, TASKS)
+            await bridge.stop()
+    assert answer["status"] == "ok", answer
+    assert any("again while it is being answered" in r.getMessage() for r in caplog.records)
