@@ -117,9 +117,19 @@ def _node_config(
         lines.append(
             f"cluster {{ name: lianke_test, listen: {LOOPBACK}:{cluster}, routes: [{route_urls}] }}"
         )
-    # A QoS 1 message handed to a session whose client has not acknowledged it (an instance
-    # moving to another node, a request answered slowly) is sent again after ack_wait.
-    lines.append(f'mqtt {{ listen: {LOOPBACK}:{mqtt}, ack_wait: "{ack_wait}" }}')
+    # ack_wait: a QoS 1 message handed to a session whose client has not acknowledged it (an
+    # instance moving to another node, a request answered slowly) is sent again after it.
+    # stream_replicas 1: the MQTT streams (QoS 1 messages, sessions, retained messages) on one
+    # node, which every node serves. Replicated (three copies, the default in a cluster),
+    # nats-server 2.9.10 (Debian 12's, which CI installs) loses QoS 1 messages under load: a
+    # copy that sees one session's acknowledgement of a message before the message itself
+    # asks the whole cluster to delete it (stream.go ``ackMsg``, its "ack reached us before the
+    # actual msg" branch), so a session that had not been sent it yet (an instance away, or
+    # one slower than another) never gets it. nats-server 2.9.16 reworked that ("Improvements
+    # to preAcks": "so as to not delete too early"). See README, "Scaling out".
+    lines.append(
+        f'mqtt {{ listen: {LOOPBACK}:{mqtt}, ack_wait: "{ack_wait}", stream_replicas: 1 }}'
+    )
     return "\n".join(lines) + "\n"
 
 
