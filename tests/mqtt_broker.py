@@ -48,6 +48,7 @@ import aiomqtt
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 __all__ = [
@@ -77,6 +78,10 @@ STOP_TIMEOUT = 5.0
 LOG_TAIL_LINES = 60
 PROBE_LOGGER = logging.getLogger("mqtt_probe")
 """The probes' aiomqtt and paho log under this name, apart from the bridge's client (``mqtt``)."""
+SUBACK_FAILURE = 0x80
+"""The MQTT 3.1.1 SUBACK code of a refused subscription (MQTT 5: every code from 0x80)."""
+SUBSCRIBE_REFUSED_FOR = 60.0
+"""Seconds a probe goes on subscribing again while the broker refuses the subscription."""
 
 _FALLBACK_PATHS = (
     "/usr/sbin/mosquitto",
@@ -384,6 +389,11 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
     return aiomqtt.Topic(topic).matches(topic_filter)
 
 
+def _is_refusal(code: int | ReasonCode) -> bool:
+    """Whether a SUBACK code refuses the subscription (0x80 and up; MQTT 5 reason codes too)."""
+    return code.is_failure if isinstance(code, ReasonCode) else code >= SUBACK_FAILURE
+
+
 class ProbeDisconnectedError(ConnectionError):
     """The probe lost its broker connection (call ``reconnect()`` after a broker restart)."""
 
@@ -516,15 +526,40 @@ class MqttProbe:
         return self._client
 
     async def subscribe(self, topic_filter: str, qos: int = 1) -> None:
-        """Subscribe (and wait for the SUBACK) unless an existing filter already covers it."""
+        """Subscribe (and wait for the SUBACK) unless an existing filter already covers it.
+
+        A SUBACK may refuse the subscription for a while, as any client must expect: NATS does
+        when JetStream, busy (a cluster just started, a loaded machine), does not make the
+        subscription's consumer within its 4 s, and such a SUBACK may come after the probe's
+        own ``timeout``. The probe then subscribes again, for up to ``SUBSCRIBE_REFUSED_FOR``
+        seconds; a probe that went on unsubscribed would wait for messages that never come.
+        """
         if topic_filter in self._filters:
             return
-        client = self._require_client()
-        if self.protocol == aiomqtt.ProtocolVersion.V5:
-            options = SubscribeOptions(qos=qos, retainAsPublished=True)
-            await client.subscribe(topic_filter, options=options)
-        else:
-            await client.subscribe(topic_filter, qos=qos)
+        deadline = time.monotonic() + SUBSCRIBE_REFUSED_FOR
+        while True:
+            client = self._require_client()
+            try:
+                if self.protocol == aiomqtt.ProtocolVersion.V5:
+                    options = SubscribeOptions(qos=qos, retainAsPublished=True)
+                    granted = await client.subscribe(topic_filter, options=options)
+                else:
+                    granted = await client.subscribe(topic_filter, qos=qos)
+            except aiomqtt.MqttError as err:
+                if self._lost is not None or time.monotonic() > deadline:
+                    raise
+                refused: list[object] = [err]  # no SUBACK in time: a connected probe asks again
+            else:
+                refused = [code for code in granted if _is_refusal(code)]
+            if not refused:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{self.host}:{self.port} refused the subscription to {topic_filter!r} "
+                    f"for {SUBSCRIBE_REFUSED_FOR:.0f} s: {refused}"
+                )
+            PROBE_LOGGER.warning("subscription to %r refused (%s); again", topic_filter, refused)
+            await asyncio.sleep(0.5)  # before asking a broker that refused again
         self._filters.append(topic_filter)
 
     def covers(self, topic: str) -> bool:
