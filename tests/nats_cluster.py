@@ -26,7 +26,14 @@ import aiomqtt
 import pytest
 from mqtt_broker import LOOPBACK, MqttProbe, free_port
 
-__all__ = ["NatsCluster", "NatsNode", "find_nats_server", "nats_cluster", "nats_server"]
+__all__ = [
+    "NatsCluster",
+    "NatsNode",
+    "SingleNode",
+    "find_nats_server",
+    "nats_cluster",
+    "nats_server",
+]
 
 NODES = 3
 READY_TIMEOUT = 60.0
@@ -77,6 +84,12 @@ class NatsNode:
         """SIGTERM, then SIGKILL if it lingers."""
         stop_process(self.process, grace=10)
 
+    def reload(self, config: str) -> None:
+        """Write a new configuration and have the running node read it again (SIGHUP)."""
+        self.config.write_text(config, encoding="utf-8")
+        if self.process is not None:
+            self.process.send_signal(signal.SIGHUP)
+
     def log_tail(self) -> str:
         """The end of the node's log, for failure reports."""
         try:
@@ -106,12 +119,15 @@ def _node_config(
     ack_wait: str,
     cluster: int | None = None,
     routes: list[int] | None = None,
+    extra: str = "",
 ) -> str:
     lines = [
         f"server_name: {name}",
         f"listen: {LOOPBACK}:{client}",
         f'jetstream {{ store_dir: "{store}" }}',
     ]
+    if extra:
+        lines.append(extra)
     if cluster is not None:
         route_urls = ", ".join(f'"nats-route://{LOOPBACK}:{port}"' for port in routes or [])
         lines.append(
@@ -225,22 +241,39 @@ async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
         yield cluster
 
 
+class SingleNode:
+    """One NATS node's configuration, kept so a test can change it while the node runs."""
+
+    def __init__(self, tmp_path: Path, *, ack_wait: str = SERVER_ACK_WAIT) -> None:
+        self.ports = (free_port(), free_port())
+        self.store = tmp_path / "jetstream"
+        self.ack_wait = ack_wait
+        self.node = NatsNode("single", self.ports[1], tmp_path / "nats.conf", tmp_path / "nats.log")
+
+    def config(self, extra: str = "") -> str:
+        """The node's configuration, with ``extra`` lines (an ``authorization`` block...)."""
+        client, mqtt = self.ports
+        return _node_config(
+            "single",
+            client=client,
+            mqtt=mqtt,
+            store=self.store,
+            ack_wait=self.ack_wait,
+            extra=extra,
+        )
+
+    @contextlib.asynccontextmanager
+    async def running(self, extra: str = "") -> AsyncIterator[NatsNode]:
+        """The node started with ``extra`` (skipped without NATS), stopped afterwards."""
+        self.node.config.write_text(self.config(extra), encoding="utf-8")
+        async with _started([self.node]):
+            yield self.node
+
+
 @pytest.fixture
 async def nats_server(tmp_path: Path) -> AsyncIterator[NatsNode]:
     """One started NATS node with JetStream and MQTT, resending after ``SERVER_ACK_WAIT``."""
-    config = tmp_path / "nats.conf"
-    config.write_text(
-        _node_config(
-            "single",
-            client=free_port(),
-            mqtt=(mqtt := free_port()),
-            store=tmp_path / "jetstream",
-            ack_wait=SERVER_ACK_WAIT,
-        ),
-        encoding="utf-8",
-    )
-    node = NatsNode("single", mqtt, config, tmp_path / "nats.log")
-    async with _started([node]):
+    async with SingleNode(tmp_path).running() as node:
         yield node
 
 

@@ -23,6 +23,7 @@ import aiomqtt
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from lianke_bridge.asyncutil import checkpoint
@@ -41,6 +42,8 @@ CONNECTION_LOST = (7, 128)
 """paho's codes for a connection that broke with no reason given (MQTT 3.1.1, MQTT 5)."""
 RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 """SO_LINGER on with 0 s: ``close()`` resets the connection, dropping what was not sent."""
+SUBACK_FAILURE = 0x80
+"""The MQTT 3.1.1 SUBACK code of a refused subscription (MQTT 5: every code from 0x80)."""
 
 
 @dataclass
@@ -158,6 +161,32 @@ async def reconnect_forever(
         delay = min(MAX_RECONNECT_DELAY, delay * 2)
 
 
+async def subscribe(
+    mqtt: aiomqtt.Client, topic_filter: str, options: SubscribeOptions | None = None
+) -> None:
+    """Subscribe at QoS 1; a SUBACK that refuses it ends the session, as a broker error does.
+
+    A broker refuses a subscription it cannot or will not make: its ACL, or NATS when
+    JetStream, busy, does not make the subscription's consumer within its 4 s. The session
+    would go on deaf to it: ``online``, answering no request. Ended, the reconnect loop says
+    why (one WARNING) and subscribes again on the next connection, until the broker agrees.
+    """
+    if options is None:
+        granted = await mqtt.subscribe(topic_filter, qos=1)
+    else:
+        granted = await mqtt.subscribe(topic_filter, options=options)
+    refused = [code for code in granted if refuses(code)]
+    if refused:
+        raise aiomqtt.MqttError(
+            f"it refused the subscription to {shown_topic(topic_filter)}: {refused[0]}"
+        )
+
+
+def refuses(code: int | ReasonCode) -> bool:
+    """Whether a SUBACK code refuses the subscription (0x80 and up, in MQTT 3.1.1 and 5)."""
+    return code.is_failure if isinstance(code, ReasonCode) else code >= SUBACK_FAILURE
+
+
 async def subscribe_requests(mqtt: aiomqtt.Client, topic_filter: str, protocol: str) -> None:
     """Subscribe to requests; with MQTT 5, see the retain flag even on live messages.
 
@@ -165,10 +194,9 @@ async def subscribe_requests(mqtt: aiomqtt.Client, topic_filter: str, protocol: 
     while it was running, not only the ones the broker replays at subscribe time.
     """
     if protocol == "5":
-        options = SubscribeOptions(qos=1, retainAsPublished=True)
-        await mqtt.subscribe(topic_filter, options=options)
+        await subscribe(mqtt, topic_filter, SubscribeOptions(qos=1, retainAsPublished=True))
     else:
-        await mqtt.subscribe(topic_filter, qos=1)
+        await subscribe(mqtt, topic_filter)
 
 
 async def unsubscribe_stale(

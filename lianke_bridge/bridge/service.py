@@ -34,6 +34,7 @@ from lianke_bridge.bridge.mqtt_session import (
     mqtt_client,
     note_redeliveries,
     reconnect_forever,
+    subscribe,
     subscribe_requests,
     unsubscribe_stale,
     watch_arrivals,
@@ -398,14 +399,14 @@ class BridgeService:
         wanted = [self.topics.request_filter]
         if self.listener.sync_topic is not None:
             wanted.append(self.listener.sync_topic)
-            await mqtt.subscribe(wanted[-1], qos=1)
+            await subscribe(mqtt, wanted[-1])
         await self._subscribe_requests(mqtt)
         if self.shard.scaled:
             wanted.append(self.topics.fanout_filter)
-            await mqtt.subscribe(wanted[-1], qos=1)
+            await subscribe(mqtt, wanted[-1])
         if self.config.homeassistant.enabled:
             wanted.append(self.config.homeassistant.status_topic)
-            await mqtt.subscribe(wanted[-1], qos=1)
+            await subscribe(mqtt, wanted[-1])
         await unsubscribe_stale(mqtt, self.config.mqtt, self.store, wanted)
 
     async def _subscribe_requests(self, mqtt: aiomqtt.Client) -> None:
