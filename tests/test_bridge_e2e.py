@@ -210,7 +210,7 @@ async def test_cancel_moves_the_job_to_cancelled(
 async def test_a_cancelled_job_is_announced_as_job_cancelled(
     running_bridge: RunningBridge, simulator: Simulator
 ) -> None:
-    """The device event of a cancelled job is job_cancelled, never job_finished."""
+    """The device events of a cancelled job: job_submitted, then job_cancelled (never finished)."""
     simulator.state.timing = replace(simulator.state.timing, ready=5.0)
     task_id = ok(await running_bridge.request("office", "print", {"url": "https://x.test/a.pdf"}))[
         "task_id"
@@ -223,7 +223,7 @@ async def test_a_cancelled_job_is_announced_as_job_cancelled(
         for m in running_bridge.probe.messages(f"{running_bridge.base}/office/event")
         if m.json().get("job", {}).get("task_id") == task_id
     ]
-    assert ended == ["job_cancelled"]
+    assert ended == ["job_submitted", "job_cancelled"]
 
 
 async def test_print_text_uploads_an_html_page(

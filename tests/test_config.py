@@ -612,6 +612,19 @@ def test_homeassistant_options(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("written", "language"), [("zh-Hans", "zh-Hans"), ("zh-CN", "zh-Hans"), ("EN", "en")]
+)
+def test_homeassistant_language(tmp_path: Path, written: str, language: str) -> None:
+    """Names in English (the default) or Simplified Chinese; other languages are refused."""
+    assert load(tmp_path, MINIMAL).homeassistant.language == "en"
+    text = MINIMAL + f"homeassistant: {{language: {written}}}\n"
+    assert load(tmp_path, text).homeassistant.language == language
+    assert problems(tmp_path, MINIMAL + "homeassistant: {language: fr}\n") == [
+        "line 6: homeassistant.language: must be en (English) or zh-Hans (Simplified Chinese)"
+    ]
+
+
 @pytest.mark.parametrize(("written", "level"), [("debug", "DEBUG"), ("Warning", "WARNING")])
 def test_log_level_in_any_case(tmp_path: Path, written: str, level: str) -> None:
     """Log levels are case-insensitive and stored in upper case."""

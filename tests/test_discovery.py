@@ -433,6 +433,21 @@ PLATFORMS: dict[str, vol.Schema] = {
 }
 
 
+TRIGGER_SCHEMA = vol.Schema(
+    {
+        vol.Required("automation_type"): "trigger",
+        vol.Required("type"): vol.Match(r"^[a-z_]+$"),
+        vol.Required("subtype"): vol.Match(r"^[a-z_]+$"),
+        vol.Required("topic"): subscribe_topic,
+        vol.Optional("payload"): str,
+        vol.Optional("value_template"): template,
+        vol.Optional("qos"): vol.In([0, 1, 2]),
+    }
+)
+"""Home Assistant's device trigger (``device_automation``): no unique_id, name or entity id."""
+TRIGGER = "device_automation"
+
+
 def check_platform_rules(platform: str, config: dict[str, Any]) -> None:
     """The cross-field rules Home Assistant enforces beyond the keys."""
     assert config["default_entity_id"].split(".")[0] == platform
@@ -481,9 +496,12 @@ def check_message(ctx: DiscoveryContext, message: DiscoveryMessage) -> list[dict
         for key, raw in payload["components"].items():
             config = dict(raw)
             platform = config.pop("platform")
-            PLATFORMS[platform](config)
-            check_platform_rules(platform, config)
-            assert config["unique_id"].endswith(f"_{key}")
+            if platform == TRIGGER:
+                TRIGGER_SCHEMA(config)
+            else:
+                PLATFORMS[platform](config)
+                check_platform_rules(platform, config)
+                assert config["unique_id"].endswith(f"_{key}")
             components.append(
                 {"platform": platform, "key": key, **config, "device": payload["device"]}
             )
@@ -496,16 +514,31 @@ def check_message(ctx: DiscoveryContext, message: DiscoveryMessage) -> list[dict
     config = dict(message.payload)
     DEVICE_SCHEMA(config.pop("device"))
     ORIGIN_SCHEMA(config.pop("origin"))
-    PLATFORMS[platform](config)
-    check_platform_rules(platform, config)
-    assert config["unique_id"] == f"{node}_{key}"
+    if platform == TRIGGER:
+        TRIGGER_SCHEMA(config)
+    else:
+        PLATFORMS[platform](config)
+        check_platform_rules(platform, config)
+        assert config["unique_id"] == f"{node}_{key}"
     assert node in message.payload["device"]["identifiers"]
     return [{"platform": platform, "key": key, **config, "device": message.payload["device"]}]
 
 
 def all_components(ctx: DiscoveryContext) -> list[dict[str, Any]]:
-    """Every entity config of the sample fleet, each checked."""
-    return [c for m in fleet(ctx) for c in check_message(ctx, m)]
+    """Every entity config of the sample fleet, each checked (device triggers apart)."""
+    return [c for m in fleet(ctx) for c in check_message(ctx, m) if c["platform"] != TRIGGER]
+
+
+def entity_keys(messages: list[DiscoveryMessage]) -> set[str]:
+    """The component keys of a device config's entities (its device triggers apart)."""
+    payload = messages[0].payload
+    assert payload is not None
+    return {k for k, c in payload["components"].items() if c["platform"] != TRIGGER}
+
+
+def all_triggers(ctx: DiscoveryContext) -> list[dict[str, Any]]:
+    """Every device trigger of the sample fleet, each checked."""
+    return [c for m in fleet(ctx) for c in check_message(ctx, m) if c["platform"] == TRIGGER]
 
 
 # ---- Home Assistant's template rendering -----------------------------------------------------
@@ -713,8 +746,7 @@ def test_bridge_entities() -> None:
 def test_box_entities_and_availability() -> None:
     """A box has the contract's entities; commands need the box online, history does not."""
     messages = box_discovery(CTX, OFFICE, OFFICE_BOX)
-    keys = set(messages[0].payload["components"]) if messages[0].payload else set()
-    assert keys == {
+    assert entity_keys(messages) == {
         "connectivity",
         "cloud_error",
         "queue",
@@ -787,11 +819,7 @@ def test_job_event_entity() -> None:
 
 def test_printer_entities_follow_the_printer() -> None:
     """Ribbon sensors for label printers, ink levels for network printers that report them."""
-
-    def keys(messages: list[DiscoveryMessage]) -> set[str]:
-        payload = messages[0].payload
-        return set(payload["components"]) if payload else set()
-
+    keys = entity_keys
     common = {
         "status",
         "paper_out",
@@ -1005,7 +1033,7 @@ def test_switching_back_to_entity_discovery_rolls_back() -> None:
     plan = plan_discovery(ENTITY_CTX, discovery_topics(old), new)
     assert [m.topic for m in plan.migrate] == [old[0].topic]
     assert [m.topic for m in plan.clear] == [old[0].topic]
-    assert len(plan.publish) == len(new) == 15
+    assert len(plan.publish) == len(new) == 15 + 7  # entities and device triggers
 
 
 def test_foreign_or_odd_topics_are_only_cleared() -> None:
@@ -1058,6 +1086,6 @@ def test_docs_list_every_entity() -> None:
         c["default_entity_id"]
         for m in messages
         for c in check_message(CTX, m)
-        if c["default_entity_id"] not in text
+        if c["platform"] != TRIGGER and c["default_entity_id"] not in text
     ]
     assert missing == []

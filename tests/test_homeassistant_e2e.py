@@ -44,6 +44,7 @@ REANNOUNCE_TIMEOUT = 15.0
 """Seconds a full re-announce may take on a loaded machine (it comes at once when idle)."""
 """Home Assistant's 5-15 s re-announce delay, shortened for tests."""
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TRIGGER = "device_automation"
 
 
 # ---- Home Assistant's side ------------------------------------------------------------------
@@ -106,7 +107,10 @@ def config_payloads(probe: MqttProbe, prefix: str) -> dict[str, Any]:
 
 
 def entities(configs: dict[str, Any], prefix: str) -> list[Entity]:
-    """Every entity the configs describe (a bare ``{"platform": p}`` component is a removal)."""
+    """Every entity the configs describe (a bare ``{"platform": p}`` component is a removal).
+
+    Device triggers (``device_automation``) are not entities: ``test_discovery_triggers``.
+    """
     found: list[Entity] = []
     for topic, payload in sorted(configs.items()):
         if payload is None:
@@ -114,10 +118,10 @@ def entities(configs: dict[str, Any], prefix: str) -> list[Entity]:
         parts = topic[len(prefix) + 1 : -len("/config")].split("/")
         if parts[0] == "device":
             for key, component in payload["components"].items():
-                if len(component) > 1:
+                if len(component) > 1 and component["platform"] != TRIGGER:
                     config = {**component, "device": payload["device"]}
                     found.append(Entity(component["platform"], parts[1], key, config))
-        else:
+        elif parts[0] != TRIGGER:
             found.append(Entity(parts[0], parts[1], parts[2], payload))
     return found
 

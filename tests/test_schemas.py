@@ -290,6 +290,7 @@ async def test_live_traffic_validates_against_the_schemas(
         for m in recorded_bridge.probe.messages(f"{config.mqtt.base_topic}/+/event")
     }
     assert events >= {
+        "job_submitted",
         "job_finished",
         "job_failed",
         "job_cancelled",

@@ -140,12 +140,15 @@ class JobTracker:
             await self._announce(job.task_id)
 
     async def _announce(self, task_id: str) -> None:
-        """Publish a new job's topics: as it is now (a poll may have moved it meanwhile)."""
+        """Publish a new job's topics (as it is now: a poll may have moved it) and its event."""
         job = self.jobs.get(task_id)
         if job is None:
             return
         try:
             await self._publish(job)
+            await self._emit(
+                job.device, {"event": "job_submitted", "device": job.device, "job": job.to_json()}
+            )
         except aiomqtt.MqttError as err:
             # The job is stored and the print was made: the reconnect publishes every job, so
             # the broker going away now must not turn a printed job into an error answer.

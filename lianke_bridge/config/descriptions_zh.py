@@ -181,6 +181,10 @@ OPTIONS: Mapping[str, str] = {
         "Home Assistant 启动后在这个主题上宣布 `online`，桥接程序随即重新发送自动发现消息和状态。"
         "不能是 `$` 开头的主题。"
     ),
+    "homeassistant.language": (
+        "Home Assistant 中设备和实体名称的语言：`en`（英文）或 `zh-Hans`"
+        "（简体中文：缺纸、清空队列、队列……）。两种语言下实体 ID 相同，切换后自动化照常工作。"
+    ),
     # ---- jobs
     "jobs.poll_interval": "查询进行中的打印任务状态的间隔秒数；链科的接口文档建议 10 秒。",
     "jobs.retention": "任务结束后，它的保留（retained）主题留多久，再由桥接程序清除。",

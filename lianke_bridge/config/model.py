@@ -165,6 +165,10 @@ class HomeAssistantConfig:
     status_topic: str = "homeassistant/status"
     """Where Home Assistant says ``online`` when it starts; the bridge then sends discovery and
     states again. Not a ``$`` topic."""
+    language: Literal["en", "zh-Hans"] = "en"
+    """The language of the names Home Assistant shows for the devices and entities: ``en``
+    (English) or ``zh-Hans`` (Simplified Chinese: 缺纸, 清空队列, 队列…). Entity ids are the same in
+    both, so automations keep working after a switch."""
 
 
 @dataclass(frozen=True)

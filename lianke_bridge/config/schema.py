@@ -54,6 +54,7 @@ from lianke_bridge.config.validators import (
     host_list,
     http_url,
     integer,
+    language,
     log_level,
     mqtt_protocol,
     one_of,
@@ -289,6 +290,7 @@ HOMEASSISTANT_SCHEMA = vol.Schema(
         _optional(HomeAssistantConfig, "prefix"): valid_base_topic,
         _optional(HomeAssistantConfig, "discovery"): one_of("device", "entity"),
         _optional(HomeAssistantConfig, "status_topic"): valid_own_topic,
+        _optional(HomeAssistantConfig, "language"): language,
     }
 )
 

@@ -354,6 +354,24 @@ def mqtt_protocol(value: Any) -> Literal["5", "3.1.1"]:
     raise vol.Invalid("must be 5 (MQTT 5, the default) or 3.1.1 (MQTT 3.1.1)")
 
 
+_LANGUAGES: dict[str, Literal["en", "zh-Hans"]] = {
+    "en": "en",
+    "english": "en",
+    "zh-hans": "zh-Hans",
+    "zh_hans": "zh-Hans",
+    "zh": "zh-Hans",
+    "zh-cn": "zh-Hans",
+    "zh_cn": "zh-Hans",
+}
+
+
+def language(value: Any) -> Literal["en", "zh-Hans"]:
+    """``en`` or ``zh-Hans`` (Simplified Chinese), in any case; ``zh`` and ``zh-CN`` mean it too."""
+    if isinstance(value, str) and (found := _LANGUAGES.get(value.strip().lower())):
+        return found
+    raise vol.Invalid("must be en (English) or zh-Hans (Simplified Chinese)")
+
+
 def log_level(value: Any) -> str:
     """A level name in any case, returned in upper case."""
     if isinstance(value, str):

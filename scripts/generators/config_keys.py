@@ -161,6 +161,7 @@ _NAMED: Mapping[str, Accepts] = {
     "qr_credentials": Accepts("qr", secret=True),
     "mqtt_protocol": Accepts("choice", words=("5", "3.1.1")),
     "log_level": Accepts("choice", words=LOG_LEVELS),
+    "language": Accepts("choice", words=("en", "zh-Hans")),
     "printer_type": Accepts("choice", words=("1", "2", "3", *PRINTER_TYPES)),
     "existing_file": Accepts("file"),
     "directory": Accepts("folder"),

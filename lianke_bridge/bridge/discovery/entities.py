@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from lianke_bridge.bridge import freshness
+from lianke_bridge.bridge.discovery import names
 from lianke_bridge.bridge.discovery.manufacturer import manufacturer_of
 from lianke_bridge.bridge.discovery.model import (
     DEFAULT_BASE_TOPIC,
@@ -32,6 +33,7 @@ from lianke_bridge.bridge.discovery.model import (
     printer_node_id,
     sensor,
 )
+from lianke_bridge.bridge.discovery.triggers import box_triggers, printer_triggers
 from lianke_bridge.bridge.state import BoxState, PrinterState, PrinterStatusWord
 from lianke_bridge.cloud import codes
 from lianke_bridge.config import DeviceConfig
@@ -91,16 +93,17 @@ def bridge_device(ctx: DiscoveryContext) -> HaDevice:
     topics = ctx.topics
     node = bridge_node_id(ctx.base_topic, ctx.instance)
     bridge_only = availability_topics(ctx, None)
-    name = "Lianke Bridge"
+    lang = ctx.language
+    name = names.name(lang, "bridge_device")
     if ctx.instance:
-        name = f"Lianke Bridge {ctx.instance}"
+        name = f"{name} {ctx.instance}"
     if ctx.base_topic != DEFAULT_BASE_TOPIC:
         name = f"{name} ({ctx.base_topic})"
     entities = (
         # No availability: when the bridge is gone this shows "Disconnected", not "Unavailable".
         binary_sensor(
             "connection_state",
-            "Connection state",
+            names.name(lang, "connection_state"),
             (),
             topics.bridge_state,
             payload_on=ONLINE,
@@ -110,7 +113,7 @@ def bridge_device(ctx: DiscoveryContext) -> HaDevice:
         ),
         sensor(
             "version",
-            "Version",
+            names.name(lang, "version"),
             bridge_only,
             topics.bridge_info,
             _value("version"),
@@ -119,7 +122,7 @@ def bridge_device(ctx: DiscoveryContext) -> HaDevice:
         ),
         binary_sensor(
             "api_problem",
-            "Cloud API problem",
+            names.name(lang, "api_problem"),
             bridge_only,
             topics.bridge_health,
             _on_off(_get("api_problem")),
@@ -130,7 +133,7 @@ def bridge_device(ctx: DiscoveryContext) -> HaDevice:
         ),
         button(
             "republish",
-            "Republish",
+            names.name(lang, "republish"),
             bridge_only,
             topics.bridge_request("republish"),
             entity_category="diagnostic",
@@ -141,7 +144,7 @@ def bridge_device(ctx: DiscoveryContext) -> HaDevice:
         "identifiers": [node],
         "name": name,
         "manufacturer": ORIGIN_NAME,
-        "model": "Lianke cloud to MQTT bridge",
+        "model": names.name(lang, "bridge_model"),
         "sw_version": ctx.sw_version,
     }
     return HaDevice(node, entity_slug(node), info, entities)
@@ -154,10 +157,11 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
     bridge_only = availability_topics(ctx, None)
     with_box = availability_topics(ctx, dev)
     state = topics.state(dev)
+    lang = ctx.language
     entities = (
         binary_sensor(
             "connectivity",
-            "Cloud connection",
+            names.name(lang, "connectivity"),
             bridge_only,
             topics.availability(dev),
             payload_on=ONLINE,
@@ -170,7 +174,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         # The cloud not answering for the box (or refusing): unknown is not "Connected".
         binary_sensor(
             "cloud_error",
-            "Cloud error",
+            names.name(lang, "cloud_error"),
             bridge_only,
             state,
             _on_off(f"{_get('error')} is not none"),
@@ -180,7 +184,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         ),
         sensor(
             "queue",
-            "Queue",
+            names.name(lang, "queue"),
             with_box,
             topics.queue(dev),
             state_class="measurement",
@@ -190,7 +194,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         ),
         sensor(
             "last_job",
-            "Last job",
+            names.name(lang, "last_job"),
             bridge_only,
             topics.last_job(dev),
             LAST_JOB_TEMPLATE,
@@ -202,7 +206,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         HaEntity(
             "event",
             "job",
-            "Job",
+            names.name(lang, "job"),
             bridge_only,
             {
                 "state_topic": topics.job_event(dev),
@@ -213,7 +217,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         HaEntity(
             "text",
             "print_url",
-            "Print URL",
+            names.name(lang, "print_url"),
             with_box,
             {
                 "command_topic": topics.request(dev, "print"),
@@ -228,7 +232,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         HaEntity(
             "notify",
             "print",
-            "Print",
+            names.name(lang, "print"),
             with_box,
             {
                 "command_topic": topics.request(dev, "print"),
@@ -238,7 +242,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         ),
         button(
             "reboot",
-            "Reboot",
+            names.name(lang, "reboot"),
             with_box,
             topics.request(dev, "reboot"),
             device_class="restart",
@@ -246,7 +250,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         ),
         button(
             "flush_queue",
-            "Flush queue",
+            names.name(lang, "flush_queue"),
             with_box,
             topics.request(dev, "flush"),
             icon="mdi:tray-remove",
@@ -254,7 +258,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         # Refresh stays usable while the box is offline: it is how one learns it is back.
         button(
             "refresh",
-            "Refresh",
+            names.name(lang, "refresh"),
             bridge_only,
             topics.request(dev, "refresh"),
             entity_category="diagnostic",
@@ -262,7 +266,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         ),
         button(
             "rescan_printers",
-            "Rescan network printers",
+            names.name(lang, "rescan_printers"),
             with_box,
             topics.request(dev, "refresh_network_printers"),
             entity_category="diagnostic",
@@ -270,7 +274,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         ),
         sensor(
             "firmware",
-            "Firmware",
+            names.name(lang, "firmware"),
             bridge_only,
             state,
             _value("firmware"),
@@ -279,7 +283,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         ),
         sensor(
             "ip_address",
-            "IP address",
+            names.name(lang, "ip_address"),
             bridge_only,
             state,
             _value("ip"),
@@ -288,7 +292,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         ),
         sensor(
             "expire_date",
-            "Subscription expires",
+            names.name(lang, "expire_date"),
             bridge_only,
             state,
             EXPIRE_DATE_TEMPLATE,
@@ -297,7 +301,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         ),
         binary_sensor(
             "subscription_expired",
-            "Subscription expired",
+            names.name(lang, "subscription_expired"),
             bridge_only,
             state,
             _on_off(_get("expired")),
@@ -308,26 +312,35 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
     info = clean(
         {
             "identifiers": [box_node_id(device.device_id)],
-            "name": f"Lianke {dev}",
+            "name": names.name(lang, "box_device", box=dev),
             "manufacturer": MANUFACTURER,
-            "model": box.model or "Cloud print box",
+            "model": box.model or names.name(lang, "box_model"),
             "sw_version": box.firmware,
             "serial_number": device.device_id,
             "via_device": bridge_node_id(ctx.base_topic, ctx.instance),
         }
     )
-    return HaDevice(box_node_id(device.device_id), f"lianke_{entity_slug(dev)}", info, entities)
+    return HaDevice(
+        box_node_id(device.device_id),
+        f"lianke_{entity_slug(dev)}",
+        info,
+        entities,
+        box_triggers(ctx, dev),
+    )
 
 
 def _is_network(printer: PrinterState) -> bool:
     return printer.ip is not None or printer.port == codes.NETWORK_PRINTER_PORT
 
 
-def printer_display_name(device: DeviceConfig, printer: PrinterState) -> str:
+def printer_display_name(
+    device: DeviceConfig, printer: PrinterState, language: names.Language = "en"
+) -> str:
     """``Kyocera MA2000w GX (office USB 1)``: the model, where it is plugged in."""
-    model = printer.name or printer.model or "Printer"
-    where = "network" if _is_network(printer) else f"USB {printer.port}"
-    return f"{model} ({device.name} {where})"
+    model = printer.name or printer.model or names.name(language, "printer")
+    if _is_network(printer):
+        return names.name(language, "printer_network", model=model, box=device.name)
+    return names.name(language, "printer_usb", model=model, box=device.name, port=printer.port)
 
 
 def ink_keys(printer: PrinterState) -> list[tuple[str, str]]:
@@ -348,12 +361,8 @@ def ink_keys(printer: PrinterState) -> list[tuple[str, str]]:
     return keys
 
 
-PROBLEM_SENSORS: tuple[tuple[str, str], ...] = (
-    ("paper_out", "Paper out"),
-    ("paper_jam", "Paper jam"),
-    ("cover_open", "Cover open"),
-    ("out_of_ink", "Out of ink"),
-)
+PROBLEM_SENSORS: tuple[str, ...] = ("paper_out", "paper_jam", "cover_open", "out_of_ink")
+"""The problem every printer can report (a binary sensor and a device trigger each)."""
 
 
 def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: PrinterState) -> HaDevice:
@@ -364,13 +373,14 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
     state = topics.printer_state(dev, port)
     with_box = availability_topics(ctx, dev)
     expire = ctx.expire_after(freshness.printer_period(device.poll, printer))
-    problems = list(PROBLEM_SENSORS)
+    lang = ctx.language
+    problems = PROBLEM_SENSORS
     if printer.kind in RIBBON_KINDS:
-        problems.append(("out_of_ribbon", "Out of ribbon"))
+        problems = (*problems, "out_of_ribbon")
     entities: list[HaEntity] = [
         sensor(
             "status",
-            "Status",
+            names.name(lang, "status"),
             with_box,
             state,
             _value("status"),
@@ -395,19 +405,19 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
     entities.extend(
         binary_sensor(
             key,
-            name,
+            names.name(lang, key),
             with_box,
             state,
             _on_off(f"(value_json.get('problems') or {{}}).get({key!r})"),
             device_class="problem",
             expire_after=expire,
         )
-        for key, name in problems
+        for key in problems
     )
     entities.append(
         binary_sensor(
             "error_limit_reached",
-            "Error limit reached",
+            names.name(lang, "error_limit_reached"),
             with_box,
             state,
             _on_off(_get("error_limit_reached")),
@@ -418,7 +428,7 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
     entities.extend(
         sensor(
             key,
-            f"{name} level",
+            names.ink_level_name(lang, name),
             with_box,
             state,
             "{{ (value_json.get('markers') or {}).get(" + jinja_string(name) + ") }}",
@@ -433,7 +443,7 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
         (
             button(
                 "flush_queue",
-                "Flush queue",
+                names.name(lang, "flush_queue"),
                 with_box,
                 topics.request(dev, "flush"),
                 _port_payload(port),
@@ -441,7 +451,7 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
             ),
             button(
                 "reset_error_limit",
-                "Reset error limit",
+                names.name(lang, "reset_error_limit"),
                 with_box,
                 topics.request(dev, "reset_error_limit"),
                 _port_payload(port),
@@ -449,7 +459,7 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
             ),
             sensor(
                 "model",
-                "Model",
+                names.name(lang, "model"),
                 with_box,
                 state,
                 _value("model"),
@@ -462,10 +472,16 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
     info = clean(
         {
             "identifiers": [node],
-            "name": printer_display_name(device, printer),
+            "name": printer_display_name(device, printer, lang),
             "manufacturer": manufacturer_of(printer.model, printer.name),
             "model": printer.model or printer.name or None,
             "via_device": box_node_id(device.device_id),
         }
     )
-    return HaDevice(node, f"lianke_{entity_slug(dev)}_p{port}", info, tuple(entities))
+    return HaDevice(
+        node,
+        f"lianke_{entity_slug(dev)}_p{port}",
+        info,
+        tuple(entities),
+        printer_triggers(ctx, dev, port, problems),
+    )

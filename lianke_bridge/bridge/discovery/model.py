@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from lianke_bridge import __version__
 from lianke_bridge.bridge import freshness
+from lianke_bridge.bridge.discovery.names import Language
 from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.config import Config, slugify
 
@@ -48,6 +49,8 @@ class DiscoveryContext:
     """``expire_after`` = this many periods of the feeding poll; 0 leaves it out."""
     instance: int = 0
     """The shard index: each instance of a scaled-out bridge is its own ``bridge`` device."""
+    language: Language = "en"
+    """The language of the names (``homeassistant.language``); ids never depend on it."""
 
     @classmethod
     def from_config(cls, config: Config, *, sw_version: str = __version__) -> DiscoveryContext:
@@ -58,6 +61,7 @@ class DiscoveryContext:
             mode=config.homeassistant.discovery,
             sw_version=sw_version,
             instance=config.shard.index,
+            language=config.homeassistant.language,
         )
 
     @property
@@ -102,8 +106,26 @@ class HaEntity:
 
 
 @dataclass(frozen=True)
+class HaTrigger:
+    """One device trigger (``device_automation``): "When <device> ..." in the automation editor.
+
+    Home Assistant subscribes to ``topic`` and fires the trigger when ``value_template``,
+    rendered over the message, equals ``payload``; automations name it by device, ``type`` and
+    ``subtype``, so those are ids that never change (not with the language either).
+    """
+
+    key: str
+    """Component key and object id, unique within its device (``[a-z0-9_]``)."""
+    type: str
+    subtype: str
+    topic: str
+    value_template: str
+    payload: str
+
+
+@dataclass(frozen=True)
 class HaDevice:
-    """One Home Assistant device and its entities."""
+    """One Home Assistant device, its entities and its device triggers."""
 
     node_id: str
     """Node id in topics and the device identifier (``[a-zA-Z0-9_-]``)."""
@@ -112,6 +134,7 @@ class HaDevice:
     info: Mapping[str, Any]
     """The ``device`` block."""
     entities: tuple[HaEntity, ...]
+    triggers: tuple[HaTrigger, ...] = ()
 
 
 # ---- ids --------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Discovery messages from the model: one config per device, or one per entity. Pure.
 
 Either one device-based config per device (``<prefix>/device/<node>/config`` with
-``components``, Home Assistant 2024.12+) or one config per entity
+``components``, Home Assistant 2024.12+) or one config per entity and per device trigger
 (``<prefix>/<platform>/<node>/<key>/config``, older installations).
 """
 
@@ -20,6 +20,7 @@ from lianke_bridge.bridge.discovery.model import (
     DiscoveryMessage,
     HaDevice,
     HaEntity,
+    HaTrigger,
 )
 from lianke_bridge.bridge.state import BoxState, PrinterState
 from lianke_bridge.config import DeviceConfig
@@ -51,6 +52,21 @@ def component_config(device: HaDevice, entity: HaEntity) -> dict[str, Any]:
     return config
 
 
+TRIGGER_PLATFORM = "device_automation"
+
+
+def trigger_config(trigger: HaTrigger) -> dict[str, Any]:
+    """A device trigger's options shared by both modes (no platform, device or origin)."""
+    return {
+        "automation_type": "trigger",
+        "type": trigger.type,
+        "subtype": trigger.subtype,
+        "topic": trigger.topic,
+        "value_template": trigger.value_template,
+        "payload": trigger.payload,
+    }
+
+
 def device_topic(ctx: DiscoveryContext, node_id: str) -> str:
     """``<prefix>/device/<node>/config``."""
     return f"{ctx.prefix}/device/{node_id}/config"
@@ -63,23 +79,21 @@ def entity_topic(ctx: DiscoveryContext, platform: str, node_id: str, key: str) -
 
 def render_device(ctx: DiscoveryContext, device: HaDevice) -> list[DiscoveryMessage]:
     """A device's discovery messages in the context's mode."""
+    configs: list[tuple[str, str, dict[str, Any]]] = [
+        (entity.platform, entity.key, component_config(device, entity))
+        for entity in device.entities
+    ]
+    configs += [(TRIGGER_PLATFORM, t.key, trigger_config(t)) for t in device.triggers]
     if ctx.mode == "device":
-        components = {
-            entity.key: {"platform": entity.platform, **component_config(device, entity)}
-            for entity in device.entities
-        }
+        components = {key: {"platform": platform, **config} for platform, key, config in configs}
         payload = {"device": dict(device.info), "origin": origin(ctx), "components": components}
         return [DiscoveryMessage(device_topic(ctx, device.node_id), payload)]
     return [
         DiscoveryMessage(
-            entity_topic(ctx, entity.platform, device.node_id, entity.key),
-            {
-                **component_config(device, entity),
-                "device": dict(device.info),
-                "origin": origin(ctx),
-            },
+            entity_topic(ctx, platform, device.node_id, key),
+            {**config, "device": dict(device.info), "origin": origin(ctx)},
         )
-        for entity in device.entities
+        for platform, key, config in configs
     ]
 
 
