@@ -1015,24 +1015,41 @@ def test_vanished_components_are_removed_from_a_device() -> None:
 
 
 def test_switching_to_device_discovery_migrates_entities() -> None:
-    """Entity configs are migrated, the device config sent, then the old topics cleared."""
+    """Entity configs are migrated, the old topics cleared, then the device config sent."""
     old = printer_discovery(ENTITY_CTX, OFFICE, LASER)
     new = printer_discovery(CTX, OFFICE, LASER)
     plan = plan_discovery(CTX, published_index(old), new)
     assert {m.topic for m in plan.migrate} == {m.topic for m in old}
     assert all(m.payload == {"migrate_discovery": True} and not m.retain for m in plan.migrate)
+    assert {m.topic for m in plan.handover} == {m.topic for m in old}
+    assert all(m.payload is None and m.retain for m in plan.handover)
     assert list(plan.publish) == new
-    assert {m.topic for m in plan.clear} == {m.topic for m in old}
-    assert plan.messages().index(plan.publish[0]) == len(plan.migrate)
+    assert plan.clear == ()
+    assert plan.messages().index(plan.publish[0]) == len(plan.migrate) + len(plan.handover)
 
 
 def test_switching_back_to_entity_discovery_rolls_back() -> None:
-    """Going back to per-entity discovery migrates the device config the other way."""
+    """Going back to per-entity discovery migrates the device config the other way.
+
+    The device config gets a placeholder trigger before it is cleared: Home Assistant warns
+    about a cleared device config that holds no component.
+    """
     old = box_discovery(CTX, OFFICE, OFFICE_BOX)
     new = box_discovery(ENTITY_CTX, OFFICE, OFFICE_BOX)
     plan = plan_discovery(ENTITY_CTX, discovery_topics(old), new)
     assert [m.topic for m in plan.migrate] == [old[0].topic]
-    assert [m.topic for m in plan.clear] == [old[0].topic]
+    placeholder, cleared = plan.handover
+    assert placeholder.topic == cleared.topic == old[0].topic
+    assert not placeholder.retain
+    assert placeholder.payload is not None
+    assert old[0].payload is not None
+    assert placeholder.payload["device"] == old[0].payload["device"]
+    assert [c["platform"] for c in placeholder.payload["components"].values()] == [
+        "device_automation"
+    ]
+    assert cleared.payload is None
+    assert cleared.retain
+    assert plan.clear == ()
     assert len(plan.publish) == len(new) == 15 + 7  # entities and device triggers
 
 

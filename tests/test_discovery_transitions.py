@@ -1,8 +1,10 @@
 """Home Assistant through transitions, watched on a real broker: mode switches and start-up.
 
-Switching ``homeassistant.discovery`` must lose nothing: for every entity Home Assistant wants
-the ``{"migrate_discovery": true}`` message on the old topic first, then the new config, and only
-then the old topic cleared. A start must never announce a box before its identity is known.
+Switching ``homeassistant.discovery`` must lose nothing and make Home Assistant log nothing: for
+every entity the ``{"migrate_discovery": true}`` message on the old topic first, then the old
+topic cleared (a device config after a placeholder trigger it can remove), and only then the new
+config, which carries the same discovery id (``discovery/plan.py`` says why). A start must never
+announce a box before its identity is known.
 """
 
 from __future__ import annotations
@@ -72,14 +74,14 @@ async def run_until_discovered(probe: MqttProbe, config: Config, since: int = 0)
 
 
 @pytest.mark.parametrize(("old", "new"), [("device", "entity"), ("entity", "device")])
-async def test_mode_switch_migrates_then_announces_then_clears_every_entity(
+async def test_mode_switch_migrates_then_clears_then_announces_every_entity(
     config: Config,
     mosquitto: MosquittoBroker,
     caplog: pytest.LogCaptureFixture,
     old: Mode,
     new: Mode,
 ) -> None:
-    """For each entity: migrate on its old topic, then its new config, then the old cleared."""
+    """For each entity: migrate on its old topic, the old topic cleared, then its new config."""
     prefix = config.homeassistant.prefix
     async with probe_for(mosquitto, config) as probe:
         before = await run_until_discovered(probe, in_mode(config, old))
@@ -102,9 +104,13 @@ async def test_mode_switch_migrates_then_announces_then_clears_every_entity(
         assert migrate is not None, f"{uid}: no migrate message on {old_topic}"
         assert announce is not None, f"{uid}: never announced on {new_topic}"
         assert clear is not None, f"{uid}: {old_topic} never cleared"
-        assert migrate < announce < clear, (
-            f"{uid}: migrate {migrate}, new {announce}, clear {clear}"
+        assert migrate < clear < announce, (
+            f"{uid}: migrate {migrate}, clear {clear}, new {announce}"
         )
+        if old == "device":  # a device config is cleared after a placeholder it can remove
+            placeholder = first(run, lambda m, t=old_topic: m.topic == t and is_placeholder(m))
+            assert placeholder is not None, f"{old_topic}: cleared without a placeholder"
+            assert migrate < placeholder < clear
     left = {t for t, payload in after.items() if payload is not None}
     assert not left & set(old_topic_of.values()), "an old-mode config is still retained"
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
@@ -117,6 +123,14 @@ def unique_ids_of(payload: Any) -> set[str]:
     if "components" in payload:
         return {c["unique_id"] for c in payload["components"].values() if "unique_id" in c}
     return {payload["unique_id"]} if "unique_id" in payload else set()
+
+
+def is_placeholder(message: ProbeMessage) -> bool:
+    """The non-retained device config holding only the hand-over trigger."""
+    if message.retain or not message.payload:
+        return False
+    components = message.json().get("components", {})
+    return list(components) == [discovery.HANDOVER_KEY]
 
 
 def is_migrate(message: ProbeMessage) -> bool:

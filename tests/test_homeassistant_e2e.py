@@ -790,7 +790,7 @@ async def test_box_removed_from_config_is_cleared_across_a_restart(
 async def test_switching_to_entity_mode_migrates_and_clears_device_configs(
     config: Config, mosquitto: MosquittoBroker
 ) -> None:
-    """Device -> entity across a restart: migrate, new per-entity configs, old topics cleared."""
+    """Device -> entity across a restart: migrate, old topics cleared, new per-entity configs."""
     prefix = config.homeassistant.prefix
     async with probe_for(mosquitto, config) as probe:
         async with bridge_running(config, probe) as bridge:
@@ -803,9 +803,11 @@ async def test_switching_to_entity_mode_migrates_and_clears_device_configs(
             for node in every_node(config):
                 topic = device_topic(config, node)
                 await probe.wait_for(topic, lambda m: not m.payload and m.retain, since=start)
-                migrate = probe.messages(topic)[-2]
+                migrate, placeholder = probe.messages(topic)[-3:-1]
                 assert migrate.json() == {"migrate_discovery": True}, node
                 assert not migrate.retain
+                assert list(placeholder.json()["components"]) == [discovery.HANDOVER_KEY]
+                assert not placeholder.retain
             node = discovery.printer_node_id(OFFICE_ID, 631)
             await probe.wait_for(f"{prefix}/sensor/{node}/ink_black/config", since=start)
     async with probe_for(mosquitto, config) as late:

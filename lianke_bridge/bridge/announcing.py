@@ -83,8 +83,8 @@ class HomeAssistantAnnouncer:
         while the bridge was stopped is still cleared at the next start; printers published
         before are kept until their box's printer list was read (a restart, or a box that is
         offline, never removes them). When the discovery mode changed, Home Assistant is first
-        told to migrate the entities (names and areas are kept), then given the new configs,
-        then the old topics are cleared. Without ``force`` only changed configs go out.
+        told to migrate the entities (names and areas are kept), then the old topics are
+        cleared, then it gets the new configs. Without ``force`` only changed configs go out.
         """
         if not self.enabled:
             return
@@ -131,11 +131,19 @@ class HomeAssistantAnnouncer:
             self.store.update_discovery(plan.published, forget=set(mine) - set(plan.published))
 
     async def _carry_out(self, plan: discovery.DiscoveryPlan, *, force: bool) -> None:
-        """Migrate, then publish, then clear: Home Assistant keeps names and areas that way."""
+        """Migrate, hand over, publish, clear: Home Assistant keeps names and areas, logs nothing.
+
+        The order is :class:`discovery.DiscoveryPlan`'s (why: :mod:`discovery.plan`).
+        """
         for message in plan.migrate:
             await self.publisher.publish(message.topic, message.payload)
         if plan.migrate:
             await asyncio.sleep(MIGRATE_PAUSE)
+        for message in plan.handover:
+            if message.payload is None:
+                await self.publisher.clear(message.topic)
+            else:
+                await self.publisher.publish(message.topic, message.payload)
         for message in plan.publish:
             await self.publisher.publish(
                 message.topic, message.payload, retain=True, force=force, digest_only=True

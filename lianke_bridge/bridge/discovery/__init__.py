@@ -1,10 +1,11 @@
 """Home Assistant MQTT discovery, built from the bridge's model. Pure: no I/O.
 
-:mod:`.model` (context, messages, :class:`HaDevice` / :class:`HaEntity`, node ids),
-:mod:`.entities` (the declarative lists: which entities the bridge, a box and a printer have),
+:mod:`.model` (context, messages, :class:`HaDevice` / :class:`HaEntity` / :class:`HaTrigger`,
+node ids), :mod:`.entities` (the declarative lists: which entities the bridge, a box and a printer
+have), :mod:`.triggers` (their device triggers), :mod:`.names` (the names, per language),
 :mod:`.render` (the model as messages, in either discovery mode) and :mod:`.plan` (what to
-publish, migrate and clear, given what was published before). The service publishes what these
-return; this face hands the names on so callers import ``discovery`` alone.
+publish, migrate, hand over and clear, given what was published before). The service publishes
+what these return; this face hands the names on so callers import ``discovery`` alone.
 """
 
 from lianke_bridge.bridge.discovery.entities import (
@@ -42,6 +43,7 @@ from lianke_bridge.bridge.discovery.model import (
     printer_node_id,
 )
 from lianke_bridge.bridge.discovery.plan import (
+    HANDOVER_KEY,
     MIGRATE_PAYLOAD,
     DiscoveryPlan,
     discovery_topics,
@@ -66,6 +68,7 @@ from lianke_bridge.bridge.discovery.render import (
 __all__ = [
     "DEFAULT_BASE_TOPIC",
     "EXPIRE_DATE_TEMPLATE",
+    "HANDOVER_KEY",
     "ID_PATTERN",
     "JOB_EVENT_TYPES",
     "LAST_JOB_TEMPLATE",

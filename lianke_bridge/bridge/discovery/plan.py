@@ -2,6 +2,15 @@
 
 The service persists :func:`published_index` and gives it back to :func:`plan_discovery` after a
 restart, so what vanished (a box, a printer, an ink cartridge) is removed from Home Assistant.
+
+A switch of discovery mode keeps every entity's discovery id (``<node> <key>``: the same in a
+device config's component and in a per-entity topic), so Home Assistant only accepts the hand
+over in this order: ``{"migrate_discovery": true}`` on the old topic (it unloads the entities and
+keeps their registry entries), then the old topic cleared while nothing owns its ids, then the
+new configs. Cleared after the new configs, the old topic would reach the entities that now own
+those ids from the new topic: Home Assistant logs a "conflicting MQTT discovery message" for
+each. Home Assistant also warns about a cleared device config that holds no component any more,
+so before clearing one, a placeholder device trigger is announced in it, for the clear to remove.
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ from typing import Any
 from lianke_bridge.bridge.discovery.model import DiscoveryContext, DiscoveryMessage, box_node_id
 
 MIGRATE_PAYLOAD: dict[str, Any] = {"migrate_discovery": True}
+HANDOVER_KEY = "discovery_handover"
+"""The placeholder component a device config holds for the moment before it is cleared."""
 
 
 def discovery_topics(messages: Iterable[DiscoveryMessage]) -> set[str]:
@@ -74,11 +85,12 @@ def node_of(prefix: str, topic: str) -> str | None:
 
 @dataclass(frozen=True)
 class DiscoveryPlan:
-    """What to send, in order: ``migrate``, then ``publish``, then ``clear``.
+    """What to send, in order: ``migrate``, ``handover``, ``publish``, then ``clear``.
 
     ``migrate`` (not retained) hands entities over when the discovery mode changed, keeping
-    their registry entries (names, areas); Home Assistant wants the new configs next and the
-    old topics cleared after that. Leave a second or so after ``migrate`` before ``publish``.
+    their registry entries (names, areas); ``handover`` clears the old topics (a device config
+    first gets a placeholder, not retained, for the clear to remove) before ``publish`` sends
+    the new configs. Leave a second or so after ``migrate``. ``clear`` removes what is gone.
     """
 
     migrate: tuple[DiscoveryMessage, ...]
@@ -86,10 +98,11 @@ class DiscoveryPlan:
     clear: tuple[DiscoveryMessage, ...]
     published: dict[str, list[str]]
     """The index to persist once the plan went out."""
+    handover: tuple[DiscoveryMessage, ...] = ()
 
     def messages(self) -> list[DiscoveryMessage]:
         """Every message in order."""
-        return [*self.migrate, *self.publish, *self.clear]
+        return [*self.migrate, *self.handover, *self.publish, *self.clear]
 
 
 def is_printer_of(node_id: str, device_id: str) -> bool:
@@ -143,7 +156,7 @@ def plan_discovery(
             kept[topic] = before.pop(topic)
     wanted_topics = {m.topic for m in wanted}
     device_keys: dict[str, set[str]] = {}
-    entity_nodes: set[str] = set()
+    entity_nodes: dict[str, dict[str, Any]] = {}  # node -> a per-entity config (device, origin)
     for message in wanted:
         parsed = _parse_topic(ctx.prefix, message.topic)
         if parsed is None or message.payload is None:
@@ -151,23 +164,50 @@ def plan_discovery(
         if parsed.key is None:
             device_keys[parsed.node_id] = set(message.payload.get("components", {}))
         else:
-            entity_nodes.add(parsed.node_id)
+            entity_nodes.setdefault(parsed.node_id, message.payload)
 
     migrate: list[DiscoveryMessage] = []
+    handover: list[DiscoveryMessage] = []
     clear: list[DiscoveryMessage] = []
     for topic in sorted(set(before) - wanted_topics):
         parsed = _parse_topic(ctx.prefix, topic)
-        moved = parsed is not None and (
-            (parsed.key is None and parsed.node_id in entity_nodes)
-            or (parsed.key is not None and parsed.key in device_keys.get(parsed.node_id, ()))
-        )
-        if moved:
+        if parsed is not None and parsed.key is None and parsed.node_id in entity_nodes:
             migrate.append(DiscoveryMessage(topic, dict(MIGRATE_PAYLOAD), retain=False))
-        clear.append(DiscoveryMessage(topic, None))
+            handover.append(_placeholder(ctx, topic, entity_nodes[parsed.node_id]))
+            handover.append(DiscoveryMessage(topic, None))
+        elif parsed is not None and parsed.key in device_keys.get(parsed.node_id, ()):
+            migrate.append(DiscoveryMessage(topic, dict(MIGRATE_PAYLOAD), retain=False))
+            handover.append(DiscoveryMessage(topic, None))
+        else:
+            clear.append(DiscoveryMessage(topic, None))
 
     publish = [_with_removed_components(m, before.get(m.topic, [])) for m in wanted]
     published = {**kept, **published_index(wanted)}
-    return DiscoveryPlan(tuple(migrate), tuple(publish), tuple(clear), published)
+    return DiscoveryPlan(
+        tuple(migrate), tuple(publish), tuple(clear), published, handover=tuple(handover)
+    )
+
+
+def _placeholder(ctx: DiscoveryContext, topic: str, sample: Mapping[str, Any]) -> DiscoveryMessage:
+    """A device config holding only a device trigger nothing fires, for the clear to remove.
+
+    Not retained: it only has to reach Home Assistant between the migrate and the clear. The
+    device block is the device's own (``sample`` is one of its new per-entity configs).
+    """
+    trigger = {
+        "platform": "device_automation",
+        "automation_type": "trigger",
+        "type": "bridge",
+        "subtype": HANDOVER_KEY,
+        "topic": f"{ctx.base_topic}/bridge/{HANDOVER_KEY}",
+        "payload": HANDOVER_KEY,
+    }
+    payload = {
+        "device": sample.get("device", {}),
+        "origin": sample.get("origin", {}),
+        "components": {HANDOVER_KEY: trigger},
+    }
+    return DiscoveryMessage(topic, payload, retain=False)
 
 
 def _with_removed_components(message: DiscoveryMessage, refs: Sequence[str]) -> DiscoveryMessage:
