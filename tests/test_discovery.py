@@ -1014,6 +1014,23 @@ def test_vanished_components_are_removed_from_a_device() -> None:
     assert again.publish[0].payload == printer_discovery(CTX, OFFICE, fewer)[0].payload
 
 
+def test_changed_configs_are_known_across_a_restart() -> None:
+    """The index keeps each config's digest: only configs changed since are ``updated``."""
+    before = published_index(fleet(CTX))
+    assert json.loads(json.dumps(before)) == before
+    assert plan_discovery(CTX, before, fleet(CTX)).updated == ()
+    newer = replace(OFFICE_BOX, firmware="2.1.120")
+    wanted = full_discovery(
+        CTX, [(OFFICE, newer, [INKJET, LASER]), (WAREHOUSE, WAREHOUSE_BOX, [LABEL])]
+    )
+    updated = plan_discovery(CTX, before, wanted).updated
+    assert [m.topic for m in updated] == ["homeassistant/device/lianke_lc01demo000001/config"]
+    assert "lianke/office/availability" in discovery.read_topics(updated)
+    chinese = replace(CTX, language="zh-Hans")
+    assert len(plan_discovery(chinese, before, fleet(chinese)).updated) == len(fleet(CTX))
+    assert plan_discovery(CTX, {}, fleet(CTX)).updated == (), "new ones are not updates"
+
+
 def test_switching_to_device_discovery_migrates_entities() -> None:
     """Entity configs are migrated, the old topics cleared, then the device config sent."""
     old = printer_discovery(ENTITY_CTX, OFFICE, LASER)

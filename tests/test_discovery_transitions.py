@@ -167,6 +167,36 @@ async def test_start_announces_each_box_once_its_identity_is_known(
         assert device["sw_version"], message.topic
 
 
+async def test_a_changed_config_is_followed_by_the_states_it_reads(
+    config: Config, mosquitto: MosquittoBroker, simulator: Simulator
+) -> None:
+    """A box's config that changes (new firmware) is followed by its retained states again.
+
+    Home Assistant takes an entity whose config changed as expired (``expire_after``) until
+    its next state message; without one the box's connection and queue would show unavailable
+    until the next refresh. An unchanged config is not followed by anything.
+    """
+    prefix = config.homeassistant.prefix
+    async with probe_for(mosquitto, config) as probe, bridge_running(config, probe) as bridge:
+        await discovered(bridge, config, every_node(config))
+        topic = f"{prefix}/device/{discovery.box_node_id(OFFICE_ID)}/config"
+        start = probe.mark()
+        box = simulator.state.boxes[OFFICE_ID]
+        box.spec = replace(box.spec, software="2.1.120")
+        updated = await probe.wait_for(
+            topic, lambda m: bool(m.payload) and '"2.1.120"' in m.text, since=start
+        )
+        position = probe.messages().index(updated)
+        for state in ("office/availability", "office/queue", "office/state", "bridge/state"):
+            again = await probe.wait_for(f"{bridge.base}/{state}", since=position + 1)
+            assert again.retain, state
+    assert discovery.read_topics([discovery.DiscoveryMessage(topic, updated.json())]) >= {
+        f"{bridge.base}/office/availability",
+        f"{bridge.base}/office/queue",
+        f"{bridge.base}/office/state",
+    }
+
+
 async def test_error_limit_shows_on_every_printer_of_the_box(
     running_bridge: RunningBridge, simulator: Simulator
 ) -> None:

@@ -23,7 +23,8 @@ from lianke_bridge.config import Config
 _LOGGER = logging.getLogger(__name__)
 
 MIGRATE_PAUSE = 1.0
-"""Seconds between Home Assistant's migrate messages and the new configs."""
+"""Seconds between Home Assistant's migrate messages and the new configs, and between changed
+configs and the states sent again for them (Home Assistant takes a config in a task of its own)."""
 HA_ANNOUNCE_DELAY = (5.0, 15.0)
 """Random delay before re-announcing after Home Assistant's birth message (the HA advice)."""
 
@@ -100,6 +101,7 @@ class HomeAssistantAnnouncer:
             )
             await self._carry_out(plan, force=force)
             self.store.set_discovery(plan.published)
+        await self._refresh_states(plan)
 
     async def announce_box(self, box: Box) -> None:
         """Announce one box and its printers: only what changed is sent, compared by digest.
@@ -129,6 +131,7 @@ class HomeAssistantAnnouncer:
             )
             await self._carry_out(plan, force=False)  # migrates printers kept from before a switch
             self.store.update_discovery(plan.published, forget=set(mine) - set(plan.published))
+        await self._refresh_states(plan)
 
     async def _carry_out(self, plan: discovery.DiscoveryPlan, *, force: bool) -> None:
         """Migrate, hand over, publish, clear: Home Assistant keeps names and areas, logs nothing.
@@ -150,6 +153,22 @@ class HomeAssistantAnnouncer:
             )
         for message in plan.clear:
             await self.publisher.clear(message.topic)
+
+    async def _refresh_states(self, plan: discovery.DiscoveryPlan) -> None:
+        """Send again the retained states that changed configs read, once HA took them in.
+
+        Home Assistant restarts the ``expire_after`` of an entity whose config changed: without
+        a new state message it stays unavailable until the next refresh (minutes for a network
+        printer). Outside the lock: only this box's caller waits for the pause.
+        """
+        topics = discovery.read_topics(plan.updated)
+        if not topics:
+            return
+        await asyncio.sleep(MIGRATE_PAUSE)
+        for topic in sorted(topics):
+            data = self.publisher.retained(topic)
+            if data is not None:
+                await self.publisher.publish(topic, data, retain=True, force=True)
 
     async def clear_retained(self, *, keep: str) -> None:
         """Empty every retained topic this bridge filled, discovery first (HA drops the devices).

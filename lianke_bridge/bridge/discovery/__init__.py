@@ -51,6 +51,7 @@ from lianke_bridge.bridge.discovery.plan import (
     node_of,
     plan_discovery,
     published_index,
+    read_topics,
     removal_messages,
 )
 from lianke_bridge.bridge.discovery.render import (
@@ -112,6 +113,7 @@ __all__ = [
     "printer_display_name",
     "printer_node_id",
     "published_index",
+    "read_topics",
     "removal_messages",
     "render_device",
 ]

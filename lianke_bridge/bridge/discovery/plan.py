@@ -15,6 +15,7 @@ so before clearing one, a placeholder device trigger is announced in it, for the
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from lianke_bridge.bridge.discovery.model import DiscoveryContext, DiscoveryMess
 MIGRATE_PAYLOAD: dict[str, Any] = {"migrate_discovery": True}
 HANDOVER_KEY = "discovery_handover"
 """The placeholder component a device config holds for the moment before it is cleared."""
+DIGEST = "digest:"
+"""Marks the entry of a published index that fingerprints the config (not a component)."""
 
 
 def discovery_topics(messages: Iterable[DiscoveryMessage]) -> set[str]:
@@ -36,11 +39,32 @@ def removal_messages(topics: Iterable[str]) -> list[DiscoveryMessage]:
     return [DiscoveryMessage(topic, None) for topic in sorted(set(topics))]
 
 
+def config_digest(message: DiscoveryMessage) -> str:
+    """``digest:<hex>``: a fingerprint of a config, to tell a changed one after a restart."""
+    return DIGEST + hashlib.blake2b(message.encode(), digest_size=8).hexdigest()
+
+
+def read_topics(messages: Iterable[DiscoveryMessage]) -> set[str]:
+    """The topics the configured entities read: states, attributes, availability."""
+    topics: set[str] = set()
+    for message in messages:
+        payload = message.payload or {}
+        components = payload.get("components")
+        configs = components.values() if isinstance(components, dict) else [payload]
+        for config in configs:
+            topics.update(
+                config[key] for key in ("state_topic", "json_attributes_topic") if key in config
+            )
+            topics.update(a["topic"] for a in config.get("availability", ()))
+    return topics
+
+
 def published_index(messages: Iterable[DiscoveryMessage]) -> dict[str, list[str]]:
-    """Topic -> its component keys (``platform/key``; empty for per-entity topics).
+    """Topic -> its component keys (``platform/key``; none for per-entity topics) and digest.
 
     JSON-friendly: persist it, and give it back to :func:`plan_discovery` after a restart so
-    components that vanished from a device config (an ink cartridge, say) are removed too.
+    components that vanished from a device config (an ink cartridge, say) are removed too, and
+    configs that changed meanwhile are known (``DiscoveryPlan.updated``).
     """
     index: dict[str, list[str]] = {}
     for message in messages:
@@ -54,7 +78,7 @@ def published_index(messages: Iterable[DiscoveryMessage]) -> dict[str, list[str]
                 for key, config in components.items()
                 if len(config) > 1  # a bare {"platform": ...} is a removal, not a component
             )
-        index[message.topic] = refs
+        index[message.topic] = [*refs, config_digest(message)]
     return index
 
 
@@ -99,6 +123,13 @@ class DiscoveryPlan:
     published: dict[str, list[str]]
     """The index to persist once the plan went out."""
     handover: tuple[DiscoveryMessage, ...] = ()
+    updated: tuple[DiscoveryMessage, ...] = ()
+    """Configs in ``publish`` that changed since they were published (a language, a firmware).
+
+    Home Assistant takes an entity with ``expire_after`` as expired when its config changes,
+    until its next state message: the states these read (:func:`read_topics`) are to be sent
+    again once Home Assistant has taken the configs in.
+    """
 
     def messages(self) -> list[DiscoveryMessage]:
         """Every message in order."""
@@ -183,8 +214,18 @@ def plan_discovery(
 
     publish = [_with_removed_components(m, before.get(m.topic, [])) for m in wanted]
     published = {**kept, **published_index(wanted)}
+    updated = [
+        m
+        for m in wanted
+        if m.payload is not None and m.topic in before and config_digest(m) not in before[m.topic]
+    ]
     return DiscoveryPlan(
-        tuple(migrate), tuple(publish), tuple(clear), published, handover=tuple(handover)
+        tuple(migrate),
+        tuple(publish),
+        tuple(clear),
+        published,
+        handover=tuple(handover),
+        updated=tuple(updated),
     )
 
 
