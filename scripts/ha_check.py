@@ -12,9 +12,13 @@ through Home Assistant's onboarding API (which hands out an auth code, traded fo
 adds the MQTT integration through the config flow API. Then, through the REST API, it checks
 every entity the README promises (id, state, device and ``via_device``), presses every button,
 sets the text, sends a notification, sees the job event fire and the cloud calls reach the
-simulator, restarts Home Assistant and sees the retained states come back, and finally reads
+simulator, restarts Home Assistant and sees the retained states come back. Through the websocket
+API it reads the device triggers offered for a box and a printer, and runs automations on them
+(a failed job, a paper jam). It switches the bridge to the other discovery mode and back (the
+same entity ids, the triggers still offered and firing, no warning logged), then to Chinese names
+(``homeassistant.language: zh-Hans``: Chinese names, the same entity ids), and finally reads
 Home Assistant's log for warnings. It prints PASS/FAIL per check; exit code 1 on any failure.
-Only the standard library: it runs with any Python 3.11+.
+Only the standard library (and ``mosquitto_sub``): it runs with any Python 3.11+.
 """
 
 # ruff: noqa: T201, INP001  (a script that reports on stdout, not a package)
@@ -38,6 +42,7 @@ from ha_check_checks import (
     check_restart,
 )
 from ha_check_expected import expected_entities
+from ha_check_more import check_language, check_mode_switch, check_triggers
 from ha_check_stack import running
 from ha_check_support import Report, bridge_cli
 
@@ -86,6 +91,10 @@ def main() -> int:
         check_commands(stack, report, fleet)
         check_restart(stack, report, expected)
         check_problems(stack, report)
+        ws = check_triggers(stack, report)
+        check_mode_switch(stack, report, ws, expected)
+        check_language(stack, report, expected)
+        ws.close()
         check_reboot(stack, report)
         check_log(stack, report)
     print(f"\n{len(report.results) - report.failed} passed, {report.failed} failed")

@@ -71,21 +71,47 @@ class Stack:
         cli = bridge_cli()
         self.spawn("simulator", [cli, "simulate", "--port", str(self.sim_port)])
         wait_until(lambda: http("GET", f"{self.sim}/_sim/state"), 20)
+        self.start_bridge()
+
+    def start_bridge(self, mode: str | None = None, language: str = "en") -> None:
+        """(Re)write the bridge's configuration (a discovery mode, a language) and start it."""
+        self.mode = mode or self.mode
         devices = "".join(
             f"  - name: {name}\n    device_id: {device_id}\n"
             f"    device_key: demo-key-000{device_id[-1]}\n"
             for name, device_id in BOXES.items()
         )
+        # English is the default: left out, the file suits a bridge without the option too.
+        names = f"  language: {language}\n" if language != "en" else ""
         (self.work / "bridge.yaml").write_text(
             "lianke:\n  api_key: demo-api-key\n"
             f"  base_url: {self.sim}\n"
             f"devices:\n{devices}"
             f"mqtt:\n  host: 127.0.0.1\n  port: {self.mqtt_port}\n  client_id: lianke-ha-check\n"
-            f"homeassistant:\n  enabled: true\n  discovery: {self.mode}\n"
+            f"homeassistant:\n  enabled: true\n  discovery: {self.mode}\n{names}"
             "jobs:\n  poll_interval: 5\n"
             f"state_dir: {self.work / 'bridge-data'}\n"
         )
-        self.spawn("bridge", [cli, "run", "-c", str(self.work / "bridge.yaml")])
+        self.spawn("bridge", [bridge_cli(), "run", "-c", str(self.work / "bridge.yaml")])
+
+    def retained_configs(self) -> dict[str, str]:
+        """The discovery configs the broker holds now (topic -> payload), through mosquitto_sub."""
+        sub = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
+        out = subprocess.run(  # noqa: S603
+            [
+                *(sub, "-h", "127.0.0.1", "-p", str(self.mqtt_port), "-t", "homeassistant/#"),
+                *("-v", "--retained-only", "-W", "2"),
+            ],
+            capture_output=True,
+            check=False,
+            text=True,
+        ).stdout
+        found = {}
+        for line in out.splitlines():
+            topic, _, payload = line.partition(" ")
+            if topic.endswith("/config") and payload:
+                found[topic] = payload
+        return found
 
     def fleet(self) -> dict[str, Any]:
         """The simulator's demo fleet (ports, kinds, ink markers)."""
@@ -104,9 +130,11 @@ class Stack:
             "  elevation: 0\n  unit_system: metric\n  time_zone: UTC\n  country: DE\n"
             "  currency: EUR\n"
             f"http:\n  server_host: 127.0.0.1\n  server_port: {self.ha_port}\n"
-            "api:\nconfig:\nonboarding:\n"
+            "api:\nconfig:\nonboarding:\nwebsocket_api:\n"
+            "automation: !include automations.yaml\n"
             "logger:\n  default: warning\n"
         )
+        (config / "automations.yaml").write_text("[]\n")
 
     def start_ha(self) -> None:
         """Start Home Assistant and wait for its API."""
