@@ -190,6 +190,8 @@ def test_poll_limits_and_choices_are_the_bridges() -> None:
     discovery = typing.get_args(typing.get_type_hints(HomeAssistantConfig)["discovery"])
     assert types["discovery",] == f"list({'|'.join(discovery)})"
     assert CONFIG["options"]["discovery"] == HomeAssistantConfig.discovery
+    language = typing.get_args(typing.get_type_hints(HomeAssistantConfig)["language"])
+    assert types["language",] == f"list({'|'.join(language)})?"
     assert types["log_level",] == f"list({'|'.join(LOG_LEVELS).lower()})?"
 
 
@@ -278,6 +280,7 @@ EVERY_OPTION: dict[str, Any] = {
     "boxes": [{"name": "front_desk", "qr": qr_link(*OFFICE)}],
     "poll": {"device_info": 17, "printer_list": 61, "printer_status": 31, "tasks": 21, "job": 6},
     "discovery": "entity",
+    "language": "zh-Hans",
     "log_level": "warning",
     "mqtt": {
         "host": "broker.example",
@@ -297,6 +300,7 @@ EXPECTED: dict[tuple[str, ...], Any] = {
     ("poll", "tasks"): 21,
     ("poll", "job"): 6,
     ("discovery",): "entity",
+    ("language",): "zh-Hans",
     ("log_level",): "WARNING",
     ("mqtt", "host"): "broker.example",
     ("mqtt", "port"): 1884,
