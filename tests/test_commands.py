@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from lianke_bridge import errors
-from lianke_bridge.bridge.requests.build import build_page_count_request, build_print_request
-from lianke_bridge.bridge.requests.envelope import (
+from lianke_bridge.bridge.records.envelope import (
     duplicate_error,
     error_envelope,
     ok_envelope,
     rate_limited_error,
     unknown_port_error,
 )
+from lianke_bridge.bridge.requests.build import build_page_count_request, build_print_request
 from lianke_bridge.bridge.requests.model import (
     CancelCommand,
     DecodeQrCommand,

@@ -38,7 +38,7 @@ from lianke_bridge.bridge.discovery import (
     published_index,
     removal_messages,
 )
-from lianke_bridge.bridge.state import BoxState, JobRecord, PrinterState, PrinterStatusWord
+from lianke_bridge.bridge.records.state import BoxState, JobRecord, PrinterState, PrinterStatusWord
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.models import InkMarker
 from lianke_bridge.config import (

@@ -21,9 +21,9 @@ import yaml
 from bridge_harness import DEVICE_NAMES, RunningBridge, make_config
 from mqtt_broker import MosquittoBroker, MqttProbe
 
+from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.requests.registry import BRIDGE_COMMANDS, DEVICE_COMMANDS, parse_request
 from lianke_bridge.bridge.service import BridgeService
-from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent

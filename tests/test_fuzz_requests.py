@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lianke_bridge.bridge.records.envelope import error_envelope
 from lianke_bridge.bridge.requests.build import build_print_request
-from lianke_bridge.bridge.requests.envelope import error_envelope
 from lianke_bridge.bridge.requests.model import PrintCommand, Request
 from lianke_bridge.bridge.requests.payload import peek_transaction
 from lianke_bridge.bridge.requests.registry import BRIDGE_COMMANDS, DEVICE_COMMANDS, parse_request

@@ -29,9 +29,9 @@ from virtual_time import run_virtual
 from lianke_bridge.bridge.budget import IDLE_TASKS_FACTOR
 from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.schedule import FleetSchedule
 from lianke_bridge.bridge.service import BridgeService
-from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.config import DeviceConfig, PollConfig
 from lianke_bridge.simulator import Simulator, Timing, demo_fleet

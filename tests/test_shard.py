@@ -22,9 +22,9 @@ from lianke_bridge.bridge.discovery import (
     plan_discovery,
     printer_discovery,
 )
+from lianke_bridge.bridge.records.state import BoxState
+from lianke_bridge.bridge.records.topics import RequestTopic, Topics
 from lianke_bridge.bridge.service import BridgeService
-from lianke_bridge.bridge.state import BoxState
-from lianke_bridge.bridge.topics import RequestTopic, Topics
 from lianke_bridge.config import DeviceConfig, Shard, shard_of
 from lianke_bridge.config.shard import hostname_ordinal
 from lianke_bridge.simulator import Simulator

@@ -17,7 +17,7 @@ from bridge_harness import StalledDisk
 
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge import store as store_module
-from lianke_bridge.bridge.state import JobRecord
+from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.statedb import StateDatabase
 from lianke_bridge.bridge.store import (
     CORRUPT_SUFFIX,

@@ -23,18 +23,18 @@ from lianke_bridge.bridge.memory import RequestMemory
 from lianke_bridge.bridge.mqtt_session import ack, take_payload
 from lianke_bridge.bridge.poller import Box
 from lianke_bridge.bridge.publisher import Publisher
-from lianke_bridge.bridge.requests.context import RequestContext
-from lianke_bridge.bridge.requests.envelope import (
+from lianke_bridge.bridge.records.envelope import (
     ErrorCode,
     error_envelope,
     ok_envelope,
     rate_limited_error,
 )
+from lianke_bridge.bridge.records.topics import RequestTopic, Topics, shown_topic
+from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
 from lianke_bridge.bridge.requests.payload import Incoming
 from lianke_bridge.bridge.requests.registry import prepare
 from lianke_bridge.bridge.store import Store
-from lianke_bridge.bridge.topics import RequestTopic, Topics, shown_topic
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -33,9 +33,14 @@ from lianke_bridge.bridge.arrival import ArrivalGate, Unread, arrived_size
 from lianke_bridge.bridge.intake import Refusal, RequestIntake
 from lianke_bridge.bridge.mqtt_session import MqttCounters, ack, payload_bytes, take_payload
 from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.records.topics import (
+    RequestTopic,
+    Topics,
+    check_publish_topic,
+    shown_topic,
+)
 from lianke_bridge.bridge.requests.payload import Incoming, sniff_transaction
 from lianke_bridge.bridge.retained import RetainedRequestGate
-from lianke_bridge.bridge.topics import RequestTopic, Topics, check_publish_topic, shown_topic
 from lianke_bridge.malloc import Trimmer
 
 _LOGGER = logging.getLogger(__name__)

@@ -23,11 +23,11 @@ from lianke_bridge.bridge.jobs import JobTracker
 from lianke_bridge.bridge.mqtt_session import MqttCounters
 from lianke_bridge.bridge.poller import Box
 from lianke_bridge.bridge.publisher import Publisher
-from lianke_bridge.bridge.requests.envelope import ErrorCode
+from lianke_bridge.bridge.records.envelope import ErrorCode
+from lianke_bridge.bridge.records.state import iso
+from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.schedule import FleetSchedule
-from lianke_bridge.bridge.state import iso
 from lianke_bridge.bridge.store import Store
-from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.clock import now as clock_now
 from lianke_bridge.cloud.client import LiankeClient

@@ -22,17 +22,17 @@ from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
-from lianke_bridge.bridge import freshness
 from lianke_bridge.bridge.publisher import Publisher
-from lianke_bridge.bridge.requests.envelope import to_command_error
-from lianke_bridge.bridge.state import (
+from lianke_bridge.bridge.records import freshness
+from lianke_bridge.bridge.records.envelope import to_command_error
+from lianke_bridge.bridge.records.state import (
     PROBLEM_KEYS,
     BoxState,
     PrinterState,
     PrinterStatusWord,
     utc_now,
 )
-from lianke_bridge.bridge.topics import Topics
+from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.limiter import (

@@ -17,7 +17,7 @@ import aiomqtt
 from paho.mqtt.properties import Properties
 
 from lianke_bridge.asyncutil import checkpoint
-from lianke_bridge.bridge.topics import check_publish_topic
+from lianke_bridge.bridge.records.topics import check_publish_topic
 
 _LOGGER = logging.getLogger(__name__)
 

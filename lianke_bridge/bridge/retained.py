@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import aiomqtt
 
-from lianke_bridge.bridge.topics import shown_topic
+from lianke_bridge.bridge.records.topics import shown_topic
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 from lianke_bridge.bridge.mqtt_session import payload_bytes
 from lianke_bridge.bridge.poller import BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
-from lianke_bridge.bridge.topics import RequestTopic, Topics
+from lianke_bridge.bridge.records.topics import RequestTopic, Topics
 from lianke_bridge.config.shard import Shard
 
 _LOGGER = logging.getLogger(__name__)

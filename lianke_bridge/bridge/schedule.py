@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 from lianke_bridge.bridge.budget import IDLE_TASKS_FACTOR, BoxDemand, Plan, box_demand, plan
 from lianke_bridge.bridge.poller import PROBLEM_WORDS, Box
-from lianke_bridge.bridge.state import PrinterStatusWord
+from lianke_bridge.bridge.records.state import PrinterStatusWord
 
 _LOGGER = logging.getLogger(__name__)
 

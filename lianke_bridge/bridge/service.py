@@ -41,13 +41,13 @@ from lianke_bridge.bridge.mqtt_session import (
 )
 from lianke_bridge.bridge.poller import Box, BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.records.state import JobRecord
+from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
 from lianke_bridge.bridge.scaleout import InstanceRole
 from lianke_bridge.bridge.schedule import FleetSchedule
-from lianke_bridge.bridge.state import JobRecord
 from lianke_bridge.bridge.store import Store
-from lianke_bridge.bridge.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.models import Credentials

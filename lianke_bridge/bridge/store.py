@@ -40,7 +40,7 @@ from typing import Any
 
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge import statedir
-from lianke_bridge.bridge.state import JobRecord
+from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.statedb import (
     COALESCE,
     CORRUPT_SUFFIX,

@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Sequence
 
-from lianke_bridge.bridge import freshness
 from lianke_bridge.bridge.discovery import names
 from lianke_bridge.bridge.discovery.manufacturer import manufacturer_of
 from lianke_bridge.bridge.discovery.model import (
@@ -34,7 +33,8 @@ from lianke_bridge.bridge.discovery.model import (
     sensor,
 )
 from lianke_bridge.bridge.discovery.triggers import box_triggers, printer_triggers
-from lianke_bridge.bridge.state import BoxState, PrinterState, PrinterStatusWord
+from lianke_bridge.bridge.records import freshness
+from lianke_bridge.bridge.records.state import BoxState, PrinterState, PrinterStatusWord
 from lianke_bridge.cloud import codes
 from lianke_bridge.config import DeviceConfig
 

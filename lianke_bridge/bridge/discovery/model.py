@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lianke_bridge import __version__
-from lianke_bridge.bridge import freshness
 from lianke_bridge.bridge.discovery.names import Language
-from lianke_bridge.bridge.topics import Topics
+from lianke_bridge.bridge.records import freshness
+from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.config import Config, slugify
 
 ORIGIN_NAME = "lianke-bridge"

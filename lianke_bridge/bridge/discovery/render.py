@@ -22,7 +22,7 @@ from lianke_bridge.bridge.discovery.model import (
     HaEntity,
     HaTrigger,
 )
-from lianke_bridge.bridge.state import BoxState, PrinterState
+from lianke_bridge.bridge.records.state import BoxState, PrinterState
 from lianke_bridge.config import DeviceConfig
 
 

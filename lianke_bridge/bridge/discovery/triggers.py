@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 
 from lianke_bridge.bridge.discovery.model import DiscoveryContext, HaTrigger
-from lianke_bridge.bridge.topics import Topics
+from lianke_bridge.bridge.records.topics import Topics
 
 EVENT_TEMPLATE = "{{ value_json.get('event') }}"
 """The event's name: ``job_failed``, ``device_offline``…"""

@@ -5,6 +5,8 @@
 - :mod:`.fields` and :mod:`.parse`: each command's payload read into its typed command;
 - :mod:`.build`: print and page-count commands -> the cloud's ``PrintRequest``;
 - :mod:`.handlers`: what each command does, given a narrow :mod:`.context`;
-- :mod:`.registry`: each command defined once (name, scope, parser, handler);
-- :mod:`.envelope`: the response envelope and the bridge's error codes.
+- :mod:`.registry`: each command defined once (name, scope, parser, handler).
+
+The answer's envelope and the bridge's error codes are shared with the rest of the bridge:
+``records/envelope.py``.
 """

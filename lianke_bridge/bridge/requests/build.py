@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lianke_bridge.bridge.requests.envelope import ErrorCode
+from lianke_bridge.bridge.records.envelope import ErrorCode
 from lianke_bridge.bridge.requests.model import PageCountCommand, PrintCommand
 from lianke_bridge.cloud import models
 from lianke_bridge.cloud.models import JobFile, PaperSize, Printer, PrinterParams, PrintRequest

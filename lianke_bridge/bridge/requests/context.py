@@ -14,7 +14,7 @@ from typing import Any
 from lianke_bridge.bridge.jobs import JobTracker
 from lianke_bridge.bridge.poller import BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
-from lianke_bridge.bridge.topics import Topics
+from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.cloud.client import LiankeClient
 
 

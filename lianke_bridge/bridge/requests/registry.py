@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from lianke_bridge.bridge.poller import Box
+from lianke_bridge.bridge.records.envelope import ErrorCode
+from lianke_bridge.bridge.records.topics import RequestTopic
 from lianke_bridge.bridge.requests import handlers
 from lianke_bridge.bridge.requests import parse as p
 from lianke_bridge.bridge.requests.context import RequestContext
-from lianke_bridge.bridge.requests.envelope import ErrorCode
 from lianke_bridge.bridge.requests.model import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     JsonObject,
@@ -26,7 +27,6 @@ from lianke_bridge.bridge.requests.model import (
     Scope,
 )
 from lianke_bridge.bridge.requests.payload import Body, Incoming, refuse_surrogates
-from lianke_bridge.bridge.topics import RequestTopic
 from lianke_bridge.config.model import DEFAULT_MAX_FILE_BYTES
 from lianke_bridge.errors import CommandError, InvalidValueError
 from lianke_bridge.print_options.readers import show, size_text

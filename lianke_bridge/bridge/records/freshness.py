@@ -8,7 +8,7 @@ the box's availability by device_info and its queue by the tasks poll.
 
 from __future__ import annotations
 
-from lianke_bridge.bridge.state import PrinterState
+from lianke_bridge.bridge.records.state import PrinterState
 from lianke_bridge.config import PollConfig
 
 REFRESH_FACTOR = 1.5

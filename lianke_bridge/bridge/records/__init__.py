@@ -1,0 +1,10 @@
+"""The records every part of the bridge shares: the floor under all the others.
+
+- :mod:`.topics`: every MQTT topic of the contract, built and parsed in one place;
+- :mod:`.state`: the contract's box, printer and job snapshots;
+- :mod:`.envelope`: the answers' envelope and the bridge's error codes;
+- :mod:`.freshness`: how long a published value stays true (re-sent, expired);
+- :mod:`.box`: everything the bridge knows about one configured box.
+
+Pure data and the rules that shape it: no I/O, and no import of any other part of ``bridge/``.
+"""
