@@ -17,16 +17,16 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.records import freshness
+from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import to_command_error
 from lianke_bridge.bridge.records.state import (
-    PROBLEM_KEYS,
+    PROBLEM_WORDS,
     BoxState,
     PrinterState,
     PrinterStatusWord,
@@ -42,8 +42,7 @@ from lianke_bridge.cloud.limiter import (
     call_priority,
     current_priority,
 )
-from lianke_bridge.cloud.models import Credentials, DeviceTask, Printer
-from lianke_bridge.config import DeviceConfig
+from lianke_bridge.cloud.models import Printer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,65 +65,6 @@ EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
 def error_json(err: errors.LiankeError) -> dict[str, Any]:
     """The ``error`` field of a box state: the same code and words a command's answer uses."""
     return to_command_error(err).to_json()
-
-
-@dataclass
-class Box:
-    """Everything the bridge knows about one configured box."""
-
-    config: DeviceConfig
-    state: BoxState = field(default_factory=BoxState)
-    printers: dict[int, PrinterState] = field(default_factory=dict)
-    rows: dict[int, Printer] = field(default_factory=dict)
-    cloud_tasks: tuple[DeviceTask, ...] = ()
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    asked: dict[str, float] = field(default_factory=dict)
-    """Kind -> loop time a poll was asked for (0.0: now), ahead of its slot."""
-    slot: dict[str, float] = field(default_factory=dict)
-    """Kind -> loop time of the slot its last poll took (the next is one interval later)."""
-    phase: float = 0.0
-    """Where in each interval this box's slots fall (0 <= phase < 1): the fleet spreads them."""
-    lag: dict[str, float] = field(default_factory=dict)
-    """Seconds each kind of poll last started after its slot (the metrics' schedule lag)."""
-    backoff: float = 1.0
-    last_poll: str | None = None
-    known: bool = False
-    """Whether device_info answered at least once (events fire on changes after that)."""
-    printers_listed: bool = False
-    """Whether printer_list answered at least once (until then the printers are unknown)."""
-    key_refused: bool = False
-    """The cloud refused the box's device id or key (404): said once in the log."""
-
-    def poll_soon(self, *kinds: str, after: float = 0.0) -> None:
-        """Make these polls due now (or ``after`` seconds from now) and wake the poller.
-
-        An asked-for poll comes on top of the schedule: the box's slots stay where they are.
-        """
-        due = asyncio.get_running_loop().time() + after if after else 0.0
-        for kind in kinds:
-            self.asked[kind] = due
-        self.wake.set()
-
-    @property
-    def name(self) -> str:
-        """The ``<dev>`` slug."""
-        return self.config.name
-
-    @property
-    def credentials(self) -> Credentials:
-        """The box's cloud credentials."""
-        return Credentials(self.config.device_id, self.config.device_key)
-
-    def printer_for(self, port: int | None) -> Printer | None:
-        """The printer_list row for a port (the default port when None)."""
-        wanted = self.config.default_port if port is None else port
-        if wanted in self.rows:
-            return self.rows[wanted]
-        for row in self.rows.values():
-            if row.device_port == wanted:
-                return row
-        return None
 
 
 class BoxPoller:
@@ -521,8 +461,8 @@ class BoxPoller:
         await self._publisher.publish(topic, state.to_json(), retain=True, force=True)
         if previous is None:
             return
-        had = previous.status in _PROBLEM_WORDS
-        has = state.status in _PROBLEM_WORDS
+        had = previous.status in PROBLEM_WORDS
+        has = state.status in PROBLEM_WORDS
         if has and (not had or previous.status != state.status):
             await self._emit(
                 box.name,
@@ -560,8 +500,3 @@ class BoxPoller:
 def _identity(printer: Printer) -> tuple[object, ...]:
     """What Home Assistant shows of a printer: another printer on the same port changes it."""
     return (printer.name, printer.model, printer.kind, tuple(m.name for m in printer.markers))
-
-
-_PROBLEM_WORDS = frozenset({PrinterStatusWord(k) for k in PROBLEM_KEYS} | {PrinterStatusWord.ERROR})
-PROBLEM_WORDS = _PROBLEM_WORDS
-"""Printer states someone should act on (paper out, jam, …, error)."""

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Iterable
 
 from lianke_bridge.bridge.budget import IDLE_TASKS_FACTOR, BoxDemand, Plan, box_demand, plan
-from lianke_bridge.bridge.poller import PROBLEM_WORDS, Box
-from lianke_bridge.bridge.records.state import PrinterStatusWord
+from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.records.state import PROBLEM_WORDS, PrinterStatusWord
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -39,8 +39,9 @@ from lianke_bridge.bridge.mqtt_session import (
     unsubscribe_stale,
     watch_arrivals,
 )
-from lianke_bridge.bridge.poller import Box, BoxPoller
+from lianke_bridge.bridge.poller import BoxPoller
 from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.requests.context import RequestContext

@@ -42,6 +42,8 @@ class PrinterStatusWord(StrEnum):
 
 
 PROBLEM_KEYS = ("paper_out", "paper_jam", "cover_open", "out_of_ink", "out_of_ribbon", "paused")
+PROBLEM_WORDS = frozenset({PrinterStatusWord(k) for k in PROBLEM_KEYS} | {PrinterStatusWord.ERROR})
+"""Printer states someone should act on (paper out, jam, …, error)."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.bridge.jobs import job_answer
-from lianke_bridge.bridge.poller import Box
+from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import unknown_port_error
 from lianke_bridge.bridge.requests.build import build_page_count_request, build_print_request
 from lianke_bridge.bridge.requests.context import RequestContext

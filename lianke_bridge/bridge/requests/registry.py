@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from lianke_bridge.bridge.poller import Box
+from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import ErrorCode
 from lianke_bridge.bridge.records.topics import RequestTopic
 from lianke_bridge.bridge.requests import handlers
