@@ -11,8 +11,8 @@ from typing import Any
 from bridge_harness import RunningBridge, calls_for, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe
 
+from lianke_bridge.bridge.memory.store import Store, read_heartbeat
 from lianke_bridge.bridge.service import BridgeService
-from lianke_bridge.bridge.store import Store, read_heartbeat
 from lianke_bridge.config import Config, JobsConfig
 from lianke_bridge.simulator import Simulator
 

@@ -38,7 +38,7 @@ HEAVY_MODULES = (
     "importlib.metadata",
     "lianke_bridge.config",
     "lianke_bridge.bridge.service",
-    "lianke_bridge.bridge.store",
+    "lianke_bridge.bridge.memory.store",
     "lianke_bridge.cloud.client",
     "lianke_bridge.simulator",
 )

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from lianke_bridge.bridge.memory import DUPLICATE_WINDOW, RequestMemory
-from lianke_bridge.bridge.store import Store
+from lianke_bridge.bridge.memory.store import Store
+from lianke_bridge.bridge.memory.transactions import DUPLICATE_WINDOW, RequestMemory
 from lianke_bridge.errors import StateUnavailableError
 
 TOPIC = "lianke/office/request/print"

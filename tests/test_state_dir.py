@@ -23,8 +23,8 @@ from mqtt_broker import MosquittoBroker, MqttProbe
 from test_cli import run_cli
 
 from lianke_bridge.__main__ import MqttLogHandler
+from lianke_bridge.bridge.memory.store import DATABASE_FILE, HEARTBEAT_FILE
 from lianke_bridge.bridge.service import BridgeService
-from lianke_bridge.bridge.store import DATABASE_FILE, HEARTBEAT_FILE
 from lianke_bridge.simulator import Simulator
 
 PRINT_PATH = "/api/print/job"
@@ -85,7 +85,7 @@ def _state_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [
         r
         for r in caplog.records
-        if r.levelno >= logging.WARNING and r.name.startswith("lianke_bridge.bridge.state")
+        if r.levelno >= logging.WARNING and r.name.startswith("lianke_bridge.bridge.memory.state")
     ]
 
 

@@ -16,10 +16,9 @@ import pytest
 from bridge_harness import StalledDisk
 
 from lianke_bridge import heartbeat
-from lianke_bridge.bridge import store as store_module
-from lianke_bridge.bridge.records.state import JobRecord
-from lianke_bridge.bridge.statedb import StateDatabase
-from lianke_bridge.bridge.store import (
+from lianke_bridge.bridge.memory import store as store_module
+from lianke_bridge.bridge.memory.statedb import StateDatabase
+from lianke_bridge.bridge.memory.store import (
     CORRUPT_SUFFIX,
     DATABASE_FILE,
     LEGACY_STATE_FILE,
@@ -27,6 +26,7 @@ from lianke_bridge.bridge.store import (
     Store,
     Submission,
 )
+from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.errors import StateUnavailableError
 
 

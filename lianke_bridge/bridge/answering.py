@@ -19,7 +19,8 @@ from lianke_bridge import errors
 from lianke_bridge.bridge import after_answer
 from lianke_bridge.bridge.intake import Refusal
 from lianke_bridge.bridge.jobs import JobTracker, job_answer
-from lianke_bridge.bridge.memory import RequestMemory
+from lianke_bridge.bridge.memory.store import Store
+from lianke_bridge.bridge.memory.transactions import RequestMemory
 from lianke_bridge.bridge.mqtt_session import ack, take_payload
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.records.box import Box
@@ -34,7 +35,6 @@ from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
 from lianke_bridge.bridge.requests.payload import Incoming
 from lianke_bridge.bridge.requests.registry import prepare
-from lianke_bridge.bridge.store import Store
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -34,10 +34,10 @@ import aiomqtt
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge import after_answer
+from lianke_bridge.bridge.memory.store import Store, Submission
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.records.state import JobRecord, iso
 from lianke_bridge.bridge.records.topics import Topics
-from lianke_bridge.bridge.store import Store, Submission
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock, monotonic_of
 from lianke_bridge.clock import now as clock_now
 from lianke_bridge.cloud import codes

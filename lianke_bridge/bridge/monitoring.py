@@ -20,6 +20,7 @@ from typing import Any
 from lianke_bridge import __version__, heartbeat
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.jobs import JobTracker
+from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.mqtt_session import MqttCounters
 from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.records.box import Box
@@ -27,7 +28,6 @@ from lianke_bridge.bridge.records.envelope import ErrorCode
 from lianke_bridge.bridge.records.state import iso
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.schedule import FleetSchedule
-from lianke_bridge.bridge.store import Store
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.clock import now as clock_now
 from lianke_bridge.cloud.client import LiankeClient

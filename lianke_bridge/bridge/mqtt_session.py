@@ -28,8 +28,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge import publish_decoder
+from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.records.topics import shown_topic
-from lianke_bridge.bridge.store import Store
 from lianke_bridge.config import MqttConfig
 
 _LOGGER = logging.getLogger(__name__)

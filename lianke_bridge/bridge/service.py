@@ -26,6 +26,7 @@ from lianke_bridge.bridge.announcing import HA_ANNOUNCE_DELAY, HomeAssistantAnno
 from lianke_bridge.bridge.answering import RequestAnswerer
 from lianke_bridge.bridge.jobs import JobTracker
 from lianke_bridge.bridge.listener import RequestListener
+from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.monitoring import BridgeMonitor
 from lianke_bridge.bridge.mqtt_session import (
     MqttCounters,
@@ -48,7 +49,6 @@ from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
 from lianke_bridge.bridge.scaleout import InstanceRole
 from lianke_bridge.bridge.schedule import FleetSchedule
-from lianke_bridge.bridge.store import Store
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.models import Credentials

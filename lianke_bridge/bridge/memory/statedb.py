@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lianke_bridge import heartbeat
-from lianke_bridge.bridge import statedir
+from lianke_bridge.bridge.memory import statedir
 from lianke_bridge.errors import StateUnavailableError
 
 _LOGGER = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from lianke_bridge.bridge.memory.store import SeenRequest, Store
 from lianke_bridge.bridge.records.envelope import duplicate_error, error_envelope
-from lianke_bridge.bridge.store import SeenRequest, Store
 from lianke_bridge.errors import StateUnavailableError
 
 DUPLICATE_WINDOW = 600.0
