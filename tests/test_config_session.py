@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from config_files import MINIMAL, write
 
-from lianke_bridge.bridge.mqtt_session import session_options
+from lianke_bridge.bridge.mqtt.session import session_options
 from lianke_bridge.config import (
     DEFAULT_SESSION_EXPIRY,
     MqttConfig,

@@ -45,7 +45,7 @@ async def test_a_request_resent_while_it_is_answered_gets_one_answer(
     """
     config = make_config(simulator, nats_server, base_topic, tmp_path / "state", poll=SLOW_POLL)
     config = replace(config, mqtt=replace(config.mqtt, protocol="3.1.1"))
-    caplog.set_level(logging.DEBUG, logger="lianke_bridge.bridge.mqtt_session")
+    caplog.set_level(logging.DEBUG, logger="lianke_bridge.bridge.mqtt.session")
     async with MqttProbe(
         nats_server.host,
         nats_server.port,

@@ -27,8 +27,8 @@ from mqtt_broker import MosquittoBroker, MqttProbe
 from virtual_time import run_virtual
 
 from lianke_bridge.bridge.budget import IDLE_TASKS_FACTOR
+from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.poller import BoxPoller
-from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.schedule import FleetSchedule

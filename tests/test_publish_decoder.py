@@ -18,7 +18,7 @@ from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from lianke_bridge.bridge import publish_decoder
+from lianke_bridge.bridge.mqtt import publish_decoder
 
 PAHO = publish_decoder.PAHO_DECODE_PUBLISH
 V311, V5 = MQTTProtocolVersion.MQTTv311, MQTTProtocolVersion.MQTTv5

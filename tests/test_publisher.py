@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lianke_bridge.bridge.publisher import Publisher, encode
+from lianke_bridge.bridge.mqtt.publisher import Publisher, encode
 from lianke_bridge.errors import TopicError
 
 

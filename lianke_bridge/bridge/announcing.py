@@ -16,7 +16,7 @@ from typing import Any
 from lianke_bridge import __version__
 from lianke_bridge.bridge import discovery
 from lianke_bridge.bridge.memory.store import Store
-from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.config import Config
 

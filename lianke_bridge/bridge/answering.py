@@ -21,8 +21,8 @@ from lianke_bridge.bridge.intake import Refusal
 from lianke_bridge.bridge.jobs import JobTracker, job_answer
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.memory.transactions import RequestMemory
-from lianke_bridge.bridge.mqtt_session import ack, take_payload
-from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.mqtt.publisher import Publisher
+from lianke_bridge.bridge.mqtt.session import ack, take_payload
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import (
     ErrorCode,

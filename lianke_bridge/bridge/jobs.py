@@ -35,7 +35,7 @@ from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge import after_answer
 from lianke_bridge.bridge.memory.store import Store, Submission
-from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.records.state import JobRecord, iso
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock, monotonic_of

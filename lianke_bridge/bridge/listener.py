@@ -31,8 +31,8 @@ from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge.answering import RequestAnswerer
 from lianke_bridge.bridge.arrival import ArrivalGate, Unread, arrived_size
 from lianke_bridge.bridge.intake import Refusal, RequestIntake
-from lianke_bridge.bridge.mqtt_session import MqttCounters, ack, payload_bytes, take_payload
-from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.mqtt.publisher import Publisher
+from lianke_bridge.bridge.mqtt.session import MqttCounters, ack, payload_bytes, take_payload
 from lianke_bridge.bridge.records.topics import (
     RequestTopic,
     Topics,

@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from lianke_bridge import __version__
-from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.cloud import codes

@@ -21,8 +21,8 @@ from lianke_bridge import __version__, heartbeat
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.jobs import JobTracker
 from lianke_bridge.bridge.memory.store import Store
-from lianke_bridge.bridge.mqtt_session import MqttCounters
-from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.mqtt.publisher import Publisher
+from lianke_bridge.bridge.mqtt.session import MqttCounters
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import ErrorCode
 from lianke_bridge.bridge.records.state import iso

@@ -21,7 +21,7 @@ from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
-from lianke_bridge.bridge.publisher import Publisher
+from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.records import freshness
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import to_command_error

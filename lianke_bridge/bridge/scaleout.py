@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable, Collection, Coroutine, Mapping
 from typing import Any
 
-from lianke_bridge.bridge.mqtt_session import payload_bytes
+from lianke_bridge.bridge.mqtt.publisher import Publisher
+from lianke_bridge.bridge.mqtt.session import payload_bytes
 from lianke_bridge.bridge.poller import BoxPoller
-from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.records.topics import RequestTopic, Topics
 from lianke_bridge.config.shard import Shard
 

@@ -28,7 +28,8 @@ from lianke_bridge.bridge.jobs import JobTracker
 from lianke_bridge.bridge.listener import RequestListener
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.monitoring import BridgeMonitor
-from lianke_bridge.bridge.mqtt_session import (
+from lianke_bridge.bridge.mqtt.publisher import Publisher
+from lianke_bridge.bridge.mqtt.session import (
     MqttCounters,
     abandon,
     broker_errors_only,
@@ -41,7 +42,6 @@ from lianke_bridge.bridge.mqtt_session import (
     watch_arrivals,
 )
 from lianke_bridge.bridge.poller import BoxPoller
-from lianke_bridge.bridge.publisher import Publisher
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.records.topics import Topics

@@ -27,8 +27,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from lianke_bridge.asyncutil import checkpoint
-from lianke_bridge.bridge import publish_decoder
 from lianke_bridge.bridge.memory.store import Store
+from lianke_bridge.bridge.mqtt import publish_decoder
 from lianke_bridge.bridge.records.topics import shown_topic
 from lianke_bridge.config import MqttConfig
 
