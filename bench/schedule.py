@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from bench.measure import Call
-from lianke_bridge.bridge.budget import IDLE_TASKS_FACTOR
+from lianke_bridge.bridge.polling.budget import IDLE_TASKS_FACTOR
 from lianke_bridge.config import PollConfig
 from lianke_bridge.simulator import Fleet
 

@@ -271,7 +271,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
     ok, report = check_config(Path(args.config))
     if ok:
-        from lianke_bridge.bridge.budget import calls_per_hour  # noqa: PLC0415
+        from lianke_bridge.bridge.polling.budget import calls_per_hour  # noqa: PLC0415
         from lianke_bridge.config import load_config  # noqa: PLC0415
 
         config = load_config(Path(args.config))

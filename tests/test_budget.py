@@ -11,7 +11,7 @@ from bridge_harness import RunningBridge, make_config
 from mqtt_broker import MosquittoBroker, MqttProbe
 
 from lianke_bridge.__main__ import main
-from lianke_bridge.bridge.budget import (
+from lianke_bridge.bridge.polling.budget import (
     IDLE_TASKS_FACTOR,
     MIN_SHARE,
     POLL_SHARE,

@@ -26,12 +26,12 @@ from bridge_harness import SLOW_POLL, RunningBridge, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe
 from virtual_time import run_virtual
 
-from lianke_bridge.bridge.budget import IDLE_TASKS_FACTOR
 from lianke_bridge.bridge.mqtt.publisher import Publisher
-from lianke_bridge.bridge.poller import BoxPoller
+from lianke_bridge.bridge.polling.budget import IDLE_TASKS_FACTOR
+from lianke_bridge.bridge.polling.poller import BoxPoller
+from lianke_bridge.bridge.polling.schedule import FleetSchedule
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.topics import Topics
-from lianke_bridge.bridge.schedule import FleetSchedule
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.config import DeviceConfig, PollConfig

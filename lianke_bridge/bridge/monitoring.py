@@ -23,11 +23,11 @@ from lianke_bridge.bridge.jobs import JobTracker
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.mqtt.session import MqttCounters
+from lianke_bridge.bridge.polling.schedule import FleetSchedule
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import ErrorCode
 from lianke_bridge.bridge.records.state import iso
 from lianke_bridge.bridge.records.topics import Topics
-from lianke_bridge.bridge.schedule import FleetSchedule
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.clock import now as clock_now
 from lianke_bridge.cloud.client import LiankeClient

@@ -15,7 +15,7 @@ from typing import Any
 
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.mqtt.session import payload_bytes
-from lianke_bridge.bridge.poller import BoxPoller
+from lianke_bridge.bridge.polling.poller import BoxPoller
 from lianke_bridge.bridge.records.topics import RequestTopic, Topics
 from lianke_bridge.config.shard import Shard
 

@@ -41,14 +41,14 @@ from lianke_bridge.bridge.mqtt.session import (
     unsubscribe_stale,
     watch_arrivals,
 )
-from lianke_bridge.bridge.poller import BoxPoller
+from lianke_bridge.bridge.polling.poller import BoxPoller
+from lianke_bridge.bridge.polling.schedule import FleetSchedule
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
 from lianke_bridge.bridge.scaleout import InstanceRole
-from lianke_bridge.bridge.schedule import FleetSchedule
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.models import Credentials

@@ -13,7 +13,7 @@ from typing import Any
 
 from lianke_bridge.bridge.jobs import JobTracker
 from lianke_bridge.bridge.mqtt.publisher import Publisher
-from lianke_bridge.bridge.poller import BoxPoller
+from lianke_bridge.bridge.polling.poller import BoxPoller
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.cloud.client import LiankeClient
 

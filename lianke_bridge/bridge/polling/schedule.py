@@ -1,6 +1,6 @@
 """The fleet's poll schedule under the call budget: each box's stretch, replanned as it changes.
 
-The pure arithmetic is in :mod:`lianke_bridge.bridge.budget`; this keeps the current plan for
+The pure arithmetic is in :mod:`.budget`; this keeps the current plan for
 the bridge's boxes, says once in the log when it stops fitting, and answers the pollers' one
 question: how much slower than configured should this kind of poll of this box run? It also
 gives each box its place in the intervals (``Box.phase``), evenly spread, so that the fleet's
@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from lianke_bridge.bridge.budget import IDLE_TASKS_FACTOR, BoxDemand, Plan, box_demand, plan
+from lianke_bridge.bridge.polling.budget import IDLE_TASKS_FACTOR, BoxDemand, Plan, box_demand, plan
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.state import PROBLEM_WORDS, PrinterStatusWord
 
