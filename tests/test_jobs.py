@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from lianke_bridge.bridge import jobs
+from lianke_bridge.bridge.jobs import tracker as jobs
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.models import DeviceTask
 

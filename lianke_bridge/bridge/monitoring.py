@@ -19,7 +19,7 @@ from typing import Any
 
 from lianke_bridge import __version__, heartbeat
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
-from lianke_bridge.bridge.jobs import JobTracker
+from lianke_bridge.bridge.jobs.tracker import JobTracker
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.mqtt.session import MqttCounters

@@ -24,7 +24,7 @@ from lianke_bridge import heartbeat
 from lianke_bridge.bridge import discovery
 from lianke_bridge.bridge.announcing import HA_ANNOUNCE_DELAY, HomeAssistantAnnouncer
 from lianke_bridge.bridge.answering import RequestAnswerer
-from lianke_bridge.bridge.jobs import JobTracker
+from lianke_bridge.bridge.jobs.tracker import JobTracker
 from lianke_bridge.bridge.listener import RequestListener
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.monitoring import BridgeMonitor

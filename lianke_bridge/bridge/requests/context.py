@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lianke_bridge.bridge.jobs import JobTracker
+from lianke_bridge.bridge.jobs.tracker import JobTracker
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.polling.poller import BoxPoller
 from lianke_bridge.bridge.records.topics import Topics

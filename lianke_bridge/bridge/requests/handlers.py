@@ -15,7 +15,7 @@ from dataclasses import fields
 from typing import Any
 
 from lianke_bridge import errors
-from lianke_bridge.bridge.jobs import job_answer
+from lianke_bridge.bridge.jobs.tracker import job_answer
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import unknown_port_error
 from lianke_bridge.bridge.requests.build import build_page_count_request, build_print_request

@@ -33,7 +33,7 @@ import aiomqtt
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
-from lianke_bridge.bridge import after_answer
+from lianke_bridge.bridge.jobs import after_answer
 from lianke_bridge.bridge.memory.store import Store, Submission
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.records.state import JobRecord, iso
