@@ -22,8 +22,8 @@ import aiomqtt
 
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge import discovery
-from lianke_bridge.bridge.announcing import HA_ANNOUNCE_DELAY, HomeAssistantAnnouncer
 from lianke_bridge.bridge.answering import RequestAnswerer
+from lianke_bridge.bridge.discovery.announcer import HA_ANNOUNCE_DELAY, HomeAssistantAnnouncer
 from lianke_bridge.bridge.jobs.tracker import JobTracker
 from lianke_bridge.bridge.listener import RequestListener
 from lianke_bridge.bridge.memory.store import Store

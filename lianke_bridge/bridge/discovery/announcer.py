@@ -2,7 +2,8 @@
 
 What was published is remembered (as digests) in the store, so configs no longer wanted are
 cleared even across restarts. One announce runs at a time (``lock``), so a late one never
-resurrects a config another cleared. The planning and rendering are ``discovery/``'s.
+resurrects a config another cleared. The planning and rendering are the pure modules beside it
+(``plan.py``, ``render.py``); this is the one module of ``discovery/`` that publishes.
 """
 
 from __future__ import annotations
