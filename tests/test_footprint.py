@@ -25,7 +25,7 @@ OPTIONAL_MODULES = (
     "lianke_bridge.bridge.metrics",
 )
 """The ``/healthz`` and ``/metrics`` endpoint: loaded only with ``http.enabled``."""
-ON_FIRST_USE = ("lianke_bridge.bridge.render", "difflib")
+ON_FIRST_USE = ("lianke_bridge.bridge.requests.render", "difflib")
 """Loaded when first needed (a text print's page, a "did you mean" hint), not before. The page
 is named by our module rather than ``html``, which a coverage run imports for itself."""
 NEVER_BY_RUN = (

@@ -29,7 +29,7 @@ from mqtt_broker import (
 )
 
 from lianke_bridge.bridge import discovery
-from lianke_bridge.bridge.render import render_page
+from lianke_bridge.bridge.requests.render import render_page
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config, PollConfig
 from lianke_bridge.simulator import Simulator

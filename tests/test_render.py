@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from lianke_bridge.bridge.render import render_page
+from lianke_bridge.bridge.requests.render import render_page
 
 
 def page(**kwargs: str) -> str:

@@ -4,6 +4,7 @@
 - :mod:`.model`: the typed commands and the limits;
 - :mod:`.fields` and :mod:`.parse`: each command's payload read into its typed command;
 - :mod:`.build`: print and page-count commands -> the cloud's ``PrintRequest``;
+- :mod:`.render`: the HTML page a text print uploads;
 - :mod:`.handlers`: what each command does, given a narrow :mod:`.context`;
 - :mod:`.registry`: each command defined once (name, scope, parser, handler).
 

@@ -82,7 +82,7 @@ def _build(
     paper = _resolve_paper(opts.paper, params=params, sizes=sizes, who=who)
     file = cmd.file
     if cmd.text is not None or cmd.html is not None:
-        from lianke_bridge.bridge import render  # noqa: PLC0415 - text prints only: see render.py
+        from lianke_bridge.bridge.requests import render  # noqa: PLC0415 - text prints only: see render.py
 
         page = render.render_page(text=cmd.text, html=cmd.html, title=cmd.title)
         file = JobFile(TEXT_FILENAME, page, "text/html")

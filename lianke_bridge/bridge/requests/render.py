@@ -3,7 +3,7 @@
 The cloud prints HTML *files* but treats a plain string ``jobFile`` as a URL, so text sent with
 ``print`` (or a Home Assistant notification) is rendered here and uploaded as ``text.html``.
 Pure: no I/O, no external resources, no scripts. Imported by the first text print only
-(``requests/build.py``): ``html`` brings its entity table, ~0.4 MiB an idle bridge need not hold.
+(``build.py``): ``html`` brings its entity table, ~0.4 MiB an idle bridge need not hold.
 """
 
 from __future__ import annotations
