@@ -27,7 +27,7 @@ import yaml
 from bridge_harness import make_config
 from mqtt_broker import MosquittoBroker, MqttProbe, ProbeMessage
 
-from lianke_bridge.bridge import answering as answering_module
+from lianke_bridge.bridge.intake import answering as answering_module
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config
 from lianke_bridge.simulator import Simulator

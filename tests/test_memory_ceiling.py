@@ -34,8 +34,8 @@ from paho.mqtt.properties import Properties
 from test_cli import clean_env, cli_command, run_config
 
 from lianke_bridge import malloc
-from lianke_bridge.bridge.arrival import ArrivalGate, Unread
-from lianke_bridge.bridge.intake import SMALL_HEADROOM, over_budget
+from lianke_bridge.bridge.intake.arrival import ArrivalGate, Unread
+from lianke_bridge.bridge.intake.backlog import SMALL_HEADROOM, over_budget
 from lianke_bridge.bridge.requests.registry import parse_request
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config.model import (

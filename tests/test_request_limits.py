@@ -12,8 +12,8 @@ import pytest
 from bridge_harness import RunningBridge, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe
 
-from lianke_bridge.bridge.answering import RequestAnswerer
-from lianke_bridge.bridge.intake import RequestIntake
+from lianke_bridge.bridge.intake.answering import RequestAnswerer
+from lianke_bridge.bridge.intake.backlog import RequestIntake
 from lianke_bridge.bridge.requests.registry import parse_request
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import validate_config

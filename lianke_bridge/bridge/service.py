@@ -22,10 +22,11 @@ import aiomqtt
 
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge import discovery
-from lianke_bridge.bridge.answering import RequestAnswerer
 from lianke_bridge.bridge.discovery.announcer import HA_ANNOUNCE_DELAY, HomeAssistantAnnouncer
+from lianke_bridge.bridge.intake.answering import RequestAnswerer
+from lianke_bridge.bridge.intake.listener import RequestListener
+from lianke_bridge.bridge.intake.scaleout import InstanceRole
 from lianke_bridge.bridge.jobs.tracker import JobTracker
-from lianke_bridge.bridge.listener import RequestListener
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.monitoring import BridgeMonitor
 from lianke_bridge.bridge.mqtt.publisher import Publisher
@@ -48,7 +49,6 @@ from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
-from lianke_bridge.bridge.scaleout import InstanceRole
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.models import Credentials

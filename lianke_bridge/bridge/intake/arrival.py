@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Self
 
-from lianke_bridge.bridge.intake import over_budget
+from lianke_bridge.bridge.intake.backlog import over_budget
 from lianke_bridge.bridge.requests.payload import sniff_transaction
 
 

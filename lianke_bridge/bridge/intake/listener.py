@@ -28,9 +28,10 @@ import aiomqtt
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint
-from lianke_bridge.bridge.answering import RequestAnswerer
-from lianke_bridge.bridge.arrival import ArrivalGate, Unread, arrived_size
-from lianke_bridge.bridge.intake import Refusal, RequestIntake
+from lianke_bridge.bridge.intake.answering import RequestAnswerer
+from lianke_bridge.bridge.intake.arrival import ArrivalGate, Unread, arrived_size
+from lianke_bridge.bridge.intake.backlog import Refusal, RequestIntake
+from lianke_bridge.bridge.intake.retained import RetainedRequestGate
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.mqtt.session import MqttCounters, ack, payload_bytes, take_payload
 from lianke_bridge.bridge.records.topics import (
@@ -40,7 +41,6 @@ from lianke_bridge.bridge.records.topics import (
     shown_topic,
 )
 from lianke_bridge.bridge.requests.payload import Incoming, sniff_transaction
-from lianke_bridge.bridge.retained import RetainedRequestGate
 from lianke_bridge.malloc import Trimmer
 
 _LOGGER = logging.getLogger(__name__)

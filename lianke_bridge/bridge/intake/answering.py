@@ -16,7 +16,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from lianke_bridge import errors
-from lianke_bridge.bridge.intake import Refusal
+from lianke_bridge.bridge.intake.backlog import Refusal
 from lianke_bridge.bridge.jobs import after_answer
 from lianke_bridge.bridge.jobs.tracker import JobTracker, job_answer
 from lianke_bridge.bridge.memory.store import Store
