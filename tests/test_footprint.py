@@ -21,8 +21,8 @@ from lianke_bridge.simulator import Simulator
 OPTIONAL_MODULES = (
     "prometheus_client",
     "aiohttp.web",
-    "lianke_bridge.bridge.http",
-    "lianke_bridge.bridge.metrics",
+    "lianke_bridge.bridge.monitoring.http",
+    "lianke_bridge.bridge.monitoring.metrics",
 )
 """The ``/healthz`` and ``/metrics`` endpoint: loaded only with ``http.enabled``."""
 ON_FIRST_USE = ("lianke_bridge.bridge.requests.render", "difflib")

@@ -28,7 +28,7 @@ from lianke_bridge.bridge.intake.listener import RequestListener
 from lianke_bridge.bridge.intake.scaleout import InstanceRole
 from lianke_bridge.bridge.jobs.tracker import JobTracker
 from lianke_bridge.bridge.memory.store import Store
-from lianke_bridge.bridge.monitoring import BridgeMonitor
+from lianke_bridge.bridge.monitoring.monitor import BridgeMonitor
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.mqtt.session import (
     MqttCounters,
@@ -56,7 +56,7 @@ from lianke_bridge.cloud.stats import ApiStats
 from lianke_bridge.config import Config
 
 if TYPE_CHECKING:
-    from lianke_bridge.bridge.metrics import BridgeMetrics
+    from lianke_bridge.bridge.monitoring.metrics import BridgeMetrics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -276,8 +276,8 @@ class BridgeService:
         Imported here, only when configured: aiohttp's server half and prometheus_client are
         about a tenth of an idle bridge's memory, and most installations never scrape it.
         """
-        from lianke_bridge.bridge import http  # noqa: PLC0415 - optional, see the docstring
-        from lianke_bridge.bridge.metrics import BridgeMetrics  # noqa: PLC0415
+        from lianke_bridge.bridge.monitoring import http  # noqa: PLC0415 - optional, see the docstring
+        from lianke_bridge.bridge.monitoring.metrics import BridgeMetrics  # noqa: PLC0415
 
         self.metrics = BridgeMetrics(self)
         client.stats.latency_observer = self.metrics.observe_latency

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from lianke_bridge.bridge.metrics import CONTENT_TYPE, BridgeMetrics
+from lianke_bridge.bridge.monitoring.metrics import CONTENT_TYPE, BridgeMetrics
 from lianke_bridge.config import Config
 
 _LOGGER = logging.getLogger(__name__)
