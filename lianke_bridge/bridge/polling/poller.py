@@ -4,29 +4,25 @@ Politeness rules live here: an offline box is only asked device_info until it is
 printers with ``support_status`` get printer_status, one at a time; 10009 backs the box off.
 State is published when it changes (and on reconnect, by the service).
 
-The schedule: each kind of poll of a box has its own slots, one interval apart (the configured
-interval, stretched by the call budget's plan, backed off after 10009), at the box's own place
-in the interval (``Box.phase``: the fleet's boxes are spread evenly over it). A poll that had to
-wait for the call budget does not move the next slot, so waits never add up; a changed plan
-moves the next slot at once (it is computed when asked for, from the last slot).
+When each poll is due is ``slots.py``'s; what is published of the box, ``snapshots.py``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.mqtt.publisher import Publisher
+from lianke_bridge.bridge.polling.slots import PollSlots
+from lianke_bridge.bridge.polling.snapshots import BoxSnapshots, EventSink
 from lianke_bridge.bridge.records import freshness
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import to_command_error
 from lianke_bridge.bridge.records.state import (
-    PROBLEM_WORDS,
     BoxState,
     PrinterState,
     PrinterStatusWord,
@@ -46,20 +42,8 @@ from lianke_bridge.cloud.models import Printer
 
 _LOGGER = logging.getLogger(__name__)
 
-ACTIVE_TASK_STATES = frozenset(
-    {
-        codes.TaskState.READY,
-        codes.TaskState.PARSING,
-        codes.TaskState.SENDING,
-        codes.TaskState.SET_REVOKE,
-    }
-)
 MAX_BACKOFF = 8.0
-REFRESH_FACTOR = freshness.REFRESH_FACTOR
 KINDS = ("device_info", "printer_list", "printer_status", "tasks")
-
-EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
-"""(device name or None for the bridge, event JSON) -> publish it."""
 
 
 def error_json(err: errors.LiankeError) -> dict[str, Any]:
@@ -83,92 +67,28 @@ class BoxPoller:
         stretch: Callable[[str], float] | None = None,
     ) -> None:
         self.box = box
-        self._stretch = stretch
-        """How much slower than configured a kind of poll runs (the call budget's plan)."""
+        self.slots = PollSlots(box, stretch)
+        """When each kind of poll is due (``stretch``: the call budget's plan)."""
+        self.snapshots = BoxSnapshots(
+            box, publisher=publisher, topics=topics, emit=emit, own_jobs=own_jobs
+        )
+        """What is published of the box."""
         self._client = client
         self._publisher = publisher
         self._topics = topics
         self._emit = emit
-        self._own_jobs = own_jobs
         self._on_identity_changed = on_identity_changed
         self._identity_news = False
         """device_info brought the box's identity (or a change): announce once the lock is free."""
-
-    # ---- scheduling ---------------------------------------------------------------------
-    def interval(self, kind: str) -> float:
-        """Seconds between two slots of this kind: configured, stretched, backed off."""
-        base = float(getattr(self.box.config.poll, kind))
-        if self._stretch is not None:
-            base *= self._stretch(kind)
-        return base * self.box.backoff
-
-    def _stretched(self, kind: str) -> bool:
-        """Whether the call budget's plan polls this kind slower than configured."""
-        return self._stretch is not None and self._stretch(kind) > 1.0
-
-    def _slot_after(self, moment: float, interval: float) -> float:
-        """The box's first slot after ``moment`` for polls ``interval`` seconds apart."""
-        offset = self.box.phase * interval
-        return offset + (math.floor((moment - offset) / interval) + 1) * interval
-
-    def _take_slot_after(self, kind: str, now: float) -> None:
-        """The next poll of this kind comes at the box's first slot after now."""
-        interval = self.interval(kind)
-        self.box.slot[kind] = self._slot_after(now, interval) - interval
-
-    def _place(self, kind: str, now: float) -> None:
-        """Put the next poll of this kind on the box's first slot after now (not at once).
-
-        A kind never polled yet is asked for at that moment, which a later plan does not move:
-        with no poll before it, there is no interval to keep.
-        """
-        if kind in self.box.slot:
-            self._take_slot_after(kind, now)
-            self.box.asked.pop(kind, None)
-        else:
-            self.box.asked[kind] = self._slot_after(now, self.interval(kind))
-
-    def due(self, kind: str) -> float:
-        """Loop time the next poll of this kind is due (0.0: now, as for a first poll)."""
-        last = self.box.slot.get(kind)
-        asked = self.box.asked.get(kind)
-        if last is None:  # never polled: when asked for, else now
-            return 0.0 if asked is None else asked
-        due = last + self.interval(kind)
-        return due if asked is None else min(due, asked)
-
-    def _is_due(self, kind: str, now: float) -> bool:
-        return self.due(kind) <= now
-
-    def _schedule(self, kind: str, now: float) -> None:
-        """A poll of this kind starts: note how late it is, take its slot."""
-        box = self.box
-        asked = box.asked.pop(kind, None)
-        last = box.slot.get(kind)
-        if last is None:  # the first poll
-            box.lag[kind] = 0.0
-            if asked:  # placed at a moment (its slot): the next one an interval later
-                box.slot[kind] = asked
-            else:  # at once: the next one at the box's place in the interval
-                self._take_slot_after(kind, now)
-            return
-        interval = self.interval(kind)
-        due = last + interval
-        if due > now:  # asked for ahead of its slot: the slots stay
-            box.lag[kind] = 0.0
-            return
-        box.lag[kind] = 0.0 if asked is not None else now - due  # one asked for is never late
-        # Slots missed altogether (an offline box, a long wait) are skipped, not made up.
-        box.slot[kind] = due + math.floor((now - due) / interval) * interval
 
     async def run(self) -> None:
         """Poll forever; a refresh request wakes it early. Cloud errors never end it."""
         background_calls()  # requests' calls go first
         loop = asyncio.get_running_loop()
-        if self._stretched("device_info"):
+        if self.slots.stretched("device_info"):
             # The budget cannot ask every box at once: the first device_info polls are spread
             # over their interval too, at the rate the plan gives them.
-            self._place("device_info", loop.time())
+            self.slots.place("device_info", loop.time())
         while True:
             checkpoint()
             async with self.box.lock:
@@ -177,7 +97,7 @@ class BoxPoller:
             wanted = ["device_info"]
             if self.box.state.online:
                 wanted += ["printer_list", "printer_status", "tasks"]
-            next_due = min(self.due(kind) for kind in wanted)
+            next_due = min(self.slots.due(kind) for kind in wanted)
             await sleep_until_woken(self.box.wake, max(0.05, next_due - loop.time()))
 
     async def poll_now(self) -> BoxState:
@@ -205,37 +125,31 @@ class BoxPoller:
         behind the fleet's other polls never makes a box's device_info late.
         """
         box = self.box
-        if self._is_due("device_info", now):
-            self._schedule("device_info", now)
+        if self.slots.is_due("device_info", now):
+            self.slots.schedule("device_info", now)
             await self._guard(self._poll_device_info())
         if not box.state.online:
-            await self.publish_queue()  # every configured box has a queue, 0 if it never booted
+            await (
+                self.snapshots.publish_queue()
+            )  # every configured box has a queue, 0 if it never booted
             return
         steps: tuple[tuple[str, Callable[[], Awaitable[None]]], ...] = (
             ("printer_list", lambda: self._guard(self._poll_printer_list())),
             ("printer_status", self._poll_printer_statuses),
             ("tasks", lambda: self._guard(self._poll_tasks())),
         )
-        with call_deadline(self.due("device_info") if background else None):
+        with call_deadline(self.slots.due("device_info") if background else None):
             for kind, step in steps:
-                if not self._is_due(kind, now):
+                if not self.slots.is_due(kind, now):
                     continue
                 before = box.slot.get(kind), box.asked.get(kind)
-                self._schedule(kind, now)
+                self.slots.schedule(kind, now)
                 try:
                     await step()
                 except errors.TurnPassed:
-                    self._unschedule(kind, *before)
+                    self.slots.unschedule(kind, *before)
                     return
         box.last_poll = utc_now().isoformat(timespec="seconds")
-
-    def _unschedule(self, kind: str, slot: float | None, asked: float | None) -> None:
-        """The poll gave its turn up: it is due again as it was."""
-        for table, value in ((self.box.slot, slot), (self.box.asked, asked)):
-            if value is None:
-                table.pop(kind, None)
-            else:
-                table[kind] = value
 
     async def _guard(self, step: Awaitable[None]) -> None:
         """Run one poll step; a cloud error is recorded on the box, never raised."""
@@ -248,7 +162,7 @@ class BoxPoller:
             _LOGGER.debug("%s: %s", self.box.name, err)
             if isinstance(err, errors.DeviceAuthError):
                 self._key_refused()
-            await self._set_box(self.box.state.with_changes(error=error_json(err)))
+            await self.snapshots.set_box(self.box.state.with_changes(error=error_json(err)))
             return
         if self.box.backoff > 1.0:
             self.box.backoff = max(1.0, self.box.backoff / 2)
@@ -272,7 +186,7 @@ class BoxPoller:
         _LOGGER.warning(
             "%s: the cloud says too many requests; polling %.0fx slower", box.name, box.backoff
         )
-        await self._set_box(box.state.with_changes(error=error_json(err)))
+        await self.snapshots.set_box(box.state.with_changes(error=error_json(err)))
         await self._emit(
             None, {"event": "rate_limited", "device": box.name, "backoff": box.backoff}
         )
@@ -286,7 +200,7 @@ class BoxPoller:
         was_online, was_known = box.state.online, box.known
         identity = (box.state.model, box.state.firmware)
         box.known = True
-        await self._set_box(box.state.with_info(info).with_changes(error=None))
+        await self.snapshots.set_box(box.state.with_info(info).with_changes(error=None))
         if not was_known or (box.state.model, box.state.firmware) != identity:
             # Home Assistant shows model and firmware: the box is announced once they are known
             self._identity_news = True
@@ -294,7 +208,7 @@ class BoxPoller:
             self._topics.availability(box.name),
             "online" if info.is_online else "offline",
             retain=True,
-            refresh_after=freshness.availability_period(box.config.poll) * REFRESH_FACTOR,
+            refresh_after=freshness.availability_period(box.config.poll) * freshness.REFRESH_FACTOR,
         )
         if was_known and was_online != info.is_online:
             event = "device_online" if info.is_online else "device_offline"
@@ -307,13 +221,13 @@ class BoxPoller:
             # thousand boxes coming online do not queue them all ahead of the printer lists.
             now = asyncio.get_running_loop().time()
             for kind in ("printer_status", "tasks"):
-                if self._stretched("printer_status"):
-                    self._place(kind, now)
+                if self.slots.stretched("printer_status"):
+                    self.slots.place(kind, now)
                 else:
                     box.poll_soon(kind)
         if not info.is_online:
-            await self._mark_printers_offline()
-        elif was_online and self._stretch is not None:
+            await self.snapshots.mark_printers_offline()
+        elif was_online and self.slots.budgeted:
             await self._refresh_stale()
 
     async def _refresh_stale(self) -> None:
@@ -323,9 +237,9 @@ class BoxPoller:
         still says it is there: its last known queue and printers are re-sent so Home Assistant's
         expire_after does not blank them between the slower polls.
         """
-        await self.publish_queue()
+        await self.snapshots.publish_queue()
         for state in list(self.box.printers.values()):
-            await self._set_printer(state)
+            await self.snapshots.set_printer(state)
 
     async def _poll_printer_list(self) -> None:
         box = self.box
@@ -359,7 +273,7 @@ class BoxPoller:
                 state = state.with_changes(
                     status=previous.status, problems=previous.problems, live_status=True
                 )
-            await self._set_printer(
+            await self.snapshots.set_printer(
                 state.with_changes(error_limit_reached=box.state.error_limit_reached)
             )
             if not first:
@@ -371,10 +285,10 @@ class BoxPoller:
             current = box.printers[port]
             if not rows[port].support_status or rows[port].is_network:  # no live status
                 fresh = PrinterState.from_cloud(rows[port], None)
-                await self._set_printer(
+                await self.snapshots.set_printer(
                     fresh.with_changes(error_limit_reached=current.error_limit_reached)
                 )
-        await self._set_box(box.state.with_changes(printers=tuple(sorted(rows))))
+        await self.snapshots.set_box(box.state.with_changes(printers=tuple(sorted(rows))))
         box.printers_listed = True  # only now: the printers are all in box.printers
         if added or removed or renamed or first_answer:
             if first and added:
@@ -396,7 +310,9 @@ class BoxPoller:
             except (errors.NoPrinterError, errors.PortEmptyError):
                 current = box.printers.get(port)
                 if current is not None:
-                    await self._set_printer(current.with_changes(status=PrinterStatusWord.OFFLINE))
+                    await self.snapshots.set_printer(
+                        current.with_changes(status=PrinterStatusWord.OFFLINE)
+                    )
                 continue
             except errors.TooFrequentError as err:
                 await self._rate_limited(err)
@@ -407,94 +323,21 @@ class BoxPoller:
             state = PrinterState.from_cloud(row, status).with_changes(
                 error_limit_reached=box.state.error_limit_reached
             )
-            await self._set_printer(state)
+            await self.snapshots.set_printer(state)
 
     async def _poll_tasks(self) -> None:
         box = self.box
         box.cloud_tasks = tuple(await self._client.device_tasks(box.credentials))
-        await self.publish_queue()
+        await self.snapshots.publish_queue()
 
-    # ---- publishing ---------------------------------------------------------------------
-    def queue_count(self) -> int:
-        """Cloud tasks waiting or in progress, merged with the bridge's own jobs.
-
-        The bridge's own jobs are known better than the last tasks poll: one that ended is no
-        longer counted even if the cloud's list (older) still shows it waiting.
-        """
-        own = self._own_jobs(self.box.name)
-        cloud_active = {
-            t.task_id
-            for t in self.box.cloud_tasks
-            if t.task_state in ACTIVE_TASK_STATES and own.get(t.task_id, True)
-        }
-        return len(cloud_active | {task_id for task_id, active in own.items() if active})
-
+    # ---- what the others ask of the box's snapshots -------------------------------------
     async def publish_queue(self) -> None:
-        """Publish the queue count (topic and box state) if it moved."""
-        count = self.queue_count()
-        await self._publisher.publish(
-            self._topics.queue(self.box.name),
-            count,
-            retain=True,
-            refresh_after=freshness.queue_period(self.box.config.poll) * REFRESH_FACTOR,
-        )
-        if count != self.box.state.queue:
-            await self._set_box(self.box.state.with_changes(queue=count))
-
-    async def _set_box(self, state: BoxState) -> None:
-        box = self.box
-        changed = state != box.state
-        box.state = state
-        if changed or self._publisher.retained(self._topics.state(box.name)) is None:
-            await self._publisher.publish(
-                self._topics.state(box.name), state.to_json(), retain=True
-            )
-
-    async def _set_printer(self, state: PrinterState) -> None:
-        box = self.box
-        previous = box.printers.get(state.port)
-        box.printers[state.port] = state
-        topic = self._topics.printer_state(box.name, state.port)
-        refresh_after = freshness.printer_period(box.config.poll, state) * REFRESH_FACTOR
-        if previous == state and not self._publisher.is_stale(topic, refresh_after):
-            return
-        await self._publisher.publish(topic, state.to_json(), retain=True, force=True)
-        if previous is None:
-            return
-        had = previous.status in PROBLEM_WORDS
-        has = state.status in PROBLEM_WORDS
-        if has and (not had or previous.status != state.status):
-            await self._emit(
-                box.name,
-                {
-                    "event": "printer_problem",
-                    "device": box.name,
-                    "port": state.port,
-                    "status": str(state.status),
-                    "message": state.message,
-                },
-            )
-        elif had and not has and state.status is not PrinterStatusWord.OFFLINE:
-            await self._emit(
-                box.name, {"event": "printer_ok", "device": box.name, "port": state.port}
-            )
-
-    async def _mark_printers_offline(self) -> None:
-        for state in list(self.box.printers.values()):
-            if state.status is not PrinterStatusWord.OFFLINE:
-                await self._set_printer(state.with_changes(status=PrinterStatusWord.OFFLINE))
+        """Publish the queue count (topic and box state) if it moved (a job changed)."""
+        await self.snapshots.publish_queue()
 
     async def set_error_limit(self, reached: bool) -> None:
-        """The cloud paused the whole box (11203), or a reset lifted it: box and every printer.
-
-        The cloud counts failures per box, so every printer of the box shows the pause.
-        """
-        box = self.box
-        if box.state.error_limit_reached != reached:
-            await self._set_box(box.state.with_changes(error_limit_reached=reached))
-        for current in list(box.printers.values()):
-            if current.error_limit_reached != reached:
-                await self._set_printer(current.with_changes(error_limit_reached=reached))
+        """The cloud paused the whole box (11203), or a reset lifted it: box and every printer."""
+        await self.snapshots.set_error_limit(reached)
 
 
 def _identity(printer: Printer) -> tuple[object, ...]:
