@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from lianke_bridge.bridge.jobs import tracker as jobs
+from lianke_bridge.bridge.jobs import cloud_time
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.models import DeviceTask
 
@@ -25,7 +25,7 @@ def task(**changes: object) -> DeviceTask:
 
 def test_task_times_get_the_cloud_clock_zone() -> None:
     """Without a task of its own to learn from, the cloud's times are read as China time."""
-    row = jobs._task_json(task(), timezone(jobs.CLOUD_UTC_OFFSET))
+    row = cloud_time.task_json(task(), timezone(cloud_time.CLOUD_UTC_OFFSET))
     assert (row["created_at"], row["updated_at"]) == (
         "2026-12-01T20:19:44+08:00",
         "2026-12-01T20:20:01+08:00",
@@ -36,13 +36,13 @@ def test_task_times_get_the_cloud_clock_zone() -> None:
 
 def test_an_unknown_result_or_time_is_null() -> None:
     """Like the job topics: ``result`` null while unknown, a missing time null."""
-    row = jobs._task_json(
+    row = cloud_time.task_json(
         task(
             task_state=codes.TaskState.READY,
             result_code=None,
             result_message=None,
             updated_at=None,
         ),
-        timezone(jobs.CLOUD_UTC_OFFSET),
+        timezone(cloud_time.CLOUD_UTC_OFFSET),
     )
     assert (row["result"], row["updated_at"], row["state"]) == (None, None, "queued")

@@ -10,12 +10,8 @@ topic early or keep it for ever); a job that ended before this start is as old a
 last one is, among the jobs of this run, the order they were made in (a clock set back must not
 make an older job the last).
 
-A print is recorded as a submission before its cloud call. If the call's outcome is unknown (the
-bridge was killed, the connection dropped, the call timed out), ``reconcile`` looks in the box's
-task list (``query_device_task``: it has no reference of ours, so tasks are matched by time: the
-oldest task the bridge does not know, created from shortly before the submission on) and follows
-the job it finds. A submission with no such task never reached the cloud: it is dropped with a
-warning, and its request may run again.
+A print is recorded as a submission around its cloud call, and one a crash cut off is found
+again in the box's task list: ``recovery.py``. The cloud's times are read by ``cloud_time.py``.
 """
 
 from __future__ import annotations
@@ -23,10 +19,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import aiomqtt
@@ -34,9 +28,11 @@ import aiomqtt
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.jobs import after_answer
-from lianke_bridge.bridge.memory.store import Store, Submission
+from lianke_bridge.bridge.jobs.cloud_time import CloudClock
+from lianke_bridge.bridge.jobs.recovery import PrintRecovery
+from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.mqtt.publisher import Publisher
-from lianke_bridge.bridge.records.state import JobRecord, iso
+from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock, monotonic_of
 from lianke_bridge.clock import now as clock_now
@@ -49,11 +45,6 @@ from lianke_bridge.config import JobsConfig
 _LOGGER = logging.getLogger(__name__)
 
 EventSink = Callable[[str | None, dict[str, Any]], Awaitable[None]]
-
-RECONCILE_SKEW = 120.0
-"""Seconds a task may seem older than its submission (clocks differ) and still be matched."""
-CLOUD_UTC_OFFSET = timedelta(hours=8)
-"""The cloud's task times are China time, unless a known task shows another offset."""
 
 
 FINISH_EVENTS: Mapping[codes.JobState, str] = {
@@ -95,10 +86,17 @@ class JobTracker:
         self._emit = emit
         self._on_change = on_change
         self._wake = asyncio.Event()
-        self._calling: set[str] = set()
-        self._cloud_offset: timedelta | None = None
-        """Submissions whose cloud call is running in this process."""
-        self._reconcile_lock = asyncio.Lock()
+        self._cloud_clock = CloudClock()
+        self.recovery = PrintRecovery(
+            client=client,
+            store=store,
+            config=config,
+            credentials=credentials,
+            cloud_clock=self._cloud_clock,
+            track=self.track,
+            clock=clock,
+        )
+        """Prints recorded around their cloud call; interrupted ones found again."""
         self._due: dict[str, float] = {}
         """Event-loop time each active job is next asked about (missing: due now)."""
         self._ended: dict[str, float] = {}
@@ -165,171 +163,18 @@ class JobTracker:
         source: str,
         transaction: str | None,
     ) -> JobRecord:
-        """Run ``call`` (the cloud's submit) with the print recorded around it; follow the job.
-
-        A cloud answer with an error code means no job was made; any other way out (a timeout,
-        a lost connection, cancellation, a kill) leaves the submission for ``reconcile``.
-        """
-        submission = Submission(
-            id=uuid.uuid4().hex,
-            device=device,
-            port=port,
-            source=source,
-            transaction=transaction,
-            recorded_at=self._clock.wall(),  # compared with the cloud's times: wall clock
+        """Run ``call`` (the cloud's submit) with the print recorded around it; follow the job."""
+        return await self.recovery.submit(
+            call, device=device, port=port, source=source, transaction=transaction
         )
-        self._calling.add(submission.id)  # before any await: reconcile must not take it
-        try:
-            await self._store.begin_submission(submission)
-            task_id = await call()
-        except errors.CloudApiError:
-            self._store.end_submission(submission.id)
-            raise
-        finally:
-            self._calling.discard(submission.id)
-        job = JobRecord(
-            task_id=task_id,
-            device=device,
-            port=port,
-            source=source,
-            transaction=transaction,
-            created_at=clock_now(self._clock),
-        )
-        self._store.end_submission(submission.id, job)
-        await self.track(job)
-        return job
-
-    def unresolved(self, device: str | None = None) -> list[Submission]:
-        """Submissions whose call ended without a task id (none of them is running)."""
-        return sorted(
-            (
-                s
-                for s in self._store.submissions.values()
-                if s.id not in self._calling and (device is None or s.device == device)
-            ),
-            key=lambda s: s.recorded_at,
-        )
-
-    def find_print(self, device: str, transaction: str) -> JobRecord | None:
-        """The job a print with this transaction made, if the bridge knows it."""
-        for job in self.jobs.values():
-            if job.device == device and job.transaction == transaction:
-                return job
-        return None
 
     async def recover_print(self, device: str, transaction: str) -> JobRecord | None:
-        """What became of an interrupted print: its job, or None if it never reached the cloud.
-
-        While the box's task list cannot be read the answer is not known: it is asked again
-        every ``poll_interval`` (an answer "unreachable" would hide a print that may be done).
-        """
-        while True:
-            job = self.find_print(device, transaction)
-            if job is not None or not any(
-                s.transaction == transaction for s in self.unresolved(device)
-            ):
-                return job
-            try:
-                await self.reconcile(device, raise_errors=True)
-            except errors.CloudError as err:
-                _LOGGER.info(
-                    "cannot look up the interrupted print %r on %s yet (%s); trying again",
-                    transaction,
-                    device,
-                    err,
-                )
-                await asyncio.sleep(self._config.poll_interval)
-
-    async def reconcile(self, device: str | None = None, *, raise_errors: bool = False) -> None:
-        """Find the jobs of unresolved submissions in the boxes' task lists."""
-        async with self._reconcile_lock:
-            for name in sorted({s.device for s in self.unresolved(device)}):
-                try:
-                    await self._reconcile_box(name)
-                except errors.CloudError as err:
-                    if raise_errors:
-                        raise
-                    _LOGGER.debug("cannot look up interrupted prints on %s yet: %s", name, err)
-
-    async def _reconcile_box(self, device: str) -> None:
-        submissions = self.unresolved(device)
-        if not submissions:
-            return
-        credentials = self._credentials(device)
-        if credentials is None:
-            for submission in submissions:
-                _LOGGER.warning(
-                    "an interrupted print for %s cannot be looked up: the box is no longer "
-                    "configured",
-                    device,
-                )
-                self._store.end_submission(submission.id)
-            return
-        tasks = await self._client.device_tasks(credentials)
-        offsets = self._cloud_offsets(tasks)
-        candidates = sorted(
-            (t for t in tasks if t.task_id and t.task_id not in self.jobs),
-            key=lambda t: t.created_at or "",
-        )
-        for submission in submissions:
-            since = submission.recorded_at - RECONCILE_SKEW
-            match = next((t for t in candidates if _created_since(t, since, offsets)), None)
-            if match is None:
-                _LOGGER.warning(
-                    "a print for %s%s was interrupted before it reached the cloud: "
-                    "nothing was printed",
-                    device,
-                    f" (transaction {submission.transaction!r})" if submission.transaction else "",
-                )
-                self._store.end_submission(submission.id)
-                continue
-            candidates.remove(match)
-            job = JobRecord(
-                task_id=match.task_id,
-                device=device,
-                port=submission.port,
-                source=submission.source,
-                transaction=submission.transaction,
-                created_at=clock_now(self._clock),
-            )
-            _LOGGER.info(
-                "an interrupted print for %s reached the cloud as task %s: following it",
-                device,
-                match.task_id,
-            )
-            self._store.end_submission(submission.id, job)
-            await self.track(job)
-
-    def _cloud_offsets(self, tasks: Sequence[DeviceTask]) -> set[timedelta]:
-        """The cloud clock's UTC offset, learnt from a task the bridge knows, else guessed."""
-        learnt = self._learn_offset(tasks)
-        if learnt is not None:
-            return {learnt}
-        local = datetime.now().astimezone().utcoffset() or timedelta(0)
-        return {CLOUD_UTC_OFFSET, local}
-
-    def _learn_offset(self, tasks: Sequence[DeviceTask]) -> timedelta | None:
-        """The offset shown by a task the bridge submitted itself (remembered once seen)."""
-        for task in tasks:
-            job = self.jobs.get(task.task_id)
-            cloud = _naive(task.created_at)
-            if job is not None and cloud is not None:
-                seconds = (
-                    cloud - job.created_at.astimezone(UTC).replace(tzinfo=None)
-                ).total_seconds()
-                self._cloud_offset = timedelta(minutes=15 * round(seconds / 900))
-                break
-        return self._cloud_offset
+        """What became of an interrupted print: its job, or None if it never reached the cloud."""
+        return await self.recovery.recover_print(device, transaction)
 
     def tasks_json(self, tasks: Sequence[DeviceTask]) -> list[dict[str, Any]]:
-        """The ``tasks`` answer: each task in the job topics' formats.
-
-        Times are ISO 8601 with the cloud clock's zone (learnt from a task the bridge submitted,
-        else China time); ``result`` is ``{code, message}`` when known, else ``null``.
-        """
-        learnt = self._learn_offset(tasks)
-        offset = CLOUD_UTC_OFFSET if learnt is None else learnt
-        return [_task_json(task, timezone(offset)) for task in tasks]
+        """The ``tasks`` answer: each task in the job topics' formats, times in the cloud's zone."""
+        return self._cloud_clock.tasks_json(tasks, self.jobs)
 
     async def republish(self) -> None:
         """Publish every known job and each box's last job (after a reconnect)."""
@@ -350,8 +195,8 @@ class JobTracker:
         loop = asyncio.get_running_loop()
         while True:
             checkpoint()
-            if self.unresolved():
-                await self.reconcile()
+            if self.recovery.unresolved():
+                await self.recovery.reconcile()
             await self.poll_once()
             await self.expire()
             active = [j.task_id for j in self.jobs.values() if not j.state.is_final]
@@ -461,32 +306,3 @@ class JobTracker:
             self._topics.job_event(job.device),
             {"event_type": job.state.value, **payload},  # succeeded, failed or cancelled
         )
-
-
-def _task_json(task: DeviceTask, zone: timezone) -> dict[str, Any]:
-    created, updated = _naive(task.created_at), _naive(task.updated_at)
-    known = task.result_code is not None or task.result_message is not None
-    return {
-        "task_id": task.task_id,
-        "state": str(task.state),
-        "api_state": task.task_state.value,
-        "result": {"code": task.result_code, "message": task.result_message} if known else None,
-        "created_at": iso(created.replace(tzinfo=zone)) if created else None,
-        "updated_at": iso(updated.replace(tzinfo=zone)) if updated else None,
-    }
-
-
-def _naive(text: str | None) -> datetime | None:
-    """A cloud time (``2020-09-02 11:02:36``) without its zone, or None."""
-    try:
-        return datetime.strptime(text or "", "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 - zone unknown
-    except ValueError:
-        return None
-
-
-def _created_since(task: DeviceTask, since: float, offsets: set[timedelta]) -> bool:
-    """Whether the task was created at or after ``since`` (epoch seconds) on a likely clock."""
-    created = _naive(task.created_at)
-    if created is None:
-        return True
-    return any((created - offset).replace(tzinfo=UTC).timestamp() >= since for offset in offsets)
