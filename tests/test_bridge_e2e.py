@@ -453,7 +453,7 @@ async def test_broker_restart_reconnects_and_republishes(
         box = await fresh.wait_for(f"{running_bridge.base}/office/state", timeout=15)
         assert box.json()["online"] is True
         await fresh.wait_for(f"{running_bridge.base}/office/printer/1/state", timeout=15)
-    assert running_bridge.service.reconnects >= 1
+    assert running_bridge.service.counters.reconnects >= 1
 
 
 async def test_print_defaults_apply_per_port(

@@ -41,7 +41,7 @@ async def test_a_printer_change_announces_its_box_only(
         await bridge.start()
         try:
             await probe.wait_for(topic, lambda m: bool(m.payload))
-            before, reconnects = len(full_renders), service.reconnects
+            before, reconnects = len(full_renders), service.counters.reconnects
             start = probe.mark()
             simulator.faults.unplug_printer(OFFICE_ID, 2)
             await probe.wait_for(topic, lambda m: not m.payload, since=start)
@@ -49,7 +49,7 @@ async def test_a_printer_change_announces_its_box_only(
             back = await probe.wait_for(topic, lambda m: bool(m.payload), since=start)
             assert back.retain
             # only a reconnect (a loaded machine can miss a keepalive) re-renders everything
-            assert len(full_renders) - before <= service.reconnects - reconnects
+            assert len(full_renders) - before <= service.counters.reconnects - reconnects
             # what was published is still known to the store (cleared at a removal, and so on);
             # the announce records it after its last publish, so wait until it let go of the lock
             async with service.announcer.lock:

@@ -359,7 +359,7 @@ async def test_entity_discovery_has_the_same_entities_one_config_each(
             await probe.wait_for(f"{prefix}/sensor/{node}/model/config", lambda m: m.retain)
         configs = config_payloads(probe, prefix)
         wanted = discovery.full_discovery(
-            replace(bridge.service.discovery_context(), mode="device"),
+            replace(bridge.service.announcer.context(), mode="device"),
             [(b.config, b.state, b.printers.values()) for b in bridge.service.boxes.values()],
         )
     assert not [t for t in configs if t.startswith(f"{prefix}/device/")]

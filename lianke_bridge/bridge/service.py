@@ -1,11 +1,12 @@
 """The bridge service: the composition root that owns the clients and wires the parts.
 
-One reconnect loop (``mqtt_session.py``) runs one MQTT session at a time. Inside each session an
-``asyncio.TaskGroup`` runs named tasks: the request listener (``listener.py``, answering in
-``answering.py``), one poller per box, the job tracker, the health publisher and the log
-forwarder (``monitoring.py``); Home Assistant is announced by ``announcing.py``. Only MQTT
-errors end a session (and trigger a reconnect with capped backoff); cloud errors are published
-and polling goes on.
+It makes every part and hands each the values and callables it needs: no part imports it. One
+reconnect loop (``mqtt/session.py``) runs one MQTT session at a time (``session.py``), and each
+session runs named tasks: the request listener (``intake/``), one poller per box
+(``polling/``), the job tracker (``jobs/``), the health publisher and the log forwarder
+(``monitoring/``); Home Assistant is announced by ``discovery/announcer.py``. Only MQTT errors
+end a session (and trigger a reconnect with capped backoff); cloud errors are published and
+polling goes on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import aiomqtt
 
 from lianke_bridge import heartbeat
-from lianke_bridge.bridge import discovery
 from lianke_bridge.bridge.discovery.announcer import HA_ANNOUNCE_DELAY, HomeAssistantAnnouncer
 from lianke_bridge.bridge.intake.answering import RequestAnswerer
 from lianke_bridge.bridge.intake.listener import RequestListener
@@ -32,27 +32,19 @@ from lianke_bridge.bridge.monitoring.monitor import BridgeMonitor
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.mqtt.session import (
     MqttCounters,
-    abandon,
-    broker_errors_only,
     mqtt_client,
-    note_redeliveries,
     reconnect_forever,
-    subscribe,
-    subscribe_requests,
-    unsubscribe_stale,
-    watch_arrivals,
 )
 from lianke_bridge.bridge.polling.poller import BoxPoller
 from lianke_bridge.bridge.polling.schedule import FleetSchedule
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
+from lianke_bridge.bridge.session import BridgeSession
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.cloud.client import LiankeClient
 from lianke_bridge.cloud.models import Credentials
-from lianke_bridge.cloud.stats import ApiStats
 from lianke_bridge.config import Config
 
 if TYPE_CHECKING:
@@ -63,10 +55,6 @@ _LOGGER = logging.getLogger(__name__)
 HEALTH_INTERVAL = heartbeat.HEALTH_INTERVAL
 SHED_AFTER = 5.0
 """Seconds of queued work beyond which a request is answered ``rate_limited`` at once."""
-OFFLINE_TIMEOUT = 2.0
-"""Seconds a failing session gets to publish ``offline`` before it disconnects."""
-GOODBYE_TIMEOUT = 4.0
-"""Seconds a stop gets to say ``offline`` (and, for the demo, clear what it retained)."""
 
 
 class BridgeService:
@@ -164,14 +152,29 @@ class BridgeService:
             jobs=lambda: self.jobs,
             after_bridge_command=self.role.fan_out,
         )
+        self.session = BridgeSession(
+            config,
+            topics=self.topics,
+            publisher=self.publisher,
+            store=self.store,
+            connected=self.connected,
+            sync_topic=self.topics.bridge_sync(self._sync_id) if self._check_retained else None,
+            republish=self.republish,
+            clear_retained=(
+                functools.partial(self.announcer.clear_retained, keep=self.topics.bridge_state)
+                if clear_on_stop
+                else None
+            ),
+            tasks=self._start_tasks,
+        )
         self.listener = RequestListener(
             topics=self.topics,
             publisher=self.publisher,
             answerer=self.answerer,
             counters=self.counters,
             shed_after=shed_after,
-            sync_topic=self.topics.bridge_sync(self._sync_id) if self._check_retained else None,
-            resubscribe=self._subscribe_requests,
+            sync_topic=self.session.sync_topic,
+            resubscribe=self.session.subscribe_requests,
             control=self._control,
             answers=self.role.answers,
         )
@@ -202,25 +205,6 @@ class BridgeService:
     def client_id(self) -> str:
         """The MQTT client id: each instance of a scaled-out bridge has its own session."""
         return self.shard.client_id(self.config.mqtt.client_id)
-
-    @property
-    def reconnects(self) -> int:
-        """Lost or failed broker connections."""
-        return self.counters.reconnects
-
-    @property
-    def messages_in(self) -> int:
-        """MQTT messages received."""
-        return self.counters.messages_in
-
-    @property
-    def api_stats(self) -> ApiStats | None:
-        """What the cloud client counted (None before ``run``)."""
-        return None if self._client is None else self._client.stats
-
-    def known_jobs(self) -> list[JobRecord]:
-        """Every job the tracker knows (none before ``run``)."""
-        return [] if self._jobs is None else list(self._jobs.jobs.values())
 
     def _credentials(self, device: str) -> Credentials | None:
         box = self.boxes.get(device)
@@ -267,7 +251,7 @@ class BridgeService:
             topics=self.topics,
             emit=self.emit,
             republish=self.republish,
-            health_check=self.health_check,
+            health_check=self.monitor.health_check,
         )
 
     def _serve_http(self, client: LiankeClient, group: asyncio.TaskGroup) -> None:
@@ -279,7 +263,7 @@ class BridgeService:
         from lianke_bridge.bridge.monitoring import http  # noqa: PLC0415 - optional, see the docstring
         from lianke_bridge.bridge.monitoring.metrics import BridgeMetrics  # noqa: PLC0415
 
-        self.metrics = BridgeMetrics(self)
+        self.metrics = BridgeMetrics(self.monitor)
         client.stats.latency_observer = self.metrics.observe_latency
         group.create_task(http.serve(self, self.metrics, self.http_bound), name="http")
 
@@ -307,9 +291,7 @@ class BridgeService:
             will_topic=self.topics.bridge_state,
             max_packet_size=self.config.max_packet_size,
         )
-        self.answerer.redelivered = set()
-        watch_arrivals(client, self.listener.arrival_gate().arrive)
-        note_redeliveries(client, self.answerer.redelivered)  # outermost: sees messages first
+        self.listener.watch(client)
         return client
 
     # ---- the loop -----------------------------------------------------------------------
@@ -333,85 +315,19 @@ class BridgeService:
                 self._serve_http(client, group)
             await reconnect_forever(
                 self._mqtt_client,
-                self._session,
+                self.session.run,
                 where=f"{self.config.mqtt.host}:{self.config.mqtt.port}",
                 counters=self.counters,
             )
 
-    async def _session(self, mqtt: aiomqtt.Client) -> None:
-        """One connected session; on a clean stop, say ``offline`` before leaving."""
-        self.publisher.attach(mqtt)
-        try:
-            await self._on_connected(mqtt)
-            self.connected.set()
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self.listener.listen(mqtt, group), name="requests")
-                group.create_task(self.jobs.run(), name="jobs")
-                group.create_task(self.monitor.health_loop(self.health), name="health")
-                group.create_task(self.monitor.log_loop(), name="log-forwarder")
-                for name, poller in self.pollers.items():
-                    group.create_task(poller.run(), name=f"poll-{name}")
-                # Wait inside the body until a task fails or we are cancelled: on Python 3.11 a
-                # task failing while the group is already exiting leaves this task with a
-                # cancellation request that is never withdrawn (fixed in 3.12).
-                await asyncio.get_running_loop().create_future()
-        except asyncio.CancelledError:
-            self.publisher.closing = True
-            # Bounded: a broker that stopped answering must not hold a stop for aiomqtt's 10 s
-            # per publish (a service manager kills after ~10 s); the will speaks then.
-            # If the goodbye did not get through, the connection is abandoned rather than
-            # closed with a DISCONNECT that aiomqtt would wait another 10 s for.
-            try:
-                async with asyncio.timeout(GOODBYE_TIMEOUT):
-                    if self.clear_on_stop:
-                        await self.announcer.clear_retained(keep=self.topics.bridge_state)
-                    await self.publisher.publish(self.topics.bridge_state, "offline", retain=True)
-            except (aiomqtt.MqttError, TimeoutError):
-                abandon(mqtt)
-            raise
-        except BaseException as err:
-            if not broker_errors_only(err):
-                await self._say_offline_after_failure(err)
-            raise
-        finally:
-            self.publisher.closing = False
-            self.connected.clear()
-            self.store.clear_heartbeat()
-            self.publisher.detach()
-
-    async def _say_offline_after_failure(self, err: BaseException) -> None:
-        """The session dies of a bug: say ``offline`` (retained) before the clean DISCONNECT.
-
-        A clean DISCONNECT makes the broker drop the will, so without this ``bridge/state``
-        would stay ``online`` for a bridge that is gone.
-        """
-        _LOGGER.error("the bridge session failed (%s); publishing offline", type(err).__name__)
-        self.publisher.closing = True
-        try:
-            async with asyncio.timeout(OFFLINE_TIMEOUT):
-                await self.publisher.publish(self.topics.bridge_state, "offline", retain=True)
-        except Exception as failed:  # noqa: BLE001 - the session is already failing
-            _LOGGER.debug("could not publish offline: %s", failed)
-
-    async def _on_connected(self, mqtt: aiomqtt.Client) -> None:
-        """Re-subscribe and re-publish everything retained."""
-        await self.publisher.publish(self.topics.bridge_state, "online", retain=True, force=True)
-        await self.republish(just_sent=(self.topics.bridge_state,))
-        wanted = [self.topics.request_filter]
-        if self.listener.sync_topic is not None:
-            wanted.append(self.listener.sync_topic)
-            await subscribe(mqtt, wanted[-1])
-        await self._subscribe_requests(mqtt)
-        if self.shard.scaled:
-            wanted.append(self.topics.fanout_filter)
-            await subscribe(mqtt, wanted[-1])
-        if self.config.homeassistant.enabled:
-            wanted.append(self.config.homeassistant.status_topic)
-            await subscribe(mqtt, wanted[-1])
-        await unsubscribe_stale(mqtt, self.config.mqtt, self.store, wanted)
-
-    async def _subscribe_requests(self, mqtt: aiomqtt.Client) -> None:
-        await subscribe_requests(mqtt, self.topics.request_filter, self.config.mqtt.protocol)
+    def _start_tasks(self, mqtt: aiomqtt.Client, group: asyncio.TaskGroup) -> None:
+        """The named tasks of one session: requests, jobs, health, the log, one poller a box."""
+        group.create_task(self.listener.listen(mqtt, group), name="requests")
+        group.create_task(self.jobs.run(), name="jobs")
+        group.create_task(self.monitor.health_loop(self.health), name="health")
+        group.create_task(self.monitor.log_loop(), name="log-forwarder")
+        for name, poller in self.pollers.items():
+            group.create_task(poller.run(), name=f"poll-{name}")
 
     def _control(self, topic: str, payload: Any, group: asyncio.TaskGroup) -> bool:
         """Handle Home Assistant's status and the fan-outs (True)."""
@@ -426,7 +342,9 @@ class BridgeService:
 
     async def republish(self, *, just_sent: tuple[str, ...] = ()) -> None:
         """Re-announce discovery, then re-publish every retained state, each topic once."""
-        await self.publisher.publish(self.topics.bridge_info, self.info(), retain=True, force=True)
+        await self.publisher.publish(
+            self.topics.bridge_info, self.monitor.info(), retain=True, force=True
+        )
         await self.announcer.announce_all()
         await self.publisher.republish_all(
             skip={*just_sent, self.topics.bridge_info, *self.store.discovery}
@@ -459,38 +377,14 @@ class BridgeService:
         for box in self.boxes.values():
             box.poll_soon("device_info")
 
-    def discovery_context(self) -> discovery.DiscoveryContext:
-        """What the discovery builders need to know of this bridge."""
-        return self.announcer.context()
-
-    # ---- what the bridge says about itself (monitoring.py) ------------------------------
-    def info(self) -> dict[str, Any]:
-        """``<base>/bridge/info``: never secrets."""
-        return self.monitor.info()
-
+    # ---- what the bridge says about itself (monitoring/) --------------------------------
     def health(self) -> dict[str, Any]:
         """``<base>/bridge/health``."""
         return self.monitor.health()
 
-    def health_check(self) -> dict[str, Any]:
-        """The ``health_check`` answer."""
-        return self.monitor.health_check()
-
-    def healthy(self) -> bool:
-        """Connected to the broker and the cloud not failing: ``health_check`` and ``/healthz``."""
-        return self.monitor.healthy()
-
     def healthz(self) -> dict[str, Any]:
         """The small JSON of ``/healthz``: the same facts as ``bridge/health``, never secrets."""
         return self.monitor.healthz()
-
-    def uptime_seconds(self) -> int:
-        """Whole seconds since the service was made."""
-        return self.monitor.uptime_seconds()
-
-    def api_problem_reason(self) -> str | None:
-        """Why ``api_problem`` is on, when the cloud refused the ApiKey (None otherwise)."""
-        return self.monitor.api_problem_reason()
 
     async def emit(self, device: str | None, event: dict[str, Any]) -> None:
         """Publish an event on the device's or the bridge's event topic."""

@@ -33,7 +33,14 @@ from lianke_bridge.bridge.intake.arrival import ArrivalGate, Unread, arrived_siz
 from lianke_bridge.bridge.intake.backlog import Refusal, RequestIntake
 from lianke_bridge.bridge.intake.retained import RetainedRequestGate
 from lianke_bridge.bridge.mqtt.publisher import Publisher
-from lianke_bridge.bridge.mqtt.session import MqttCounters, ack, payload_bytes, take_payload
+from lianke_bridge.bridge.mqtt.session import (
+    MqttCounters,
+    ack,
+    note_redeliveries,
+    payload_bytes,
+    take_payload,
+    watch_arrivals,
+)
 from lianke_bridge.bridge.records.topics import (
     RequestTopic,
     Topics,
@@ -112,6 +119,15 @@ class RequestListener:
         limit = self.answerer.limits.max_payload_bytes
         self._arrivals = ArrivalGate(max_bytes=limit, max_payload=limit)
         return self._arrivals
+
+    def watch(self, client: aiomqtt.Client) -> None:
+        """A new connection's client: its payloads counted as they arrive, its resends noted.
+
+        Both hook paho's ``on_message``, before aiomqtt queues a message for ``listen``.
+        """
+        self.answerer.redelivered = set()
+        watch_arrivals(client, self.arrival_gate().arrive)
+        note_redeliveries(client, self.answerer.redelivered)  # outermost: sees messages first
 
     def _held_bytes(self) -> int:
         """Payload bytes taken from the queue and not yet answered (or refused)."""

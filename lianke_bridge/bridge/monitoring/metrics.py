@@ -32,7 +32,7 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0, float(
 
 
 class MetricsSource(Protocol):
-    """What the collector reads of the bridge (the service is one): its own counters."""
+    """What the collector reads of the bridge (the monitor is one): its own counters."""
 
     @property
     def connected(self) -> asyncio.Event:

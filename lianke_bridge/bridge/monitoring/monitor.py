@@ -26,11 +26,12 @@ from lianke_bridge.bridge.mqtt.session import MqttCounters
 from lianke_bridge.bridge.polling.schedule import FleetSchedule
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import ErrorCode
-from lianke_bridge.bridge.records.state import iso
+from lianke_bridge.bridge.records.state import JobRecord, iso
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.clock import now as clock_now
 from lianke_bridge.cloud.client import LiankeClient
+from lianke_bridge.cloud.stats import ApiStats
 from lianke_bridge.config import Config
 from lianke_bridge.errors import TooFrequentError
 
@@ -96,6 +97,26 @@ class BridgeMonitor:
             "homeassistant": self.config.homeassistant.enabled,
             "started_at": iso(self.started_at),
         }
+
+    @property
+    def messages_in(self) -> int:
+        """MQTT messages received."""
+        return self.counters.messages_in
+
+    @property
+    def reconnects(self) -> int:
+        """Lost or failed broker connections."""
+        return self.counters.reconnects
+
+    @property
+    def api_stats(self) -> ApiStats | None:
+        """What the cloud client counted (None before the service runs)."""
+        client = self._cloud()
+        return None if client is None else client.stats
+
+    def known_jobs(self) -> list[JobRecord]:
+        """Every job the tracker knows (while the service runs)."""
+        return list(self._jobs().jobs.values())
 
     def uptime_seconds(self) -> int:
         """Whole seconds since the service was made (monotonic: never negative, never jumps)."""
