@@ -1,11 +1,11 @@
 """The state database on disk: one SQLite file, written in order on a thread of its own.
 
 The standard library's ``sqlite3``, WAL journal, one table of (kind, key, JSON value). Every write
-runs on one dedicated thread, in order, never on the event loop; what is queued meanwhile is
-committed as one transaction (group commit). Queued writes are committed within ``COALESCE``
-with ``synchronous=NORMAL``; a durable one is awaited and committed with ``synchronous=FULL``
-(the WAL synced: it and every write before it survive a power cut). ``store.py`` says what is
-written and when.
+runs on one dedicated thread (``writer.py``), in order, never on the event loop; what is queued
+meanwhile is committed as one transaction (group commit). Queued writes are committed within
+``COALESCE`` with ``synchronous=NORMAL``; a durable one is awaited and committed with
+``synchronous=FULL`` (the WAL synced: it and every write before it survive a power cut).
+``store.py`` says what is written and when.
 
 A write that fails (a full disk, a read-only file system, the file removed under the bridge:
 SQLite would go on writing to the removed file, so its identity is checked before each commit)
@@ -24,7 +24,6 @@ import errno
 import functools
 import logging
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge.memory import statedir
+from lianke_bridge.bridge.memory.writer import OrderedWriter
 from lianke_bridge.errors import StateUnavailableError
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,8 +39,6 @@ _LOGGER = logging.getLogger(__name__)
 DATABASE_FILE = "bridge-state.db"
 CORRUPT_SUFFIX = ".corrupt"
 """A corrupt database is kept beside the new one under this suffix (the last one only)."""
-COALESCE = 0.05
-"""Seconds a queued (not durable) write may wait for others before the writer takes them."""
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS state ("
     " kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, key))"
@@ -85,15 +83,10 @@ class StateDatabase:
         self._whole = whole
         self._private = tuple(private)
         self.trouble = statedir.StateTrouble(directory, announce=announce)
-        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store")
-        self._lock = threading.Lock()
-        self._pending: list[_Write | Callable[[], None]] = []
-        """Writes (and file jobs) queued for the writer thread, oldest first."""
-        self._draining = False
-        """Whether a drain is scheduled or running on the writer thread (it takes new items)."""
+        self._writer = OrderedWriter[_Write](self._commit, name="store")
+        """The thread every write runs on, in order (``writer.py``)."""
         self._synced = True
         """The connection's current ``synchronous`` mode: FULL (True) or NORMAL."""
-        self._kick_later: asyncio.TimerHandle | None = None
         self._db: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None
         """The file open (device, inode): another one at its path means it was replaced."""
@@ -292,9 +285,9 @@ class StateDatabase:
         in the same commit if it can: it is on disk only with everything before it.
         """
         if durable and self.stale:
-            self._enqueue(self._whole_write())
+            self._writer.write(self._whole_write())
         write = _Write(list(puts), list(deletes), durable, concurrent.futures.Future())
-        self._enqueue(write, now=durable)
+        self._writer.write(write, now=durable)
         return write.done
 
     def _whole_write(self) -> _Write:
@@ -307,78 +300,15 @@ class StateDatabase:
         removed (it is made again), is noticed while no write comes.
         """
         if self.stale:
-            self._enqueue(self._whole_write(), now=True)
+            self._writer.write(self._whole_write(), now=True)
         else:
-            self._enqueue(_Write([], [], durable=False, done=concurrent.futures.Future()), now=True)
+            self._writer.write(
+                _Write([], [], durable=False, done=concurrent.futures.Future()), now=True
+            )
 
     def submit(self, call: Callable[..., None], *args: Any) -> None:
         """Run something else on the writer thread now, in order with the writes (file writes)."""
-        self._enqueue(functools.partial(call, *args), now=True)
-
-    def _enqueue(self, item: _Write | Callable[[], None], *, now: bool = False) -> None:
-        """Queue for the writer; wake it now (a durable write) or within ``COALESCE`` seconds.
-
-        Waking a thread costs the event loop more than a commit without a sync does, so
-        queued writes are gathered: a burst of requests is a few commits, not one per write.
-        """
-        with self._lock:
-            self._pending.append(item)
-            if self._draining:
-                return  # the running drain takes it
-        if not now:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no event loop (start-up, tools): write at once
-                loop = None
-            if loop is not None:
-                if self._kick_later is None:
-                    self._kick_later = loop.call_later(COALESCE, self._kick)
-                return
-        self._kick()
-
-    def _kick(self) -> None:
-        """Have the writer thread drain what is queued."""
-        if self._kick_later is not None:
-            self._kick_later.cancel()
-            self._kick_later = None
-        with self._lock:
-            if self._draining or not self._pending:
-                return
-            self._draining = True
-        try:
-            self._writer.submit(self._drain)
-        except RuntimeError:  # closed: the bridge is stopping; write in place
-            self._drain()
-
-    def _drain(self) -> None:
-        """Commit everything queued, in order, in as few transactions as the file jobs allow."""
-        try:
-            self._drain_all()
-        except BaseException:
-            with self._lock:
-                self._draining = False  # the next write schedules a drain again
-            raise
-
-    def _drain_all(self) -> None:
-        while True:
-            with self._lock:
-                if not self._pending:
-                    self._draining = False
-                    return
-                items = list(self._pending)
-                self._pending.clear()
-            writes: list[_Write] = []
-            for item in items:
-                if isinstance(item, _Write):
-                    writes.append(item)
-                    continue
-                self._commit(writes)
-                writes = []
-                try:
-                    item()
-                except Exception:  # the writer must go on whatever one job did
-                    _LOGGER.exception("state writer job failed")
-            self._commit(writes)
+        self._writer.run(functools.partial(call, *args))
 
     async def flush(self) -> None:
         """Wait until every write queued so far is committed and on disk (power loss too)."""
@@ -386,11 +316,7 @@ class StateDatabase:
 
     def close(self) -> None:
         """Finish the queued writes and close the database (blocking: at the very end)."""
-        if self._kick_later is not None:
-            self._kick_later.cancel()
-            self._kick_later = None
-        self._writer.shutdown(wait=True)
-        self._drain()  # anything queued while shutting down
+        self._writer.close()
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

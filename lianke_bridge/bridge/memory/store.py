@@ -41,13 +41,13 @@ from typing import Any
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge.memory import statedir
 from lianke_bridge.bridge.memory.statedb import (
-    COALESCE,
     CORRUPT_SUFFIX,
     DATABASE_FILE,
     Row,
     StateDatabase,
 )
 from lianke_bridge.bridge.memory.statedir import StateTrouble
+from lianke_bridge.bridge.memory.writer import COALESCE
 from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock, monotonic_of, wall_of
 from lianke_bridge.errors import StateUnavailableError
