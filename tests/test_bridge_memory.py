@@ -11,7 +11,8 @@ from bridge_harness import RunningBridge, StalledDisk, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe
 from sim_api import SimApi
 
-from lianke_bridge.bridge.memory.store import SeenRequest, Store, Submission
+from lianke_bridge.bridge.memory.entries import SeenRequest, Submission
+from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config
 from lianke_bridge.simulator import Simulator

@@ -17,14 +17,13 @@ from bridge_harness import StalledDisk
 
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge.memory import store as store_module
+from lianke_bridge.bridge.memory.entries import SeenRequest, Submission
 from lianke_bridge.bridge.memory.statedb import StateDatabase
 from lianke_bridge.bridge.memory.store import (
     CORRUPT_SUFFIX,
     DATABASE_FILE,
     LEGACY_STATE_FILE,
-    SeenRequest,
     Store,
-    Submission,
 )
 from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.errors import StateUnavailableError

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from lianke_bridge import errors
 from lianke_bridge.bridge.jobs.cloud_time import CloudClock, created_since
-from lianke_bridge.bridge.memory.store import Store, Submission
+from lianke_bridge.bridge.memory.entries import Submission
+from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.clock import Clock
 from lianke_bridge.clock import now as clock_now

@@ -34,12 +34,13 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge.memory import statedir
+from lianke_bridge.bridge.memory.entries import SeenRequest, Submission
 from lianke_bridge.bridge.memory.statedb import (
     CORRUPT_SUFFIX,
     DATABASE_FILE,
@@ -74,56 +75,6 @@ CLOCK_STEP = 1.0
 """Seconds the wall clock must have moved against the monotonic one to count as stepped."""
 
 _KINDS = ("discovery", "job", "request", "submission", "subscription")
-
-
-@dataclass(frozen=True)
-class SeenRequest:
-    """A request that carried a ``transaction``: seen, and answered once it is."""
-
-    topic: str
-    transaction: str
-    seen_at: float
-    """When it was first seen, on the store's monotonic clock (stored as wall-clock time)."""
-    answer: dict[str, Any] | None = None
-    """The envelope the bridge answered (or will answer) with; None while it is handled."""
-    sent: bool = False
-    """Whether ``answer`` was published (a redelivery then gets ``duplicate``, else the answer)."""
-
-    @property
-    def key(self) -> str:
-        """The database key: the request topic and the transaction."""
-        return json.dumps([self.topic, self.transaction])
-
-    def to_json(self, seen_at: float) -> str:
-        """The stored row, with ``seen_at`` in wall-clock seconds.
-
-        (``asdict`` would deep-copy the answer: slow for a big one.)
-        """
-        row = {
-            "topic": self.topic,
-            "transaction": self.transaction,
-            "seen_at": seen_at,
-            "answer": self.answer,
-            "sent": self.sent,
-        }
-        return json.dumps(row)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A print about to go to the cloud, recorded before the call (its task id is not known).
-
-    If the bridge dies during the call, the next start looks the print up in the box's task list
-    (see ``JobTracker.reconcile``) instead of forgetting it.
-    """
-
-    id: str
-    device: str
-    port: int
-    source: str
-    transaction: str | None
-    recorded_at: float
-    """Wall-clock seconds just before the cloud call."""
 
 
 class Store:

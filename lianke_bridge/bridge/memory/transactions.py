@@ -29,7 +29,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from lianke_bridge.bridge.memory.store import SeenRequest, Store
+from lianke_bridge.bridge.memory.entries import SeenRequest
+from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.records.envelope import duplicate_error, error_envelope
 from lianke_bridge.errors import StateUnavailableError
 
