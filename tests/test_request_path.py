@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -18,6 +19,7 @@ from aiomqtt import ProtocolVersion
 from bridge_harness import RunningBridge
 from mqtt_broker import MosquittoBroker, MqttProbe, sentinel_round_trip
 
+from lianke_bridge.bridge.records.topics import RequestTopic, Topics
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config
 from lianke_bridge.simulator import Simulator
@@ -201,6 +203,37 @@ async def test_requests_are_answered_once_on_mqtt311(
     assert ok(await bridge_311.request("office", "print", {"url": "https://x.test/a.pdf"}))
     assert ok(await bridge_311.request("office", "print", "https://x.test/b.pdf"))
     assert simulator.count("/api/print/job", method="POST") == 2
+
+
+def count_topic_parses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many times each topic is parsed as a request topic, from now on."""
+    parsed: Counter[str] = Counter()
+    parse = Topics.parse_request
+
+    def counting(topics: Topics, topic: str) -> RequestTopic | None:
+        parsed[topic] += 1
+        return parse(topics, topic)
+
+    monkeypatch.setattr(Topics, "parse_request", counting)
+    return parsed
+
+
+async def test_a_request_topic_is_parsed_once_on_mqtt5(
+    running_bridge: RunningBridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The topic is read as the request arrives and carried with it to its answer."""
+    parsed = count_topic_parses(monkeypatch)
+    assert ok(await running_bridge.request("office", "tasks", {"transaction": "p-5"}))
+    assert parsed[f"{running_bridge.base}/office/request/tasks"] == 1
+
+
+async def test_a_request_topic_is_parsed_once_on_mqtt311(
+    bridge_311: RunningBridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held for the 3.1.1 retained check and released, a request keeps its parsed topic."""
+    parsed = count_topic_parses(monkeypatch)
+    assert ok(await bridge_311.request("office", "tasks", {"transaction": "p-311"}))
+    assert parsed[f"{bridge_311.base}/office/request/tasks"] == 1
 
 
 async def test_an_empty_payload_is_not_acted_on_over_mqtt311(

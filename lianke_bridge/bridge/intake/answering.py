@@ -17,6 +17,7 @@ from paho.mqtt.properties import Properties
 
 from lianke_bridge import errors
 from lianke_bridge.bridge.intake.backlog import Refusal
+from lianke_bridge.bridge.intake.message import RequestMessage
 from lianke_bridge.bridge.jobs import after_answer
 from lianke_bridge.bridge.jobs.tracker import JobTracker, job_answer
 from lianke_bridge.bridge.memory.store import Store
@@ -30,7 +31,7 @@ from lianke_bridge.bridge.records.envelope import (
     ok_envelope,
     rate_limited_error,
 )
-from lianke_bridge.bridge.records.topics import RequestTopic, Topics, shown_topic
+from lianke_bridge.bridge.records.topics import Topics, shown_topic
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
 from lianke_bridge.bridge.requests.payload import Incoming
@@ -77,18 +78,17 @@ class RequestAnswerer:
         self.redelivered: set[int] = set()
         """Packet ids of the requests the broker sent this session again (the DUP flag)."""
 
-    async def handle(
-        self, mqtt: aiomqtt.Client, where: RequestTopic, message: aiomqtt.Message
-    ) -> None:
+    async def handle(self, mqtt: aiomqtt.Client, request: RequestMessage) -> None:
         """Answer, then acknowledge: a request the bridge dies on comes again from the session.
 
         What the request left for after its answer (a new job's topics) runs last.
         """
+        message = request.message
         redelivered = message.qos > 0 and message.mid in self.redelivered
         self.redelivered.discard(message.mid)
         later, token = after_answer.collect()
         try:
-            await self.answer(where, message, redelivered=redelivered)
+            await self.answer(request, redelivered=redelivered)
         finally:
             after_answer.stop(token)
         ack(mqtt, message)
@@ -98,7 +98,9 @@ class RequestAnswerer:
             except aiomqtt.MqttError:
                 raise
             except Exception:  # the boundary, as for the answer itself
-                _LOGGER.exception("could not finish the request on %s", shown_topic(where.command))
+                _LOGGER.exception(
+                    "could not finish the request on %s", shown_topic(request.where.command)
+                )
 
     async def _recover(self, topic: str, transaction: str) -> dict[str, Any] | None:
         """The answer of a request an earlier run began and never answered, or None: run it.
@@ -114,8 +116,7 @@ class RequestAnswerer:
 
     async def answer(
         self,
-        where: RequestTopic,
-        message: aiomqtt.Message,
+        request: RequestMessage,
         *,
         redelivered: bool = False,
         incoming: Incoming | None = None,
@@ -127,30 +128,25 @@ class RequestAnswerer:
         ``incoming``: the payload as already read (one too large to decode, answered at once).
         """
         try:
-            envelope = await self._envelope(
-                where, message, redelivered=redelivered, incoming=incoming
-            )
+            envelope = await self._envelope(request, redelivered=redelivered, incoming=incoming)
             if envelope is None:
                 return
             transaction = envelope.get("transaction")
             published = False
             try:
-                await self.respond(where, message, envelope)
+                await self.respond(request, envelope)
                 published = True
             finally:
                 if isinstance(transaction, str):
-                    self.memory.sent(message.topic.value, transaction, published=published)
+                    self.memory.sent(request.topic, transaction, published=published)
         except aiomqtt.MqttError:
             raise
         except Exception:
-            _LOGGER.exception(
-                "could not answer the request on %s", shown_topic(message.topic.value)
-            )
+            _LOGGER.exception("could not answer the request on %s", shown_topic(request.topic))
 
     async def _envelope(
         self,
-        where: RequestTopic,
-        message: aiomqtt.Message,
+        request: RequestMessage,
         *,
         redelivered: bool = False,
         incoming: Incoming | None = None,
@@ -164,9 +160,10 @@ class RequestAnswerer:
         """
         limits = self.limits
         durable = False
-        incoming = incoming or self._read(message)
+        where = request.where
+        incoming = incoming or self._read(request.message)
         transaction = incoming.transaction
-        topic = message.topic.value
+        topic = request.topic
         claimed = False
         nothing_done = False  # the state could not be written: the command did not run
         try:
@@ -208,21 +205,13 @@ class RequestAnswerer:
         """The request's payload, read here once: the message keeps none of it."""
         return Incoming.read(take_payload(message), self.limits.max_payload_bytes)
 
-    def response_topic(self, where: RequestTopic) -> str:
-        """The contract's response topic of a request."""
-        if where.scope == "bridge" or where.device is None:
-            return self.topics.bridge_response(where.command)
-        return self.topics.response(where.device, where.command)
-
-    async def respond(
-        self, where: RequestTopic, message: aiomqtt.Message, envelope: dict[str, Any]
-    ) -> None:
+    async def respond(self, request: RequestMessage, envelope: dict[str, Any]) -> None:
         """Answer on the contract's topic and, with MQTT 5, on the request's response topic.
 
         When the two are the same topic the answer goes out once, with the correlation data.
         """
-        contract = self.response_topic(where)
-        properties = message.properties
+        contract = request.response_topic
+        properties = request.message.properties
         response_topic = getattr(properties, "ResponseTopic", None) if properties else None
         if not response_topic:
             await self.publisher.publish(contract, envelope)
@@ -241,11 +230,7 @@ class RequestAnswerer:
             _LOGGER.warning("not answering on the request's response topic: %s", err)
 
     async def refuse(
-        self,
-        where: RequestTopic,
-        message: aiomqtt.Message,
-        refusal: Refusal,
-        transaction: str | None,
+        self, request: RequestMessage, refusal: Refusal, transaction: str | None
     ) -> None:
         """Answer ``rate_limited`` without running the request (load shedding).
 
@@ -255,11 +240,13 @@ class RequestAnswerer:
             refusal.retry_after, reason=refusal.reason, transaction=transaction
         )
         try:
-            await self.respond(where, message, error_envelope(error))
+            await self.respond(request, error_envelope(error))
         except aiomqtt.MqttError:
             raise
         except Exception:  # the boundary: log, go on
-            _LOGGER.exception("could not refuse the request on %s", shown_topic(where.command))
+            _LOGGER.exception(
+                "could not refuse the request on %s", shown_topic(request.where.command)
+            )
 
     def _check_not_empty(self, incoming: Incoming) -> None:
         if self._check_empty and not incoming.size:

@@ -31,6 +31,7 @@ from lianke_bridge.asyncutil import checkpoint
 from lianke_bridge.bridge.intake.answering import RequestAnswerer
 from lianke_bridge.bridge.intake.arrival import ArrivalGate, Unread, arrived_size
 from lianke_bridge.bridge.intake.backlog import Refusal, RequestIntake
+from lianke_bridge.bridge.intake.message import RequestMessage
 from lianke_bridge.bridge.intake.retained import RetainedRequestGate
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.mqtt.session import (
@@ -70,7 +71,7 @@ class Shed:
     transaction: str | None
 
 
-Quick = tuple[RequestTopic, aiomqtt.Message, Shed | Incoming]
+Quick = tuple[RequestMessage, Shed | Incoming]
 """A request answered without a worker: refused (``Shed``) or too large to read (``Incoming``)."""
 
 
@@ -101,7 +102,7 @@ class RequestListener:
         self._resubscribe = resubscribe
         self._control = control
         self._answers = answers
-        self._intake: RequestIntake[tuple[RequestTopic, aiomqtt.Message]] | None = None
+        self._intake: RequestIntake[RequestMessage] | None = None
         self._refusals: asyncio.Queue[Quick] = asyncio.Queue()
         self._refusing = 0
         self._shed_logged = 0.0
@@ -139,7 +140,7 @@ class RequestListener:
 
         Only the broker (the message iterator raising ``MqttError``) or a cancel ends this.
         """
-        intake = self._intake = RequestIntake[tuple[RequestTopic, aiomqtt.Message]](
+        intake = self._intake = RequestIntake[RequestMessage](
             workers=MAX_CONCURRENT_REQUESTS,
             max_bytes=self.answerer.limits.max_payload_bytes,
             max_wait=self.shed_after,
@@ -156,8 +157,8 @@ class RequestListener:
             self._gate = RetainedRequestGate(
                 resubscribe=lambda: self._resubscribe(mqtt),
                 publish_sync=lambda token: self.publisher.publish(sync_topic, token),
-                release=lambda message: self._start_answer(mqtt, message),
-                drop=lambda message: self._dropped(mqtt, message),
+                release=lambda request: self._start_answer(mqtt, request),
+                drop=lambda request: self._dropped(mqtt, request),
             )
         arrivals = self._arrivals
         arrivals.held_elsewhere = self._held_bytes
@@ -184,12 +185,12 @@ class RequestListener:
         if self._sync_or_control(topic, message.payload, group):
             ack(mqtt, message)
             return
-        parsed = self.topics.parse_request(topic)
-        if parsed is None or not self._answers(parsed):
+        request = self._receive(message)
+        if request is None or not self._answers(request.where):
             ack(mqtt, message)  # not a request, or one another instance answers
             return
         if isinstance(message.payload, Unread):
-            self._unread(mqtt, parsed, message, group)
+            self._unread(mqtt, request, group)
             return
         payload = payload_bytes(message.payload)
         if message.retain:
@@ -201,22 +202,26 @@ class RequestListener:
             ack(mqtt, message)
             return
         if self._gate is not None:
-            self._gate.hold(message, payload, seq, group)
+            self._gate.hold(request, payload, seq, group)
             return
-        self._start_answer(mqtt, message)
+        self._start_answer(mqtt, request)
+
+    def _receive(self, message: aiomqtt.Message) -> RequestMessage | None:
+        """The request on this message, its topic parsed once; None if it is not one."""
+        where = self.topics.parse_request(message.topic.value)
+        if where is None:
+            return None
+        return RequestMessage(message, where, self.topics.response_to(where))
 
     def _unread(
-        self,
-        mqtt: aiomqtt.Client,
-        where: RequestTopic,
-        message: aiomqtt.Message,
-        group: asyncio.TaskGroup,
+        self, mqtt: aiomqtt.Client, request: RequestMessage, group: asyncio.TaskGroup
     ) -> None:
         """A request whose payload was freed on arrival: refused, or too large to read.
 
         Retained, it is cleared (it would come again at every start); live, it is answered
         without waiting for the MQTT 3.1.1 retained check (its answer does nothing).
         """
+        message = request.message
         unread = message.payload
         assert isinstance(unread, Unread)  # noqa: S101 - the caller checked
         if message.retain:
@@ -226,16 +231,16 @@ class RequestListener:
         if self._intake is None:
             ack(mqtt, message)
             return
-        if not self._can_answer(mqtt, where, message):
+        if not self._can_answer(mqtt, request):
             return
         self._idle.clear()
         if unread.too_large:
             incoming = Incoming(unread.size, None, unread.transaction)
-            self._refusals.put_nowait((where, message, incoming))
+            self._refusals.put_nowait((request, incoming))
             return
         refusal = self._intake.full()
         self._log_shedding(refusal)
-        self._refusals.put_nowait((where, message, Shed(refusal, unread.transaction)))
+        self._refusals.put_nowait((request, Shed(refusal, unread.transaction)))
 
     def _sync_or_control(self, topic: str, payload: Any, group: asyncio.TaskGroup) -> bool:
         """Handle the retained-request sync and the control messages (True)."""
@@ -272,35 +277,31 @@ class RequestListener:
                 "could not clear the retained request on %s: %s", shown_topic(topic), err
             )
 
-    def _can_answer(
-        self, mqtt: aiomqtt.Client, where: RequestTopic, message: aiomqtt.Message
-    ) -> bool:
+    def _can_answer(self, mqtt: aiomqtt.Client, request: RequestMessage) -> bool:
         """Whether the request's response topic can exist (else it is acknowledged, unanswered)."""
         try:
-            check_publish_topic(self.answerer.response_topic(where))
+            check_publish_topic(request.response_topic)
         except errors.TopicError as err:
-            _LOGGER.warning(
-                "not answering the request on %s: %s", shown_topic(message.topic.value), err
-            )
-            ack(mqtt, message)
+            _LOGGER.warning("not answering the request on %s: %s", shown_topic(request.topic), err)
+            ack(mqtt, request.message)
             return False
         return True
 
-    def _start_answer(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    def _start_answer(self, mqtt: aiomqtt.Client, request: RequestMessage) -> None:
         """Start answering a live request, unless its response topic cannot exist."""
-        parsed = self.topics.parse_request(message.topic.value)
-        if parsed is None or self._intake is None:
+        message = request.message
+        if self._intake is None:
             ack(mqtt, message)
             return
-        if not self._can_answer(mqtt, parsed, message):
+        if not self._can_answer(mqtt, request):
             return
         self._idle.clear()
-        refusal = self._intake.offer((parsed, message), len(payload_bytes(message.payload)))
+        refusal = self._intake.offer(request, len(payload_bytes(message.payload)))
         if refusal is None:
             return
         self._log_shedding(refusal)
         shed = Shed(refusal, sniff_transaction(take_payload(message)))
-        self._refusals.put_nowait((parsed, message, shed))
+        self._refusals.put_nowait((request, shed))
 
     def _log_shedding(self, refusal: Refusal) -> None:
         now = time.monotonic()
@@ -308,16 +309,13 @@ class RequestListener:
             self._shed_logged = now
             _LOGGER.warning("shedding load: answering rate_limited (%s)", refusal.reason)
 
-    async def _work(
-        self, mqtt: aiomqtt.Client, intake: RequestIntake[tuple[RequestTopic, aiomqtt.Message]]
-    ) -> None:
+    async def _work(self, mqtt: aiomqtt.Client, intake: RequestIntake[RequestMessage]) -> None:
         """One of the fixed workers: answer the oldest waiting request, then the next."""
         while True:
             ticket = await intake.take()
-            where, message = ticket.item
             started = time.monotonic()
             try:
-                await self.answerer.handle(mqtt, where, message)
+                await self.answerer.handle(mqtt, ticket.item)
             finally:
                 intake.done(ticket, time.monotonic() - started)
                 self.trimmer.freed(ticket.size)
@@ -329,20 +327,20 @@ class RequestListener:
         Refused requests get ``rate_limited``; a payload too large to read its error.
         """
         while True:
-            where, message, answer = await self._refusals.get()
+            request, answer = await self._refusals.get()
             self._refusing += 1
             try:
                 if isinstance(answer, Shed):
-                    await self.answerer.refuse(where, message, answer.refusal, answer.transaction)
+                    await self.answerer.refuse(request, answer.refusal, answer.transaction)
                 else:
-                    await self.answerer.answer(where, message, incoming=answer)
-                ack(mqtt, message)
+                    await self.answerer.answer(request, incoming=answer)
+                ack(mqtt, request.message)
             finally:
                 self._refusing -= 1
                 self._check_idle()
 
-    def _dropped(self, mqtt: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        ack(mqtt, message)
+    def _dropped(self, mqtt: aiomqtt.Client, request: RequestMessage) -> None:
+        ack(mqtt, request.message)
         self._check_idle()
 
     def _settled(self) -> bool:

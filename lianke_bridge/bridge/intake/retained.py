@@ -26,8 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import aiomqtt
-
+from lianke_bridge.bridge.intake.message import RequestMessage
 from lianke_bridge.bridge.records.topics import shown_topic
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ def key_of(topic: str, payload: bytes) -> Key:
 
 @dataclass(frozen=True)
 class _Held:
-    message: aiomqtt.Message
+    request: RequestMessage
     key: Key
     seq: int
 
@@ -62,8 +61,8 @@ class RetainedRequestGate:
         *,
         resubscribe: Callable[[], Awaitable[None]],
         publish_sync: Callable[[str], Awaitable[None]],
-        release: Callable[[aiomqtt.Message], None],
-        drop: Callable[[aiomqtt.Message], None],
+        release: Callable[[RequestMessage], None],
+        drop: Callable[[RequestMessage], None],
     ) -> None:
         """``release`` answers a live request; ``drop`` is told of a retained one (to ack it)."""
         self._resubscribe = resubscribe
@@ -85,7 +84,7 @@ class RetainedRequestGate:
     @property
     def held_bytes(self) -> int:
         """Payload bytes of the requests waiting for their check."""
-        return sum(len(held.message.payload) for held in self._held)
+        return sum(len(held.request.message.payload) for held in self._held)
 
     def arrived(self) -> int:
         """Number every message as it arrives (retained copies are compared by it)."""
@@ -103,10 +102,10 @@ class RetainedRequestGate:
             event.set()
 
     def hold(
-        self, message: aiomqtt.Message, payload: bytes, seq: int, group: asyncio.TaskGroup
+        self, request: RequestMessage, payload: bytes, seq: int, group: asyncio.TaskGroup
     ) -> None:
         """Hold a live-looking request until the next check."""
-        self._held.append(_Held(message, key_of(message.topic.value, payload), seq))
+        self._held.append(_Held(request, key_of(request.topic, payload), seq))
         if self._checking is None or self._checking.done():
             self._checking = group.create_task(self._check(), name="retained-check")
 
@@ -137,10 +136,10 @@ class RetainedRequestGate:
                         "ignoring a request published retained on %s (MQTT 3.1.1)",
                         shown_topic(held.key[0]),
                     )
-                    self._drop(held.message)
+                    self._drop(held.request)
                     continue
                 try:
-                    self._release(held.message)
+                    self._release(held.request)
                 except Exception:  # the boundary: one request's failure never stops the rest
                     _LOGGER.exception("dropped a held request on %s", shown_topic(held.key[0]))
 

@@ -104,6 +104,12 @@ class Topics:
         """Where a bridge request is answered."""
         return f"{self.base}/{BRIDGE}/response/{command}"
 
+    def response_to(self, where: RequestTopic) -> str:
+        """Where the request on the topic ``where`` was parsed from is answered."""
+        if where.scope == "bridge" or where.device is None:
+            return self.bridge_response(where.command)
+        return self.response(where.device, where.command)
+
     # devices
     def availability(self, device: str) -> str:
         """``online``/``offline``: the box's cloud connection."""
