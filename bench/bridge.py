@@ -14,8 +14,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from lianke_bridge.__main__ import MqttLogHandler, run_until_stopped, setup_logging
 from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.cli.process import MqttLogHandler, run_until_stopped, setup_logging
 from lianke_bridge.config import load_config
 
 

@@ -2,7 +2,7 @@
 
 Raised where a thing goes wrong (the cloud client, the config loader, the QR decoder, the readers
 of requests and print options), handled in one place (the bridge service answers with them; only
-``__main__`` has a last-resort handler).
+``cli/process.py`` has a last-resort handler).
 Messages never contain secrets: no ApiKey, no deviceKey, no MQTT password.
 """
 

@@ -27,9 +27,9 @@ import pytest
 import yaml
 
 from lianke_bridge import __version__
-from lianke_bridge.__main__ import build_parser
 from lianke_bridge.addon import OPTIONS, AddonPaths, MqttService, load_addon_config, one_line
 from lianke_bridge.addon.options import EACH
+from lianke_bridge.cli.parser import build_parser
 from lianke_bridge.config import Config, HomeAssistantConfig
 from lianke_bridge.config.model import JOBS_POLL_FLOOR, LOG_LEVELS, POLL_CEILING, POLL_FLOORS
 from lianke_bridge.config.overrides import SECRET_FILE_KEYS

@@ -19,8 +19,8 @@ import pytest
 from bridge_harness import RunningBridge, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe, sentinel_round_trip
 
-from lianke_bridge.__main__ import MqttLogHandler, run_until_stopped
 from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.cli.process import MqttLogHandler, run_until_stopped
 from lianke_bridge.config import Config, DeviceConfig
 from lianke_bridge.simulator import Simulator
 

@@ -10,7 +10,6 @@ import pytest
 from bridge_harness import RunningBridge, make_config
 from mqtt_broker import MosquittoBroker, MqttProbe
 
-from lianke_bridge.__main__ import main
 from lianke_bridge.bridge.polling.budget import (
     IDLE_TASKS_FACTOR,
     MIN_SHARE,
@@ -21,6 +20,7 @@ from lianke_bridge.bridge.polling.budget import (
     plan,
 )
 from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.cli import main
 from lianke_bridge.config import DeviceConfig
 from lianke_bridge.simulator import Simulator
 

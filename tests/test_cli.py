@@ -31,9 +31,10 @@ import pytest
 from mqtt_broker import MosquittoBroker, MqttProbe, ProbeMessage, free_port, sentinel_round_trip
 
 from lianke_bridge import __version__
-from lianke_bridge.__main__ import build_parser, main
 from lianke_bridge.bridge.memory.store import HEARTBEAT_FILE
 from lianke_bridge.bridge.service import HEALTH_INTERVAL
+from lianke_bridge.cli import main
+from lianke_bridge.cli.parser import build_parser
 from lianke_bridge.config import ENV_OVERRIDES
 from lianke_bridge.heartbeat import WRITER_KEY, writer_identity
 from lianke_bridge.simulator import Simulator

@@ -26,7 +26,7 @@ import yaml
 from mqtt_broker import MosquittoBroker
 
 from lianke_bridge import PROJECT_URL
-from lianke_bridge.__main__ import build_parser
+from lianke_bridge.cli.parser import build_parser
 from lianke_bridge.config import ENV_OVERRIDES, load_config
 from lianke_bridge.simulator import demo_fleet
 

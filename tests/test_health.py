@@ -20,8 +20,8 @@ from mqtt_broker import MosquittoBroker, MqttProbe
 from test_cli import START_TIMEOUT, clean_env, cli, run_cli, run_config
 
 from lianke_bridge import heartbeat
-from lianke_bridge.__main__ import main
 from lianke_bridge.bridge.service import HEALTH_INTERVAL
+from lianke_bridge.cli import main
 from lianke_bridge.config import Config, load_config
 from lianke_bridge.simulator import Simulator
 
@@ -51,7 +51,7 @@ def test_health_imports_neither_the_service_nor_its_libraries(tmp_path: Path) ->
     config.write_text("lianke: {api_key: !secret key}\nstate_dir: state\n", encoding="utf-8")
     script = (
         "import json, sys\n"
-        "from lianke_bridge.__main__ import main\n"
+        "from lianke_bridge.cli import main\n"
         f"code = main(['health', '-c', {str(config)!r}])\n"
         "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))\n"
     )

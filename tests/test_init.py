@@ -22,7 +22,7 @@ import pytest
 from test_cli import START_TIMEOUT, clean_env, cli_command
 
 from lianke_bridge import heartbeat
-from lianke_bridge.__main__ import main
+from lianke_bridge.cli import main
 from lianke_bridge.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,8 +23,8 @@ from jsonschema import Draft202012Validator
 from mqtt_broker import MosquittoBroker, MqttProbe, ProbeMessage, topic_matches
 from referencing import Registry, Resource
 
-from lianke_bridge.__main__ import MqttLogHandler
 from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.cli.process import MqttLogHandler
 from lianke_bridge.simulator import Simulator
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"

@@ -12,7 +12,6 @@ from config_files import MINIMAL, load, problems, write
 from mqtt_broker import MosquittoBroker, MqttProbe
 from test_discovery import LASER
 
-from lianke_bridge.__main__ import main
 from lianke_bridge.bridge import discovery
 from lianke_bridge.bridge.discovery import (
     DiscoveryContext,
@@ -25,6 +24,7 @@ from lianke_bridge.bridge.discovery import (
 from lianke_bridge.bridge.records.state import BoxState
 from lianke_bridge.bridge.records.topics import RequestTopic, Topics
 from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.cli import main
 from lianke_bridge.config import DeviceConfig, Shard, shard_of
 from lianke_bridge.config.shard import hostname_ordinal
 from lianke_bridge.simulator import Simulator

@@ -22,9 +22,9 @@ from bridge_harness import RunningBridge, make_config
 from mqtt_broker import MosquittoBroker, MqttProbe
 from test_cli import run_cli
 
-from lianke_bridge.__main__ import MqttLogHandler
 from lianke_bridge.bridge.memory.store import DATABASE_FILE, HEARTBEAT_FILE
 from lianke_bridge.bridge.service import BridgeService
+from lianke_bridge.cli.process import MqttLogHandler
 from lianke_bridge.simulator import Simulator
 
 PRINT_PATH = "/api/print/job"

@@ -25,7 +25,7 @@ import pytest
 from mqtt_broker import MosquittoBroker, MqttProbe
 from test_cli import START_TIMEOUT, clean_env, cli, cli_command, run_cli, run_config
 
-from lianke_bridge.__main__ import build_parser
+from lianke_bridge.cli.parser import build_parser
 from lianke_bridge.simulator import Simulator
 from lianke_bridge.systemd import Notifier
 
