@@ -10,7 +10,7 @@ import aiomqtt
 import pytest
 from mqtt_broker import MosquittoBroker, MqttProbe, free_port
 
-from lianke_bridge.broker import (
+from lianke_bridge.demo.broker import (
     ENV_BROKER_KINDS,
     RunningBroker,
     _start_embedded,

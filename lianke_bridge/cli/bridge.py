@@ -129,13 +129,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 async def run_demo(broker_host: str, broker_port: int, *, homeassistant: bool = False) -> None:
     """Start the demo fleet's simulator, find or start a broker, run the bridge.
 
-    The bridge keeps to a topic root of its own on that broker (``demo.py`` says how).
+    The bridge keeps to a topic root of its own on that broker (``demo/config.py`` says how).
     """
     import tempfile  # noqa: PLC0415
 
     from lianke_bridge.bridge.service import BridgeService  # noqa: PLC0415
-    from lianke_bridge.broker import ensure_broker  # noqa: PLC0415
-    from lianke_bridge.demo import demo_config, free_base_topic, instructions  # noqa: PLC0415
+    from lianke_bridge.demo.broker import ensure_broker  # noqa: PLC0415
+    from lianke_bridge.demo.config import demo_config, free_base_topic, instructions  # noqa: PLC0415
     from lianke_bridge.simulator import Simulator, demo_fleet  # noqa: PLC0415
 
     fleet = demo_fleet()

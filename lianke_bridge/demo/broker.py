@@ -368,7 +368,7 @@ async def _start_embedded(host: str, port: int) -> RunningBroker:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "lianke_bridge.broker",
+        "lianke_bridge.demo.broker",
         host,
         str(port),
         stdin=subprocess.DEVNULL,

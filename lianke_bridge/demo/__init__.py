@@ -1,0 +1,8 @@
+"""``lianke-bridge demo``: the simulated fleet, a broker, the bridge, in one process.
+
+- :mod:`.config`: the demo's configuration (its own topic root, client id and state) and its
+  first screen;
+- :mod:`.broker`: find a broker that answers, or start one.
+
+Only the ``demo`` command imports this package: ``run`` never does.
+"""
