@@ -15,7 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lianke_bridge.demo.broker import find_mosquitto, free_port, mqtt_protocol_at
+from lianke_bridge.demo.broker import find_mosquitto
+from lianke_bridge.demo.probe import free_port, mqtt_protocol_at
 
 HOST = "127.0.0.1"
 

@@ -10,13 +10,9 @@ import aiomqtt
 import pytest
 from mqtt_broker import MosquittoBroker, MqttProbe, free_port
 
-from lianke_bridge.demo.broker import (
-    ENV_BROKER_KINDS,
-    RunningBroker,
-    _start_embedded,
-    ensure_broker,
-    mqtt_protocol_at,
-)
+from lianke_bridge.demo.broker import ENV_BROKER_KINDS, ensure_broker
+from lianke_bridge.demo.launch import start_embedded
+from lianke_bridge.demo.probe import RunningBroker, mqtt_protocol_at
 from lianke_bridge.errors import BrokerError
 
 
@@ -183,4 +179,4 @@ async def test_unknown_kind_argument_is_rejected() -> None:
 async def test_embedded_start_failure_is_a_broker_error(mosquitto: MosquittoBroker) -> None:
     """The embedded broker failing to bind (port taken) is reported as a BrokerError."""
     with pytest.raises(BrokerError, match="embedded broker could not start"):
-        await _start_embedded(mosquitto.host, mosquitto.port)
+        await start_embedded(mosquitto.host, mosquitto.port)
