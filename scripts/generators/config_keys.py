@@ -29,7 +29,7 @@ from lianke_bridge.config.model import LOG_LEVELS, PRINTER_TYPES, Config
 from lianke_bridge.config.overrides import ENV_OVERRIDES, SECRET_FILE_KEYS
 from lianke_bridge.config.schema import CONFIG_BASE_SCHEMA
 from lianke_bridge.print_options import PrintOptions
-from lianke_bridge.print_options import options as print_options
+from lianke_bridge.print_options import words as print_options
 
 UNSET: Any = dataclasses.MISSING
 """The default of a key the bridge leaves unset (or works out) when the file says nothing."""

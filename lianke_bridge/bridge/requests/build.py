@@ -15,8 +15,8 @@ from lianke_bridge.cloud import models
 from lianke_bridge.cloud.models import JobFile, PaperSize, Printer, PrinterParams, PrintRequest
 from lianke_bridge.errors import CommandError, InvalidValueError
 from lianke_bridge.print_options import CustomPaper, Paper, PrintOptions
-from lianke_bridge.print_options.options import COLORS, DUPLEX, ORIENTATIONS
 from lianke_bridge.print_options.readers import show
+from lianke_bridge.print_options.words import COLORS, DUPLEX, ORIENTATIONS
 
 DEFAULT_PAPER_SIZE = 9
 """A4: dmPaperSize when neither the request nor the printer's defaults name a paper."""
