@@ -25,6 +25,8 @@ from lianke_bridge.config import (
     TlsConfig,
     check_config,
     load_config,
+    mqtt_topics,
+    paths,
     redacted,
     schema,
     validate_config,
@@ -517,14 +519,14 @@ def test_the_base_topic_from_the_environment_is_checked_the_same(
 
 def test_topic_validators() -> None:
     """valid_publish_topic refuses wildcards; valid_subscribe_topic places them correctly."""
-    assert validators.valid_publish_topic("home/lianke/office") == "home/lianke/office"
-    assert validators.valid_subscribe_topic("lianke/+/state") == "lianke/+/state"
-    assert validators.valid_subscribe_topic("lianke/#") == "lianke/#"
+    assert mqtt_topics.valid_publish_topic("home/lianke/office") == "home/lianke/office"
+    assert mqtt_topics.valid_subscribe_topic("lianke/+/state") == "lianke/+/state"
+    assert mqtt_topics.valid_subscribe_topic("lianke/#") == "lianke/#"
     for bad in ("lianke/#/x", "lianke/a+", "x#"):
         with pytest.raises(vol.Invalid):
-            validators.valid_subscribe_topic(bad)
+            mqtt_topics.valid_subscribe_topic(bad)
     with pytest.raises(vol.Invalid):
-        validators.valid_publish_topic("a\x01b")
+        mqtt_topics.valid_publish_topic("a\x01b")
 
 
 def test_mqtt_options(tmp_path: Path) -> None:
@@ -1010,14 +1012,14 @@ def test_unhashable_key_is_a_yaml_error(tmp_path: Path) -> None:
         (validators.text, 1234, None),
         (validators.text, "  ", "must not be empty"),
         (validators.text, ["x"], "must be text"),
-        (validators.valid_topic, 5, "must be an MQTT topic (text)"),
-        (validators.valid_topic, "x" * 70000, "is longer than MQTT allows (65535 bytes)"),
+        (mqtt_topics.valid_topic, 5, "must be an MQTT topic (text)"),
+        (mqtt_topics.valid_topic, "x" * 70000, "is longer than MQTT allows (65535 bytes)"),
         (validators.host, "my broker", "must be a host name or IP address"),
         (validators.http_url, "http://host:99999", "must be an http:// or https:// URL"),
         (validators.http_url, 42, "must be an http:// or https:// URL"),
         (validators.http_url, "https://x.example/api/", None),
-        (validators.existing_file, "", "must be the path of a file"),
-        (validators.directory, 3, "must be the path of a folder"),
+        (paths.existing_file, "", "must be the path of a file"),
+        (paths.directory, 3, "must be the path of a folder"),
         (
             schema.tls,
             "yes please",

@@ -3,7 +3,8 @@
 ``load_config`` reads one YAML file (with ``!secret`` and ``!env``), reads ``<key>_file``
 secrets, applies the environment overrides, validates everything and raises one ``ConfigError``
 listing every problem with its line. By concern: :mod:`.model` (the dataclasses and the limits
-they share), :mod:`.validators` (one value each), :mod:`.schema` (the file, section by section),
+they share), :mod:`.validators` (one value each; :mod:`.mqtt_topics` the topics, :mod:`.paths`
+the files and folders), :mod:`.schema` (the file, section by section),
 :mod:`.checks` (across fields), :mod:`.yaml_source` (the loader), :mod:`.overrides` (``*_file``
 and the environment), :mod:`.report` (problems, summary, redaction) and :mod:`.load` (the
 pipeline). This face hands on what the rest of the bridge uses.

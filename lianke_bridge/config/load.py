@@ -27,9 +27,9 @@ from lianke_bridge.config.model import (
     TlsConfig,
 )
 from lianke_bridge.config.overrides import apply_environment, apply_secret_files, unresolved
+from lianke_bridge.config.paths import BASE_DIR
 from lianke_bridge.config.report import Problem, format_problems, summary
 from lianke_bridge.config.schema import CONFIG_SCHEMA, describe_invalid, flatten_invalid
-from lianke_bridge.config.validators import BASE_DIR
 from lianke_bridge.config.yaml_source import LineDict, line_of, read_yaml
 from lianke_bridge.errors import ConfigError
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from lianke_bridge import inputfile
+from lianke_bridge.config.paths import resolve_path
 from lianke_bridge.config.report import Problem
-from lianke_bridge.config.validators import resolve_path
 from lianke_bridge.config.yaml_source import LineDict, Unresolved, line_of
 from lianke_bridge.errors import InputFileError
 

@@ -42,14 +42,14 @@ from lianke_bridge.config.model import (
     TlsConfig,
     field_default,
 )
+from lianke_bridge.config.mqtt_topics import valid_base_topic, valid_own_topic
 from lianke_bridge.config.overrides import SECRET_FILE_KEYS
+from lianke_bridge.config.paths import directory, existing_file
 from lianke_bridge.config.shard import Shard
 from lianke_bridge.config.validators import (
     boolean,
     device_id,
     device_name,
-    directory,
-    existing_file,
     host,
     host_list,
     http_url,
@@ -67,8 +67,6 @@ from lianke_bridge.config.validators import (
     seconds,
     secret,
     text,
-    valid_base_topic,
-    valid_own_topic,
 )
 from lianke_bridge.print_options import PRINT_OPTIONS, PrintOptions
 from lianke_bridge.suggest import closest

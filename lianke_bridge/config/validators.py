@@ -1,42 +1,29 @@
-"""Small validators, each raising ``vol.Invalid`` with a sentence a user understands.
+"""Small validators of values, each raising ``vol.Invalid`` with a sentence a user understands.
 
-Also the combinators that keep every problem (``every``, ``each``, ``port_map``, ``section``)
-instead of stopping at the first, and the print options, read by their own reader.
+Durations, numbers, sizes, words, names, hosts and URLs, a box's QR credentials, and the print
+options (read by the ``print`` command's own reader). The topics a configuration names are
+``mqtt_topics.py``'s, its files and folders ``paths.py``'s; the combinators that keep every
+problem instead of stopping at the first are ``schema.py``'s.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import math
 import re
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import voluptuous as vol
 
-from lianke_bridge import inputfile
 from lianke_bridge.cloud.models import Credentials
 from lianke_bridge.cloud.qr import parse_qr
 from lianke_bridge.config.model import LOG_LEVELS, PRINTER_TYPES, RESERVED_NAMES
-from lianke_bridge.errors import CredentialsError, InputFileError, PrintOptionsError
+from lianke_bridge.errors import CredentialsError, PrintOptionsError
 from lianke_bridge.hosts import normalise_host
 from lianke_bridge.print_options import read_option
 from lianke_bridge.print_options.readers import NO_WORDS, YES_WORDS, size_text
-
-BASE_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
-    "lianke_config_base_dir", default=None
-)
-"""The configuration file's folder while a schema runs: relative paths are relative to it."""
-
-
-def resolve_path(path: Path) -> Path:
-    """A path from the file, relative to the file's folder (or the working directory)."""
-    path = path.expanduser()
-    base = BASE_DIR.get()
-    return path if path.is_absolute() or base is None else base / path
 
 
 # ---- small validators: each raises vol.Invalid with a sentence a user understands ------------
@@ -252,68 +239,6 @@ def qr_credentials(value: Any) -> Credentials:
         raise vol.Invalid(str(err)) from err
 
 
-def _control_characters(value: str) -> bool:
-    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)  # noqa: PLR2004 - C0/C1
-
-
-def valid_topic(value: Any) -> str:
-    """Any MQTT topic or filter (MQTT 5 §4.7): not empty, at most 65535 bytes, no control chars."""
-    if not isinstance(value, str):
-        raise vol.Invalid("must be an MQTT topic (text)")
-    if not value:
-        raise vol.Invalid("must not be empty")
-    if len(value.encode("utf-8")) > 65535:  # noqa: PLR2004 - MQTT's length field
-        raise vol.Invalid("is longer than MQTT allows (65535 bytes)")
-    if "\0" in value or _control_characters(value):
-        raise vol.Invalid("must not contain control characters")
-    return value
-
-
-def valid_subscribe_topic(value: Any) -> str:
-    """A topic filter: ``+`` and ``#`` only as whole levels, ``#`` only last."""
-    topic = valid_topic(value)
-    levels = topic.split("/")
-    for i, level in enumerate(levels):
-        if ("+" in level or "#" in level) and len(level) > 1:
-            raise vol.Invalid("wildcards + and # must fill a whole topic level")
-        if level == "#" and i != len(levels) - 1:
-            raise vol.Invalid("the wildcard # may only come last")
-    return topic
-
-
-def valid_publish_topic(value: Any) -> str:
-    """A topic a message can be published to: no wildcards."""
-    topic = valid_topic(value)
-    if "+" in topic or "#" in topic:
-        raise vol.Invalid("must not contain the wildcards + or # (nothing can be published there)")
-    return topic
-
-
-def valid_own_topic(value: Any) -> str:
-    """A publish topic an application may use: not one starting with ``$``.
-
-    MQTT keeps ``$`` topics for the broker (``$SYS/…``, ``$share/…``): a broker drops what a
-    client publishes there, so a bridge publishing under one would look connected and say nothing.
-    """
-    topic = valid_publish_topic(value)
-    if topic.startswith("$"):
-        raise vol.Invalid(
-            f"must not start with '$' ({topic[:40]!r}): MQTT keeps $ topics for the broker, "
-            "which drops what clients publish there"
-        )
-    return topic
-
-
-def valid_base_topic(value: Any) -> str:
-    """A topic root: an own topic without a leading or trailing ``/`` or empty levels."""
-    topic = valid_own_topic(value)
-    if topic.startswith("/") or topic.endswith("/"):
-        raise vol.Invalid("must not start or end with '/'")
-    if "//" in topic:
-        raise vol.Invalid("must not contain an empty level ('//')")
-    return topic
-
-
 def host(value: Any) -> str:
     """A host name or IP address, nothing more."""
     name = text(value)
@@ -389,34 +314,6 @@ def printer_type(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value in (1, 2, 3):
         return value
     raise vol.Invalid("must be 1 (USB printers), 2 (network printers) or 3 (both)")
-
-
-def existing_file(value: Any) -> Path:
-    """A regular file that exists (relative paths are relative to the configuration file).
-
-    Not opened here (the TLS library reads it at connect), but a named pipe or a device, which
-    would hang or flood that read, is refused now.
-    """
-    if not isinstance(value, str | Path) or not str(value).strip():
-        raise vol.Invalid("must be the path of a file")
-    path = resolve_path(Path(str(value).strip()))
-    try:
-        inputfile.check_regular_file(path, inputfile.MAX_TLS_FILE_BYTES)
-    except FileNotFoundError:
-        raise vol.Invalid(f"there is no file {path}") from None
-    except InputFileError as err:
-        raise vol.Invalid(str(err)) from None
-    return path
-
-
-def directory(value: Any) -> Path:
-    """A folder the bridge may create (relative paths are relative to the configuration file)."""
-    if not isinstance(value, str | Path) or not str(value).strip():
-        raise vol.Invalid("must be the path of a folder")
-    path = resolve_path(Path(str(value).strip()))
-    if path.exists() and not path.is_dir():
-        raise vol.Invalid(f"{path} exists and is not a folder")
-    return path
 
 
 # ---- print options: the words of the contract's `print` command, read by its own reader -------
