@@ -18,6 +18,7 @@ test: $(STAMP) lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check lianke_bridge tests scripts bench
 	$(BIN)/ruff format --check lianke_bridge tests scripts bench
+	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 
 typecheck: $(STAMP)
@@ -76,4 +77,4 @@ image-release:
 	VERSION=$(VERSION) REVISION=$$(git rev-parse HEAD) docker buildx bake release --push
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage dist build
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache .coverage dist build
