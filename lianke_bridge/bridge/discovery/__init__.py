@@ -1,27 +1,16 @@
-"""Home Assistant MQTT discovery, built from the bridge's model. Pure: no I/O.
+"""Home Assistant MQTT discovery, built from the bridge's model; published by ``announcer.py``.
 
 :mod:`.model` (context, messages, :class:`HaDevice` / :class:`HaEntity` / :class:`HaTrigger`,
-node ids), :mod:`.entities` (the declarative lists: which entities the bridge, a box and a printer
-have), :mod:`.triggers` (their device triggers), :mod:`.names` (the names, per language),
-:mod:`.render` (the model as messages, in either discovery mode) and :mod:`.plan` (what to
-publish, migrate, hand over and clear, given what was published before). The service publishes
-what these return; this face hands the names on so callers import ``discovery`` alone.
+node ids), :mod:`.entities` and :mod:`.printers` (the declarative lists: which entities the
+bridge, a box and a printer have, over the Jinja of :mod:`.templates`), :mod:`.triggers` (their
+device triggers), :mod:`.names` (the names, per language), :mod:`.render` (the model as
+messages, in either discovery mode) and :mod:`.plan` (what to publish, migrate, hand over and
+clear, given what was published before) are pure: no I/O. :mod:`.announcer` publishes what they
+return and remembers it in the store (it is not handed on here: the service imports it). This
+face hands the pure names on so callers import ``discovery`` alone.
 """
 
-from lianke_bridge.bridge.discovery.entities import (
-    EXPIRE_DATE_TEMPLATE,
-    JOB_EVENT_TYPES,
-    LAST_JOB_TEMPLATE,
-    NOTIFY_TEMPLATE,
-    PROBLEM_SENSORS,
-    RIBBON_KINDS,
-    box_device,
-    bridge_device,
-    ink_keys,
-    jinja_string,
-    printer_device,
-    printer_display_name,
-)
+from lianke_bridge.bridge.discovery.entities import JOB_EVENT_TYPES, box_device, bridge_device
 from lianke_bridge.bridge.discovery.model import (
     DEFAULT_BASE_TOPIC,
     ID_PATTERN,
@@ -54,6 +43,13 @@ from lianke_bridge.bridge.discovery.plan import (
     read_topics,
     removal_messages,
 )
+from lianke_bridge.bridge.discovery.printers import (
+    PROBLEM_SENSORS,
+    RIBBON_KINDS,
+    ink_keys,
+    printer_device,
+    printer_display_name,
+)
 from lianke_bridge.bridge.discovery.render import (
     box_discovery,
     bridge_discovery,
@@ -64,6 +60,12 @@ from lianke_bridge.bridge.discovery.render import (
     origin,
     printer_discovery,
     render_device,
+)
+from lianke_bridge.bridge.discovery.templates import (
+    EXPIRE_DATE_TEMPLATE,
+    LAST_JOB_TEMPLATE,
+    NOTIFY_TEMPLATE,
+    jinja_string,
 )
 
 __all__ = [

@@ -1,17 +1,13 @@
-"""The declarative lists of Home Assistant entities: the bridge, each box, each printer. Pure.
+"""The declarative lists of Home Assistant entities: the bridge and each box. Pure.
 
 Each function describes one device of the model (:mod:`.model`) from the configuration and the
-state the bridge holds; what an entity shows is a Jinja template over the contract's JSON topics.
+state the bridge holds; what an entity shows is a Jinja template (``templates.py``) over the
+contract's JSON topics. A printer's entities are ``printers.py``'s.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Sequence
-
 from lianke_bridge.bridge.discovery import names
-from lianke_bridge.bridge.discovery.manufacturer import manufacturer_of
 from lianke_bridge.bridge.discovery.model import (
     DEFAULT_BASE_TOPIC,
     MANUFACTURER,
@@ -29,65 +25,26 @@ from lianke_bridge.bridge.discovery.model import (
     button,
     clean,
     entity_slug,
-    printer_node_id,
     sensor,
 )
-from lianke_bridge.bridge.discovery.triggers import box_triggers, printer_triggers
+from lianke_bridge.bridge.discovery.templates import (
+    EXPIRE_DATE_TEMPLATE,
+    LAST_JOB_TEMPLATE,
+    NOTIFY_TEMPLATE,
+    field_value,
+    json_field,
+    on_off,
+    pick,
+)
+from lianke_bridge.bridge.discovery.triggers import box_triggers
 from lianke_bridge.bridge.records import freshness
-from lianke_bridge.bridge.records.state import BoxState, PrinterState, PrinterStatusWord
+from lianke_bridge.bridge.records.state import BoxState
 from lianke_bridge.cloud import codes
 from lianke_bridge.config import DeviceConfig
 
 JOB_EVENT_TYPES = ("succeeded", "failed", "cancelled")
-RIBBON_KINDS = frozenset(
-    {codes.PrinterKind.LABEL, codes.PrinterKind.CARD, codes.PrinterKind.DYE_SUBLIMATION}
-)
-"""Printers that use a ribbon get an ``out_of_ribbon`` sensor too."""
 
 
-# ---- templates ----------------------------------------------------------------------------------
-def _get(key: str) -> str:
-    """A Jinja expression reading one top-level JSON field, None when it is missing."""
-    return f"value_json.get({key!r})"
-
-
-def _value(key: str) -> str:
-    return "{{ " + _get(key) + " }}"
-
-
-def _on_off(expression: str) -> str:
-    return "{{ 'ON' if " + expression + " else 'OFF' }}"
-
-
-def _pick(keys: Sequence[str]) -> str:
-    """A JSON attributes template keeping a few fields of a larger JSON state."""
-    pairs = ", ".join(f"{key!r}: {_get(key)}" for key in keys)
-    return "{{ {" + pairs + "} | to_json }}"
-
-
-def jinja_string(value: str) -> str:
-    """A Jinja string literal for any text (JSON escaping is a valid Jinja literal)."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-NOTIFY_TEMPLATE = "{{ {'text': value} | to_json }}"
-"""Home Assistant's notify entity renders the message as ``value``: send ``{"text": ...}``."""
-
-EXPIRE_DATE_TEMPLATE = (
-    "{% set d = value_json.get('expire_date') %}"
-    "{{ d if d is string and d | length == 10 and d[4] == '-' and d[7] == '-' else None }}"
-)
-"""Only an ISO date reaches the date sensor; anything else (the cloud's own text) is unknown."""
-
-LAST_JOB_TEMPLATE = "{{ value_json.state if value_json is defined else None }}"
-"""A cleared (empty) ``last_job`` topic shows unknown instead of a template error."""
-
-
-def _port_payload(port: int) -> str:
-    return json.dumps({"port": port})
-
-
-# ---- devices ------------------------------------------------------------------------------------
 def bridge_device(ctx: DiscoveryContext) -> HaDevice:
     """The bridge itself: its connection, version, cloud API health and a republish button."""
     topics = ctx.topics
@@ -116,7 +73,7 @@ def bridge_device(ctx: DiscoveryContext) -> HaDevice:
             names.name(lang, "version"),
             bridge_only,
             topics.bridge_info,
-            _value("version"),
+            field_value("version"),
             entity_category="diagnostic",
             icon="mdi:tag-outline",
         ),
@@ -125,7 +82,7 @@ def bridge_device(ctx: DiscoveryContext) -> HaDevice:
             names.name(lang, "api_problem"),
             bridge_only,
             topics.bridge_health,
-            _on_off(_get("api_problem")),
+            on_off(json_field("api_problem")),
             device_class="problem",
             entity_category="diagnostic",
             json_attributes_topic=topics.bridge_health,
@@ -169,7 +126,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
             device_class="connectivity",
             expire_after=ctx.expire_after(freshness.availability_period(device.poll)),
             json_attributes_topic=state,
-            json_attributes_template=_pick(("online_state", "error", "last_update")),
+            json_attributes_template=pick(("online_state", "error", "last_update")),
         ),
         # The cloud not answering for the box (or refusing): unknown is not "Connected".
         binary_sensor(
@@ -177,7 +134,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
             names.name(lang, "cloud_error"),
             bridge_only,
             state,
-            _on_off(f"{_get('error')} is not none"),
+            on_off(f"{json_field('error')} is not none"),
             device_class="problem",
             json_attributes_topic=state,
             json_attributes_template="{{ (value_json.get('error') or {}) | to_json }}",
@@ -277,7 +234,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
             names.name(lang, "firmware"),
             bridge_only,
             state,
-            _value("firmware"),
+            field_value("firmware"),
             entity_category="diagnostic",
             icon="mdi:chip",
         ),
@@ -286,7 +243,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
             names.name(lang, "ip_address"),
             bridge_only,
             state,
-            _value("ip"),
+            field_value("ip"),
             entity_category="diagnostic",
             icon="mdi:ip-network",
         ),
@@ -304,7 +261,7 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
             names.name(lang, "subscription_expired"),
             bridge_only,
             state,
-            _on_off(_get("expired")),
+            on_off(json_field("expired")),
             device_class="problem",
             entity_category="diagnostic",
         ),
@@ -326,162 +283,4 @@ def box_device(ctx: DiscoveryContext, device: DeviceConfig, box: BoxState) -> Ha
         info,
         entities,
         box_triggers(ctx, dev),
-    )
-
-
-def _is_network(printer: PrinterState) -> bool:
-    return printer.ip is not None or printer.port == codes.NETWORK_PRINTER_PORT
-
-
-def printer_display_name(
-    device: DeviceConfig, printer: PrinterState, language: names.Language = "en"
-) -> str:
-    """``Kyocera MA2000w GX (office USB 1)``: the model, where it is plugged in."""
-    model = printer.name or printer.model or names.name(language, "printer")
-    if _is_network(printer):
-        return names.name(language, "printer_network", model=model, box=device.name)
-    return names.name(language, "printer_usb", model=model, box=device.name, port=printer.port)
-
-
-def ink_keys(printer: PrinterState) -> list[tuple[str, str]]:
-    """``(component key, marker name)`` per marker: ``ink_black``; ``ink_<n>`` when unspellable."""
-    keys: list[tuple[str, str]] = []
-    seen_names: set[str] = set()
-    used: set[str] = set()
-    for index, marker in enumerate(printer.markers, start=1):
-        if marker.name in seen_names:
-            continue
-        seen_names.add(marker.name)
-        slug = re.sub(r"[^a-z0-9]+", "_", marker.name.lower()).strip("_")
-        key = f"ink_{slug}" if slug else f"ink_{index}"
-        if key in used:
-            key = f"ink_{index}"
-        used.add(key)
-        keys.append((key, marker.name))
-    return keys
-
-
-PROBLEM_SENSORS: tuple[str, ...] = ("paper_out", "paper_jam", "cover_open", "out_of_ink")
-"""The problem every printer can report (a binary sensor and a device trigger each)."""
-
-
-def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: PrinterState) -> HaDevice:
-    """One printer on a box: status, problems, error limit, ink levels, flush and reset."""
-    topics = ctx.topics
-    dev = device.name
-    port = printer.port
-    state = topics.printer_state(dev, port)
-    with_box = availability_topics(ctx, dev)
-    expire = ctx.expire_after(freshness.printer_period(device.poll, printer))
-    lang = ctx.language
-    problems = PROBLEM_SENSORS
-    if printer.kind in RIBBON_KINDS:
-        problems = (*problems, "out_of_ribbon")
-    entities: list[HaEntity] = [
-        sensor(
-            "status",
-            names.name(lang, "status"),
-            with_box,
-            state,
-            _value("status"),
-            device_class="enum",
-            options=[str(word) for word in PrinterStatusWord],
-            expire_after=expire,
-            json_attributes_topic=state,
-            json_attributes_template=_pick(
-                (
-                    "message",
-                    "status_code",
-                    "error_code",
-                    "live_status",
-                    "kind",
-                    "supported",
-                    "last_update",
-                )
-            ),
-            icon="mdi:printer",
-        ),
-    ]
-    entities.extend(
-        binary_sensor(
-            key,
-            names.name(lang, key),
-            with_box,
-            state,
-            _on_off(f"(value_json.get('problems') or {{}}).get({key!r})"),
-            device_class="problem",
-            expire_after=expire,
-        )
-        for key in problems
-    )
-    entities.append(
-        binary_sensor(
-            "error_limit_reached",
-            names.name(lang, "error_limit_reached"),
-            with_box,
-            state,
-            _on_off(_get("error_limit_reached")),
-            device_class="problem",
-            expire_after=expire,
-        )
-    )
-    entities.extend(
-        sensor(
-            key,
-            names.ink_level_name(lang, name),
-            with_box,
-            state,
-            "{{ (value_json.get('markers') or {}).get(" + jinja_string(name) + ") }}",
-            unit_of_measurement="%",
-            state_class="measurement",
-            expire_after=expire,
-            icon="mdi:water-percent",
-        )
-        for key, name in ink_keys(printer)
-    )
-    entities.extend(
-        (
-            button(
-                "flush_queue",
-                names.name(lang, "flush_queue"),
-                with_box,
-                topics.request(dev, "flush"),
-                _port_payload(port),
-                icon="mdi:tray-remove",
-            ),
-            button(
-                "reset_error_limit",
-                names.name(lang, "reset_error_limit"),
-                with_box,
-                topics.request(dev, "reset_error_limit"),
-                _port_payload(port),
-                icon="mdi:restart-alert",
-            ),
-            sensor(
-                "model",
-                names.name(lang, "model"),
-                with_box,
-                state,
-                _value("model"),
-                entity_category="diagnostic",
-                icon="mdi:printer-settings",
-            ),
-        )
-    )
-    node = printer_node_id(device.device_id, port)
-    info = clean(
-        {
-            "identifiers": [node],
-            "name": printer_display_name(device, printer, lang),
-            "manufacturer": manufacturer_of(printer.model, printer.name),
-            "model": printer.model or printer.name or None,
-            "via_device": box_node_id(device.device_id),
-        }
-    )
-    return HaDevice(
-        node,
-        f"lianke_{entity_slug(dev)}_p{port}",
-        info,
-        tuple(entities),
-        printer_triggers(ctx, dev, port, problems),
     )

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lianke_bridge import PROJECT_URL
-from lianke_bridge.bridge.discovery.entities import box_device, bridge_device, printer_device
+from lianke_bridge.bridge.discovery.entities import box_device, bridge_device
 from lianke_bridge.bridge.discovery.model import (
     OFFLINE,
     ONLINE,
@@ -22,6 +22,7 @@ from lianke_bridge.bridge.discovery.model import (
     HaEntity,
     HaTrigger,
 )
+from lianke_bridge.bridge.discovery.printers import printer_device
 from lianke_bridge.bridge.records.state import BoxState, PrinterState
 from lianke_bridge.config import DeviceConfig
 
