@@ -17,19 +17,17 @@ from lianke_bridge.bridge.records.envelope import (
     unknown_port_error,
 )
 from lianke_bridge.bridge.requests.build import build_page_count_request, build_print_request
-from lianke_bridge.bridge.requests.model import (
-    CancelCommand,
-    DecodeQrCommand,
-    FlushCommand,
-    JobCommand,
-    NoArgCommand,
-    PageCountCommand,
-    PortOrModelCommand,
-    PrintCommand,
-    PrinterModelsCommand,
-    Request,
-    ResetErrorLimitCommand,
-)
+from lianke_bridge.bridge.requests.commands.cancel import CancelCommand
+from lianke_bridge.bridge.requests.commands.decode_qr import DecodeQrCommand
+from lianke_bridge.bridge.requests.commands.flush import FlushCommand
+from lianke_bridge.bridge.requests.commands.job import JobCommand
+from lianke_bridge.bridge.requests.commands.page_count import PageCountCommand
+from lianke_bridge.bridge.requests.commands.paper_sizes import PaperSizesCommand
+from lianke_bridge.bridge.requests.commands.print import PrintCommand
+from lianke_bridge.bridge.requests.commands.printer_models import PrinterModelsCommand
+from lianke_bridge.bridge.requests.commands.printer_params import PrinterParamsCommand
+from lianke_bridge.bridge.requests.commands.reset_error_limit import ResetErrorLimitCommand
+from lianke_bridge.bridge.requests.model import NoArgCommand, Request
 from lianke_bridge.bridge.requests.payload import peek_transaction
 from lianke_bridge.bridge.requests.registry import BRIDGE_COMMANDS, parse_request
 from lianke_bridge.cloud.models import PaperSize, Printer, PrinterParams
@@ -740,13 +738,14 @@ def test_flush_and_reset_types() -> None:
 @pytest.mark.parametrize("command", ["printer_params", "paper_sizes"])
 def test_port_or_model(command: str) -> None:
     """printer_params and paper_sizes take a port or a model, not both."""
+    typed = PrinterParamsCommand if command == "printer_params" else PaperSizesCommand
     by_port = parse(command, {"port": 2})
-    assert by_port == PortOrModelCommand(command, 2, None)  # type: ignore[arg-type]
+    assert by_port == typed(2, None)
     assert by_port.command == command
-    assert parse(command, {"model": HP}) == PortOrModelCommand(command, None, HP)  # type: ignore[arg-type]
-    assert parse(command, HP) == PortOrModelCommand(command, None, HP)  # type: ignore[arg-type]
-    assert parse(command, b"1") == PortOrModelCommand(command, 1, None)  # type: ignore[arg-type]
-    assert parse(command, b"") == PortOrModelCommand(command, None, None)  # type: ignore[arg-type]
+    assert parse(command, {"model": HP}) == typed(None, HP)
+    assert parse(command, HP) == typed(None, HP)
+    assert parse(command, b"1") == typed(1, None)
+    assert parse(command, b"") == typed(None, None)
     assert refused(command, {"port": 1, "model": HP}).message == "give port or model, not both"
 
 

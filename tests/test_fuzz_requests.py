@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from lianke_bridge.bridge.records.envelope import error_envelope
 from lianke_bridge.bridge.requests.build import build_print_request
-from lianke_bridge.bridge.requests.model import PrintCommand, Request
+from lianke_bridge.bridge.requests.commands.print import PrintCommand
+from lianke_bridge.bridge.requests.model import Request
 from lianke_bridge.bridge.requests.payload import peek_transaction
 from lianke_bridge.bridge.requests.registry import BRIDGE_COMMANDS, DEVICE_COMMANDS, parse_request
 from lianke_bridge.cloud.models import Printer, PrinterParams, PrintRequest

@@ -41,6 +41,7 @@ from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
+from lianke_bridge.bridge.requests.registry import COMMANDS, Commands
 from lianke_bridge.bridge.session import BridgeSession
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
 from lianke_bridge.cloud.client import LiankeClient
@@ -70,6 +71,7 @@ class BridgeService:
         shed_after: float = SHED_AFTER,
         clear_on_stop: bool = False,
         clock: Clock = SYSTEM_CLOCK,
+        commands: Commands = COMMANDS,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -151,6 +153,7 @@ class BridgeService:
             context=lambda: self.context,
             jobs=lambda: self.jobs,
             after_bridge_command=self.role.fan_out,
+            commands=commands,
         )
         self.session = BridgeSession(
             config,

@@ -35,7 +35,7 @@ from lianke_bridge.bridge.records.topics import Topics, shown_topic
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
 from lianke_bridge.bridge.requests.payload import Incoming
-from lianke_bridge.bridge.requests.registry import prepare
+from lianke_bridge.bridge.requests.registry import COMMANDS, Commands
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class RequestAnswerer:
         context: Callable[[], RequestContext],
         jobs: Callable[[], JobTracker],
         after_bridge_command: Callable[[str], Awaitable[None]],
+        commands: Commands = COMMANDS,
     ) -> None:
         self.topics = topics
         self.publisher = publisher
@@ -74,6 +75,7 @@ class RequestAnswerer:
         self._jobs = jobs
         self._after_bridge_command = after_bridge_command
         """Called once a bridge-level command ran (a scaled-out bridge fans some out)."""
+        self.commands = commands
         self.memory = RequestMemory(store, self._recover)
         self.redelivered: set[int] = set()
         """Packet ids of the requests the broker sent this session again (the DUP flag)."""
@@ -167,7 +169,9 @@ class RequestAnswerer:
         claimed = False
         nothing_done = False  # the state could not be written: the command did not run
         try:
-            prepared = prepare(where, incoming, limits, self.boxes, configured=self.configured)
+            prepared = self.commands.prepare(
+                where, incoming, limits, self.boxes, configured=self.configured
+            )
             self._check_not_empty(incoming)
             del incoming  # the decoded JSON: what runs now holds only what it needs (a file)
             transaction = prepared.transaction

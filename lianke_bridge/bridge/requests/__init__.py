@@ -1,12 +1,14 @@
 """MQTT requests, from payload bytes to the answer's data; pure but for the handlers.
 
+- :mod:`.commands`: one module per command: its typed request, parser, handler and record;
+- :mod:`.command`: what that record holds (:class:`~.command.DeviceCommand`, ``BridgeCommand``);
+- :mod:`.registry`: the commands collected, and a request's topic and payload -> what runs it;
 - :mod:`.payload`: a payload decoded once (its body and transaction);
-- :mod:`.model`: the typed commands and the limits;
-- :mod:`.fields` and :mod:`.parse`: each command's payload read into its typed command;
+- :mod:`.model`: the requests' common base and the limits;
+- :mod:`.fields`: readers of payload fields and the parsers several commands share;
+- :mod:`.ports`: which port and printer a device command means;
 - :mod:`.build`: print and page-count commands -> the cloud's ``PrintRequest``;
-- :mod:`.render`: the HTML page a text print uploads;
-- :mod:`.handlers`: what each command does, given a narrow :mod:`.context`;
-- :mod:`.registry`: each command defined once (name, scope, parser, handler).
+- :mod:`.render`: the HTML page a text print uploads.
 
 The answer's envelope and the bridge's error codes are shared with the rest of the bridge:
 ``records/envelope.py``.

@@ -8,15 +8,75 @@ does not offer is refused naming what it does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from lianke_bridge.bridge.records.envelope import ErrorCode
-from lianke_bridge.bridge.requests.model import PageCountCommand, PrintCommand
 from lianke_bridge.cloud import models
 from lianke_bridge.cloud.models import JobFile, PaperSize, Printer, PrinterParams, PrintRequest
 from lianke_bridge.errors import CommandError, InvalidValueError
 from lianke_bridge.print_options import CustomPaper, Paper, PrintOptions
 from lianke_bridge.print_options.readers import show
 from lianke_bridge.print_options.words import COLORS, DUPLEX, ORIENTATIONS
+
+
+class PrintCommand(Protocol):
+    """What a print request's builder reads of it (``commands/print.py``'s ``PrintCommand``).
+
+    Protocols, not the commands' classes: the commands' modules import this one.
+    """
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The links to print (none for a file or a page)."""
+
+    @property
+    def file(self) -> JobFile | None:
+        """The document, when it came as a file."""
+
+    @property
+    def text(self) -> str | None:
+        """Plain text to print as a page."""
+
+    @property
+    def html(self) -> str | None:
+        """HTML to print as a page."""
+
+    @property
+    def title(self) -> str | None:
+        """The heading of a text or html page."""
+
+    @property
+    def options(self) -> PrintOptions:
+        """How to print, as asked."""
+
+    @property
+    def transaction(self) -> str | None:
+        """The requester's, for an error."""
+
+
+class PageCountCommand(Protocol):
+    """What a page count's builder reads of it (``commands/page_count.py``'s)."""
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The document's link (none for a file)."""
+
+    @property
+    def file(self) -> JobFile | None:
+        """The document, when it came as a file."""
+
+    @property
+    def paper(self) -> Paper | None:
+        """The paper to count the pages on."""
+
+    @property
+    def file_ext(self) -> str | None:
+        """The link's document type, when given."""
+
+    @property
+    def transaction(self) -> str | None:
+        """The requester's, for an error."""
+
 
 DEFAULT_PAPER_SIZE = 9
 """A4: dmPaperSize when neither the request nor the printer's defaults name a paper."""
@@ -82,7 +142,7 @@ def _build(
     paper = _resolve_paper(opts.paper, params=params, sizes=sizes, who=who)
     file = cmd.file
     if cmd.text is not None or cmd.html is not None:
-        from lianke_bridge.bridge.requests import render  # noqa: PLC0415 - text prints only: see render.py
+        from lianke_bridge.bridge.requests import render  # noqa: PLC0415 - text prints only
 
         page = render.render_page(text=cmd.text, html=cmd.html, title=cmd.title)
         file = JobFile(TEXT_FILENAME, page, "text/html")

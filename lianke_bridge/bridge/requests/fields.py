@@ -1,7 +1,8 @@
-"""Readers of a request payload's fields: known fields only, links, documents and files.
+"""Readers of a request payload's fields, and the parsers several commands share.
 
-Each raises :class:`InvalidValueError` with a message a person can act on; the parsers
-(:mod:`.parse`) turn it into ``invalid_payload``. Values are echoed cut short.
+Known fields only, ports, task ids, links, documents and files. Each raises
+:class:`InvalidValueError` with a message a person can act on; the registry turns it into
+``invalid_payload``. Values are echoed cut short.
 """
 
 from __future__ import annotations
@@ -9,12 +10,18 @@ from __future__ import annotations
 import binascii
 import mimetypes
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from lianke_bridge.bridge.requests.links import canonical_link
-from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, MAX_URLS, Limits
+from lianke_bridge.bridge.requests.model import (
+    MAX_TEXT_FIELD,
+    MAX_URLS,
+    Limits,
+    NoArgCommand,
+    PortOrModelCommand,
+)
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.cloud.models import JobFile
 from lianke_bridge.errors import InvalidValueError
@@ -22,6 +29,10 @@ from lianke_bridge.print_options import readers
 from lianke_bridge.print_options.readers import kind, show, size_text
 from lianke_bridge.suggest import closest
 
+N = TypeVar("N", bound=NoArgCommand)
+P = TypeVar("P", bound=PortOrModelCommand)
+
+_TASK_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 _ASCII_SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 """What ``str.split()`` takes for whitespace in ASCII (beyond ASCII, anything is compacted)."""
@@ -173,3 +184,62 @@ def read_filename(data: Mapping[str, Any], file_ext: str | None) -> str:
             f"filename {show(base)} has no extension; name it like 'report.pdf' or give file_ext"
         )
     return base
+
+
+# ---- parsers shared by several commands -----------------------------------------------------
+def no_arg(
+    request: type[N],
+) -> Callable[[str, Body, str | None, Limits], N]:
+    """The parser of a command without fields: any payload (a JSON object: a transaction only)."""
+
+    def parse(command: str, body: Body, transaction: str | None, _: Limits) -> N:
+        if body.kind == "object":
+            check_fields(command, body.value, ())
+        return request(transaction=transaction)
+
+    return parse
+
+
+def port_only(command: str, body: Body) -> int | None:
+    """``{"port": 2}``, a bare port, or anything (every port)."""
+    if body.kind == "object":
+        data = check_fields(command, body.value, ("port",))
+        return readers.port(data.get("port"))
+    return bare_port(body)
+
+
+def task(command: str, body: Body) -> tuple[str, int | None]:
+    """Cancel or job: ``{"task_id": "…", "port": 1}``."""
+    data = require_object(command, body, example='{"task_id": "581decf2-…"}')
+    data = check_fields(command, data, ("task_id", "port"))
+    task_id = readers.text("task_id", data.get("task_id"), max_len=MAX_TEXT_FIELD)
+    if task_id is None:
+        raise InvalidValueError(f"{command} needs task_id: the task id a print response returned")
+    if not _TASK_ID.match(task_id):
+        raise InvalidValueError(
+            f"task_id {show(task_id)} is not a task id (letters, digits, '-', '_', '.', ':')"
+        )
+    return task_id, readers.port(data.get("port"))
+
+
+def port_or_model(
+    request: type[P],
+) -> Callable[[str, Body, str | None, Limits], P]:
+    """printer_params / paper_sizes: ``{"port": 2}``, ``{"model": "…"}``, a bare port or model."""
+
+    def parse(command: str, body: Body, transaction: str | None, _: Limits) -> P:
+        port: int | None = None
+        model: str | None = None
+        if body.kind == "object":
+            data = check_fields(command, body.value, ("port", "model"))
+            port = readers.port(data.get("port"))
+            model = readers.text("model", data.get("model"), max_len=MAX_TEXT_FIELD)
+            if port is not None and model is not None:
+                raise InvalidValueError("give port or model, not both")
+        else:
+            port = bare_port(body)
+            if port is None and body.kind in ("text", "json") and isinstance(body.value, str):
+                model = body.value.strip()[:MAX_TEXT_FIELD] or None
+        return request(port, model, transaction=transaction)
+
+    return parse

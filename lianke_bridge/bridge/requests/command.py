@@ -1,0 +1,97 @@
+"""What defines a command, in one record: its name, typed request, parser, handler and rules.
+
+Each module of :mod:`.commands` builds one :class:`DeviceCommand` or :class:`BridgeCommand` as
+its ``COMMAND``; :mod:`.registry` collects them. The service never sees a command's types: it
+asks the registry for a :class:`PreparedRequest` (the payload parsed, bound to what runs it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
+
+from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request, Scope
+from lianke_bridge.bridge.requests.payload import Body
+
+R = TypeVar("R", bound=Request)
+Parser = Callable[[str, Body, str | None, Limits], R]
+"""A command's payload parser: name (for messages), body, transaction, limits -> request.
+
+Raises :class:`~lianke_bridge.errors.InvalidValueError` for a payload it cannot take; the
+registry turns that into ``invalid_payload`` carrying the transaction."""
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A request parsed into its typed command and bound to what runs it."""
+
+    request: Request
+    run: Callable[[RequestContext], Awaitable[JsonObject]]
+    synced: bool = False
+    """Its request's record waits for the disk (see ``DeviceCommand.synced``)."""
+
+    @property
+    def transaction(self) -> str | None:
+        """The requester's transaction, read strictly."""
+        return self.request.transaction
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceCommand(Generic[R]):
+    """A command sent to a box: ``<base>/<dev>/request/<name>``."""
+
+    scope: ClassVar[Scope] = "device"
+    name: str
+    request: type[R]
+    """The typed request its payload is parsed into."""
+    parse: Parser[R]
+    handle: Callable[[RequestContext, Box, R], Awaitable[JsonObject]]
+    documents: bool = False
+    """It takes documents: a payload over the size limit is told to send a URL instead."""
+    synced: bool = False
+    """It changes something in the cloud or on the box (a cancel, a reboot...): done twice, it
+    is not the same, so its request is on disk (synced) before it runs and its answer before
+    it is published. A query's records are queued (run again after a crash, it does what it
+    did); so are a print's, whose submission is synced with them before its cloud call
+    (``jobs.submit``)."""
+
+    def prepare(
+        self, body: Body, transaction: str | None, limits: Limits, box: Box
+    ) -> PreparedRequest:
+        """Parse the payload and bind the request to this box."""
+        request = self.parse(self.name, body, transaction, limits)
+
+        async def run(ctx: RequestContext) -> JsonObject:
+            return await self.handle(ctx, box, request)
+
+        return PreparedRequest(request, run, self.synced)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BridgeCommand(Generic[R]):
+    """A command sent to the bridge itself: ``<base>/bridge/request/<name>``."""
+
+    scope: ClassVar[Scope] = "bridge"
+    name: str
+    request: type[R]
+    """The typed request its payload is parsed into."""
+    parse: Parser[R]
+    handle: Callable[[RequestContext, R], Awaitable[JsonObject]]
+    documents: bool = False
+    """It takes documents: a payload over the size limit is told to send a URL instead."""
+
+    def prepare(self, body: Body, transaction: str | None, limits: Limits) -> PreparedRequest:
+        """Parse the payload."""
+        request = self.parse(self.name, body, transaction, limits)
+
+        async def run(ctx: RequestContext) -> JsonObject:
+            return await self.handle(ctx, request)
+
+        return PreparedRequest(request, run)
+
+
+Command = DeviceCommand[R] | BridgeCommand[R]
+"""Either kind of command."""

@@ -1,0 +1,43 @@
+"""``cancel``: revoke a task; its job shows ``cancelling`` until the cloud says it is revoked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import task
+from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.payload import Body
+from lianke_bridge.bridge.requests.ports import job_port
+
+
+@dataclass(frozen=True)
+class CancelCommand(Request):
+    """``cancel``: revoke a task."""
+
+    COMMAND: ClassVar[str] = "cancel"
+    task_id: str
+    """The id a ``print`` answer returned."""
+    port: int | None = None
+    """The job's port (known for the jobs this bridge submitted)."""
+
+
+def parse(command: str, body: Body, transaction: str | None, _: Limits) -> CancelCommand:
+    """cancel: a task id, and its port when the bridge does not follow the job."""
+    return CancelCommand(*task(command, body), transaction=transaction)
+
+
+async def handle(ctx: RequestContext, box: Box, command: CancelCommand) -> JsonObject:
+    """Cancel a job: SET_REVOKE now, REVOKED when the cloud says so."""
+    port = job_port(ctx, box, command.task_id, command.port)
+    await ctx.client.cancel_job(box.credentials, command.task_id, port)
+    await ctx.jobs.mark_cancelling(command.task_id)
+    return {"task_id": command.task_id, "state": "cancelling"}
+
+
+COMMAND = DeviceCommand(
+    name="cancel", request=CancelCommand, parse=parse, handle=handle, synced=True
+)

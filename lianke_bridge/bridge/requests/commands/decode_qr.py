@@ -1,0 +1,55 @@
+"""``decode_qr`` (the bridge): the device id inside a box's QR link or token; the key stays in.
+
+The QR text holds the box's device key: it is never echoed, in the answer or in an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from lianke_bridge.bridge.requests.command import BridgeCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import check_fields
+from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.payload import Body
+from lianke_bridge.cloud.qr import parse_qr
+from lianke_bridge.errors import InvalidValueError
+
+
+@dataclass(frozen=True)
+class DecodeQrCommand(Request):
+    """``decode_qr``: a box's QR link or token (contains the device key: never echo it)."""
+
+    COMMAND: ClassVar[str] = "decode_qr"
+    text: str = field(repr=False)
+
+
+_FIELDS = ("text", "link", "token")
+
+
+def parse(command: str, body: Body, transaction: str | None, _: Limits) -> DecodeQrCommand:
+    """decode_qr: the QR link or token, bare or as ``{"text": …}``. Never echoed in errors."""
+    usage = 'decode_qr needs the QR link or token, as text or as {"text": "…"}'
+    if body.kind == "object":
+        data = check_fields(command, body.value, _FIELDS)
+        given = [name for name in _FIELDS if data.get(name) is not None]
+        if len(given) != 1 or not isinstance(data[given[0]], str):
+            raise InvalidValueError(usage)
+        text = str(data[given[0]])
+    elif body.kind in ("text", "json") and isinstance(body.value, str):
+        text = body.value
+    else:
+        raise InvalidValueError(usage)
+    text = text.strip()
+    if not text:
+        raise InvalidValueError(usage)
+    return DecodeQrCommand(text, transaction=transaction)
+
+
+async def handle(_ctx: RequestContext, command: DecodeQrCommand) -> JsonObject:
+    """The device id inside a QR link or token; the key is never echoed."""
+    return {"device_id": parse_qr(command.text).device_id}
+
+
+COMMAND = BridgeCommand(name="decode_qr", request=DecodeQrCommand, parse=parse, handle=handle)

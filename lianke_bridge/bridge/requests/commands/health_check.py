@@ -1,0 +1,31 @@
+"""``health_check`` (the bridge): whether MQTT and the cloud work, and each box's last poll."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from lianke_bridge.bridge.requests.command import BridgeCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import no_arg
+from lianke_bridge.bridge.requests.model import JsonObject, NoArgCommand
+
+
+@dataclass(frozen=True)
+class HealthCheckCommand(NoArgCommand):
+    """``health_check``: no fields."""
+
+    COMMAND: ClassVar[str] = "health_check"
+
+
+async def handle(ctx: RequestContext, _command: HealthCheckCommand) -> JsonObject:
+    """Whether MQTT and the cloud work, and each box's last poll."""
+    return ctx.health_check()
+
+
+COMMAND = BridgeCommand(
+    name="health_check",
+    request=HealthCheckCommand,
+    parse=no_arg(HealthCheckCommand),
+    handle=handle,
+)

@@ -1,0 +1,52 @@
+"""``job``: a task's state and result; a job the bridge follows is updated and published too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import task
+from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.payload import Body
+from lianke_bridge.bridge.requests.ports import job_port
+
+
+@dataclass(frozen=True)
+class JobCommand(Request):
+    """``job``: a task's state and result."""
+
+    COMMAND: ClassVar[str] = "job"
+    task_id: str
+    """The id a ``print`` answer returned."""
+    port: int | None = None
+    """The job's port (known for the jobs this bridge submitted)."""
+
+
+def parse(command: str, body: Body, transaction: str | None, _: Limits) -> JobCommand:
+    """job: a task id, and its port when the bridge does not follow the job."""
+    return JobCommand(*task(command, body), transaction=transaction)
+
+
+async def handle(ctx: RequestContext, box: Box, command: JobCommand) -> JsonObject:
+    """A job's status (a tracked job is updated and published too)."""
+    port = job_port(ctx, box, command.task_id, command.port)
+    status = await ctx.client.job_status(box.credentials, command.task_id, port)
+    tracked = ctx.jobs.jobs.get(command.task_id)
+    if tracked is not None:
+        return (await ctx.jobs.apply(tracked, status)).to_json()
+    result = None
+    if status.result_code is not None:
+        result = {"code": status.result_code, "message": status.result_message}
+    return {
+        "task_id": status.task_id,
+        "state": str(status.state),
+        "api_state": status.task_state.value,
+        "result": result,
+        "pages": status.total_pages,
+    }
+
+
+COMMAND = DeviceCommand(name="job", request=JobCommand, parse=parse, handle=handle)

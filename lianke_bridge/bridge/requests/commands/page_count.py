@@ -1,0 +1,84 @@
+"""``page_count``: count a document's pages (the cloud's ``file_pages``, one document)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.requests.build import build_page_count_request
+from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import bare_url, check_fields, job_file, read_urls
+from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.payload import Body
+from lianke_bridge.bridge.requests.ports import capabilities, port_of
+from lianke_bridge.cloud.models import JobFile
+from lianke_bridge.errors import InvalidValueError
+from lianke_bridge.print_options import Paper, read_option, read_paper, readers
+
+
+@dataclass(frozen=True)
+class PageCountCommand(Request):
+    """``page_count``: one document (a URL or a file), optionally on a given paper."""
+
+    COMMAND: ClassVar[str] = "page_count"
+    urls: tuple[str, ...] = ()
+    """Zero or one URL (the API counts one document)."""
+    file: JobFile | None = None
+    port: int | None = None
+    paper: Paper | None = None
+    file_ext: str | None = None
+
+
+def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> PageCountCommand:
+    """page_count: one URL or one file, optional port and paper."""
+    if body.kind != "object":
+        return PageCountCommand(urls=(bare_url(command, body, limits),), transaction=transaction)
+    data = check_fields(
+        command, body.value, ("url", "file", "filename", "port", "paper", "file_ext")
+    )
+    has_url = data.get("url") is not None
+    if has_url == (data.get("file") is not None):
+        raise InvalidValueError("page_count needs exactly one of url or file (with filename)")
+    file_ext = read_option("file_ext", data.get("file_ext"))
+    urls: tuple[str, ...] = ()
+    file: JobFile | None = None
+    if has_url:
+        urls = read_urls(data["url"], limits)
+        if len(urls) != 1:
+            raise InvalidValueError(f"page_count counts one document; got {len(urls)} URLs")
+    else:
+        file = job_file(data, limits, file_ext)
+    return PageCountCommand(
+        urls=urls,
+        file=file,
+        port=readers.port(data.get("port")),
+        paper=read_paper(data.get("paper")),
+        file_ext=file_ext,
+        transaction=transaction,
+    )
+
+
+async def handle(ctx: RequestContext, box: Box, command: PageCountCommand) -> JsonObject:
+    """Count a document's pages (file_pages, then its task followed to the end)."""
+    port = port_of(box, command.port)
+    printer = box.printer_for(port)
+    counted = build_page_count_request(
+        command, port=port, printer=printer, params=await capabilities(ctx, printer)
+    )
+    pages = await ctx.client.count_pages(
+        box.credentials,
+        urls=counted.urls,
+        file=counted.file,
+        port=counted.port,
+        printer_model=counted.printer_model,
+        paper_size=counted.paper_size,
+        url_file_ext=counted.url_file_ext,
+    )
+    return {"pages": pages}
+
+
+COMMAND = DeviceCommand(
+    name="page_count", request=PageCountCommand, parse=parse, handle=handle, documents=True
+)

@@ -1,0 +1,158 @@
+"""``print``: submit a document (links, a file, text or html) to a port and follow the job.
+
+A JSON object, or a bare URL as Home Assistant's text entity sends it. The request's print
+options are laid over the port's ``print_defaults`` and turned into the API's numbers against
+the printer's capabilities (:mod:`..build`); the job is then followed to its end (``jobs.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from lianke_bridge import errors
+from lianke_bridge.bridge.jobs.tracker import job_answer
+from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.records.envelope import unknown_port_error
+from lianke_bridge.bridge.requests.build import build_print_request
+from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import (
+    bare_url,
+    check_fields,
+    document_text,
+    job_file,
+    read_urls,
+)
+from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.payload import Body
+from lianke_bridge.bridge.requests.ports import capabilities, port_of
+from lianke_bridge.cloud.models import JobFile, PaperSize
+from lianke_bridge.errors import InvalidValueError
+from lianke_bridge.print_options import PRINT_OPTIONS, PrintOptions, readers
+
+
+@dataclass(frozen=True)
+class PrintCommand(Request):
+    """``print``: one document source, a port, and print options (``None``: not asked for)."""
+
+    COMMAND: ClassVar[str] = "print"
+    urls: tuple[str, ...] = ()
+    file: JobFile | None = None
+    text: str | None = field(default=None, repr=False)
+    html: str | None = field(default=None, repr=False)
+    title: str | None = None
+    """Heading of a text or html page."""
+    port: int | None = None
+    options: PrintOptions = field(default_factory=PrintOptions)
+    """How to print, as asked; the port's ``print_defaults`` fill in the rest when it is built."""
+    from_text_entity: bool = False
+    """The payload was a bare URL, as a Home Assistant text entity sends it."""
+
+    @property
+    def needs_paper_sizes(self) -> bool:
+        """Whether the paper (a name or number) may need ``paper_dimension_list`` to resolve."""
+        return self.options.needs_paper_sizes
+
+    @property
+    def source(self) -> Literal["url", "file", "text"]:
+        """The job record's ``source``: ``url``, ``file`` or ``text`` (html counts as text)."""
+        if self.urls:
+            return "url"
+        if self.file is not None:
+            return "file"
+        return "text"
+
+
+_SOURCES = ("url", "file", "text", "html")
+_FIELDS = (*_SOURCES, "filename", "title", "port", *PRINT_OPTIONS)
+
+
+def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> PrintCommand:
+    """print: a JSON object, or a bare URL."""
+    if body.kind != "object":
+        url = bare_url(command, body, limits)
+        return PrintCommand(urls=(url,), from_text_entity=True, transaction=transaction)
+    data = check_fields(command, body.value, _FIELDS)
+    sources = [name for name in _SOURCES if data.get(name) is not None]
+    if len(sources) != 1:
+        found = f"; got {', '.join(sources)}" if sources else ""
+        raise InvalidValueError(
+            f"print needs exactly one of url, file (with filename), text or html{found}"
+        )
+    settings = PrintOptions.parse(data)
+    urls: tuple[str, ...] = ()
+    file: JobFile | None = None
+    text = html = None
+    if sources[0] == "url":
+        urls = read_urls(data["url"], limits)
+    elif sources[0] == "file":
+        file = job_file(data, limits, settings.file_ext)
+    elif sources[0] == "text":
+        text = document_text(data, "text")
+    else:
+        html = document_text(data, "html")
+    title = readers.text("title", data.get("title"), max_len=MAX_TEXT_FIELD)
+    if title is not None and sources[0] in ("url", "file"):
+        raise InvalidValueError("title only applies to text or html")
+    return PrintCommand(
+        urls=urls,
+        file=file,
+        text=text,
+        html=html,
+        title=title,
+        port=readers.port(data.get("port")),
+        transaction=transaction,
+        options=settings,
+    )
+
+
+async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> JsonObject:
+    """Submit a print job and start following it."""
+    poller = ctx.pollers[box.name]
+    port = port_of(box, command.port)
+    if not box.rows and box.state.online:
+        await poller.poll_now()
+    printer = box.printer_for(port)
+    if box.rows and printer is None:
+        raise unknown_port_error(port, sorted(box.rows), device=box.name)
+    params = await capabilities(ctx, printer)
+    defaults = box.config.print_defaults.get(port, PrintOptions())
+    # A paper name may only be in paper_dimension_list (16K…), asked or from the defaults.
+    wants_paper = command.needs_paper_sizes or defaults.needs_paper_sizes
+    sizes: list[PaperSize] = []
+    if params is not None and printer is not None and wants_paper:
+        with contextlib.suppress(errors.CloudError):
+            sizes = await ctx.client.paper_sizes(printer.model)
+    api_request = build_print_request(
+        command,
+        port=port,
+        printer=printer,
+        params=params,
+        paper_sizes=sizes,
+        defaults=defaults,
+    )
+    try:
+        job = await ctx.jobs.submit(
+            lambda: ctx.client.submit_job(box.credentials, api_request),
+            device=box.name,
+            port=api_request.port,
+            source=command.source,
+            transaction=command.transaction,
+        )
+    except errors.ErrorLimitReachedError:
+        await poller.set_error_limit(reached=True)
+        await ctx.emit(None, {"event": "error_limit", "device": box.name, "port": port})
+        raise
+    if command.from_text_entity and command.urls:
+        await ctx.publisher.publish(
+            ctx.topics.print_url_state(box.name), command.urls[0][:255], retain=True
+        )
+    return job_answer(job)
+
+
+COMMAND = DeviceCommand(
+    name="print", request=PrintCommand, parse=parse, handle=handle, documents=True
+)
+"""Not ``synced``: its submission is on disk before the cloud call (``jobs.submit``)."""

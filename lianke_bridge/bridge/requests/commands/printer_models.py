@@ -1,0 +1,54 @@
+"""``printer_models`` (the bridge): the cloud's supported printer models, searched or whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from lianke_bridge.bridge.requests.command import BridgeCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import check_fields
+from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.payload import Body
+from lianke_bridge.errors import InvalidValueError
+from lianke_bridge.print_options import readers
+
+
+@dataclass(frozen=True)
+class PrinterModelsCommand(Request):
+    """``printer_models``: the cloud's supported models, searched or whole."""
+
+    COMMAND: ClassVar[str] = "printer_models"
+    query: str | None = None
+    """Words to search the model names for (``HP 1020``); without it, every model."""
+
+
+def parse(command: str, body: Body, transaction: str | None, _: Limits) -> PrinterModelsCommand:
+    """printer_models: ``{"query": "HP 1020"}``, the query as bare text, or nothing (all)."""
+    query: str | None
+    if body.kind == "object":
+        data = check_fields(command, body.value, ("query",))
+        query = readers.text("query", data.get("query"), max_len=MAX_TEXT_FIELD)
+    elif body.kind in ("text", "json") and isinstance(body.value, str):
+        query = body.value
+    elif body.kind == "empty":
+        query = None
+    else:
+        raise InvalidValueError(
+            'printer_models takes {"query": "HP 1020"}, the query as text, or nothing'
+        )
+    if query is not None:
+        query = query.strip()
+        if len(query) > MAX_TEXT_FIELD:
+            raise InvalidValueError(f"query is longer than {MAX_TEXT_FIELD} characters")
+    return PrinterModelsCommand(query or None, transaction=transaction)
+
+
+async def handle(ctx: RequestContext, command: PrinterModelsCommand) -> JsonObject:
+    """The cloud's supported printer models, searched or whole."""
+    return {"models": await ctx.client.printer_models(command.query)}
+
+
+COMMAND = BridgeCommand(
+    name="printer_models", request=PrinterModelsCommand, parse=parse, handle=handle
+)

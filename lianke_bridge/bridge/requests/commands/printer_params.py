@@ -1,0 +1,33 @@
+"""``printer_params``: what a printer model offers (papers, colours, duplex…), cached."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import port_or_model
+from lianke_bridge.bridge.requests.model import JsonObject, PortOrModelCommand
+from lianke_bridge.bridge.requests.ports import flat, model_of
+
+
+@dataclass(frozen=True)
+class PrinterParamsCommand(PortOrModelCommand):
+    """``printer_params``: of a port's printer, a model, or the default port's printer."""
+
+    COMMAND: ClassVar[str] = "printer_params"
+
+
+async def handle(ctx: RequestContext, box: Box, command: PrinterParamsCommand) -> JsonObject:
+    """The printer_params of a port's printer or of a named model (cached)."""
+    return flat(await ctx.client.printer_params(model_of(box, command)))
+
+
+COMMAND = DeviceCommand(
+    name="printer_params",
+    request=PrinterParamsCommand,
+    parse=port_or_model(PrinterParamsCommand),
+    handle=handle,
+)

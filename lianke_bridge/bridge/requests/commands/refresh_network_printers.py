@@ -1,0 +1,37 @@
+"""``refresh_network_printers``: ask the box to rescan its LAN for network printers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import no_arg
+from lianke_bridge.bridge.requests.model import JsonObject, NoArgCommand
+
+
+@dataclass(frozen=True)
+class RefreshNetworkPrintersCommand(NoArgCommand):
+    """``refresh_network_printers``: no fields."""
+
+    COMMAND: ClassVar[str] = "refresh_network_printers"
+
+
+async def handle(
+    ctx: RequestContext, box: Box, _command: RefreshNetworkPrintersCommand
+) -> JsonObject:
+    """Ask the box to rescan its LAN; printer_list is polled again right after."""
+    total = await ctx.client.refresh_network_printers(box.credentials)
+    box.poll_soon("printer_list")
+    return {"total": total}
+
+
+COMMAND = DeviceCommand(
+    name="refresh_network_printers",
+    request=RefreshNetworkPrintersCommand,
+    parse=no_arg(RefreshNetworkPrintersCommand),
+    handle=handle,
+    synced=True,
+)

@@ -1,0 +1,29 @@
+"""``republish`` (the bridge): re-announce Home Assistant discovery and every retained state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from lianke_bridge.bridge.requests.command import BridgeCommand
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.fields import no_arg
+from lianke_bridge.bridge.requests.model import JsonObject, NoArgCommand
+
+
+@dataclass(frozen=True)
+class RepublishCommand(NoArgCommand):
+    """``republish``: no fields."""
+
+    COMMAND: ClassVar[str] = "republish"
+
+
+async def handle(ctx: RequestContext, _command: RepublishCommand) -> JsonObject:
+    """Re-announce discovery and every retained state."""
+    await ctx.republish()
+    return {"republished": True}
+
+
+COMMAND = BridgeCommand(
+    name="republish", request=RepublishCommand, parse=no_arg(RepublishCommand), handle=handle
+)

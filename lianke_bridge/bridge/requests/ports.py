@@ -1,0 +1,74 @@
+"""Which port and printer a device command means, and what that printer can do.
+
+Shared by the commands that act on a port (print, flush, reset_error_limit, printer_params,
+paper_sizes, page_count) or on a job (cancel, job).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from lianke_bridge import errors
+from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.records.envelope import unknown_port_error
+from lianke_bridge.bridge.requests.context import RequestContext
+from lianke_bridge.bridge.requests.model import JsonObject, PortOrModelCommand
+from lianke_bridge.cloud.models import Printer, PrinterParams
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def port_of(box: Box, port: int | None) -> int:
+    """The port asked for, or the box's ``default_port``."""
+    return box.config.default_port if port is None else port
+
+
+def device_port(box: Box, port: int) -> int:
+    """The API's ``devicePort`` for a port: a network printer (631) is sent as 1."""
+    printer = box.printer_for(port)
+    return printer.device_port if printer is not None else port
+
+
+def job_port(ctx: RequestContext, box: Box, task_id: str, port: int | None) -> int:
+    """The port asked for, else the one of a job the bridge follows, else the default port."""
+    if port is not None:
+        return port
+    job = ctx.jobs.jobs.get(task_id)
+    return job.port if job else box.config.default_port
+
+
+async def capabilities(ctx: RequestContext, printer: Printer | None) -> PrinterParams | None:
+    """The printer's cached printer_params, or None (checks then stay word-level)."""
+    if printer is None or not printer.model:
+        return None
+    try:
+        return await ctx.client.printer_params(printer.model)
+    except errors.CloudError as err:
+        _LOGGER.debug("no capabilities for %s: %s", printer.model, err)
+        return None
+
+
+def model_of(box: Box, command: PortOrModelCommand) -> str:
+    """The model a ``printer_params`` / ``paper_sizes`` request means: named, or a port's."""
+    if command.model is not None:
+        return command.model
+    printer = box.printer_for(command.port)
+    if printer is None:
+        port = port_of(box, command.port)
+        raise unknown_port_error(port, sorted(box.rows), device=box.name)
+    return printer.model
+
+
+def flat(record: Any) -> JsonObject:
+    """A flat dataclass (scalars and flat mappings) as JSON: ``asdict`` without its deep copy.
+
+    A cached answer is asked for often; ``asdict`` copied every value, most of its cost.
+    """
+    return {
+        field.name: dict(value) if isinstance(value, Mapping) else value
+        for field in fields(record)
+        for value in (getattr(record, field.name),)
+    }
