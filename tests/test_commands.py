@@ -16,13 +16,14 @@ from lianke_bridge.bridge.records.envelope import (
     rate_limited_error,
     unknown_port_error,
 )
+from lianke_bridge.bridge.requests.answer import to_json
 from lianke_bridge.bridge.requests.build import build_page_count_request, build_print_request
 from lianke_bridge.bridge.requests.commands.cancel import CancelCommand
 from lianke_bridge.bridge.requests.commands.decode_qr import DecodeQrCommand
 from lianke_bridge.bridge.requests.commands.flush import FlushCommand
-from lianke_bridge.bridge.requests.commands.job import JobCommand
+from lianke_bridge.bridge.requests.commands.job import JobCommand, UntrackedJobData
 from lianke_bridge.bridge.requests.commands.page_count import PageCountCommand
-from lianke_bridge.bridge.requests.commands.paper_sizes import PaperSizesCommand
+from lianke_bridge.bridge.requests.commands.paper_sizes import PaperSizesCommand, PaperSizesData
 from lianke_bridge.bridge.requests.commands.print import PrintCommand
 from lianke_bridge.bridge.requests.commands.printer_models import PrinterModelsCommand
 from lianke_bridge.bridge.requests.commands.printer_params import PrinterParamsCommand
@@ -30,6 +31,7 @@ from lianke_bridge.bridge.requests.commands.reset_error_limit import ResetErrorL
 from lianke_bridge.bridge.requests.model import NoArgCommand, Request
 from lianke_bridge.bridge.requests.payload import peek_transaction
 from lianke_bridge.bridge.requests.registry import BRIDGE_COMMANDS, parse_request
+from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.models import PaperSize, Printer, PrinterParams
 from lianke_bridge.errors import CommandError
 from lianke_bridge.print_options import CustomPaper, PrintOptions
@@ -121,6 +123,22 @@ def b64(data: bytes) -> str:
 PDF = b"%PDF-1.4\n%fake\n"
 
 # ------------------------------------------------------------------------------------ envelopes
+
+
+def test_a_typed_answer_becomes_the_json_of_the_contract() -> None:
+    """Fields in order, nested records as objects, enums as their words, None as null."""
+    papers = PaperSizesData(HP, [SIZES[0]])
+    assert json.dumps(to_json(papers)) == (
+        '{"model": "HP LaserJet P1007", "papers": [{"name": "16K", "paper_id": 257, '
+        '"physical_width": 1968, "physical_height": 0, "printable_width": 0, '
+        '"printable_height": 0}]}'
+    )
+    untracked = UntrackedJobData("t-1", "queued", codes.TaskState.READY, None, None)
+    assert to_json(untracked)["api_state"] == "READY"
+    assert type(to_json(untracked)["api_state"]) is str
+    assert to_json(HP_PARAMS)["papers"]["A4"] == 9
+    with pytest.raises(TypeError, match="no JSON for object"):
+        to_json(object())
 
 
 def test_ok_envelope_echoes_transaction() -> None:

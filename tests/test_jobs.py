@@ -25,18 +25,18 @@ def task(**changes: object) -> DeviceTask:
 
 def test_task_times_get_the_cloud_clock_zone() -> None:
     """Without a task of its own to learn from, the cloud's times are read as China time."""
-    row = cloud_time.task_json(task(), timezone(cloud_time.CLOUD_UTC_OFFSET))
-    assert (row["created_at"], row["updated_at"]) == (
+    row = cloud_time.task_row(task(), timezone(cloud_time.CLOUD_UTC_OFFSET))
+    assert (row.created_at, row.updated_at) == (
         "2026-12-01T20:19:44+08:00",
         "2026-12-01T20:20:01+08:00",
     )
-    assert row["result"] == {"code": 200, "message": "ok"}
-    assert (row["state"], row["api_state"]) == ("succeeded", "SUCCESS")
+    assert row.result == {"code": 200, "message": "ok"}
+    assert (row.state, row.api_state) == ("succeeded", "SUCCESS")
 
 
 def test_an_unknown_result_or_time_is_null() -> None:
     """Like the job topics: ``result`` null while unknown, a missing time null."""
-    row = cloud_time.task_json(
+    row = cloud_time.task_row(
         task(
             task_state=codes.TaskState.READY,
             result_code=None,
@@ -45,4 +45,4 @@ def test_an_unknown_result_or_time_is_null() -> None:
         ),
         timezone(cloud_time.CLOUD_UTC_OFFSET),
     )
-    assert (row["result"], row["updated_at"], row["state"]) == (None, None, "queued")
+    assert (row.result, row.updated_at, row.state) == (None, None, "queued")

@@ -19,7 +19,7 @@ from lianke_bridge import errors
 from lianke_bridge.bridge.intake.backlog import Refusal
 from lianke_bridge.bridge.intake.message import RequestMessage
 from lianke_bridge.bridge.jobs import after_answer
-from lianke_bridge.bridge.jobs.tracker import JobTracker, job_answer
+from lianke_bridge.bridge.jobs.tracker import JobTracker
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.memory.transactions import RequestMemory
 from lianke_bridge.bridge.mqtt.publisher import Publisher
@@ -32,6 +32,8 @@ from lianke_bridge.bridge.records.envelope import (
     rate_limited_error,
 )
 from lianke_bridge.bridge.records.topics import Topics, shown_topic
+from lianke_bridge.bridge.requests.answer import to_json
+from lianke_bridge.bridge.requests.commands.print import PrintData
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
 from lianke_bridge.bridge.requests.payload import Incoming
@@ -114,7 +116,7 @@ class RequestAnswerer:
         if where is None or where.command != "print" or where.device is None:
             return None
         job = await self._jobs().recover_print(where.device, transaction)
-        return None if job is None else ok_envelope(job_answer(job), transaction)
+        return None if job is None else ok_envelope(to_json(PrintData.of(job)), transaction)
 
     async def answer(
         self,

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
-from lianke_bridge.bridge.records.state import JobRecord, iso
+from lianke_bridge.bridge.records.state import JobRecord, TaskRow, iso
 from lianke_bridge.cloud.models import DeviceTask
 
 CLOUD_UTC_OFFSET = timedelta(hours=8)
@@ -46,9 +45,9 @@ class CloudClock:
                 break
         return self._offset
 
-    def tasks_json(
+    def task_rows(
         self, tasks: Sequence[DeviceTask], jobs: Mapping[str, JobRecord]
-    ) -> list[dict[str, Any]]:
+    ) -> list[TaskRow]:
         """The ``tasks`` answer: each task in the job topics' formats.
 
         Times are ISO 8601 with the cloud clock's zone (learnt from a task the bridge submitted,
@@ -56,21 +55,21 @@ class CloudClock:
         """
         learnt = self.learn(tasks, jobs)
         offset = CLOUD_UTC_OFFSET if learnt is None else learnt
-        return [task_json(task, timezone(offset)) for task in tasks]
+        return [task_row(task, timezone(offset)) for task in tasks]
 
 
-def task_json(task: DeviceTask, zone: timezone) -> dict[str, Any]:
+def task_row(task: DeviceTask, zone: timezone) -> TaskRow:
     """One task of the ``tasks`` answer, its times in ``zone``."""
     created, updated = naive(task.created_at), naive(task.updated_at)
     known = task.result_code is not None or task.result_message is not None
-    return {
-        "task_id": task.task_id,
-        "state": str(task.state),
-        "api_state": task.task_state.value,
-        "result": {"code": task.result_code, "message": task.result_message} if known else None,
-        "created_at": iso(created.replace(tzinfo=zone)) if created else None,
-        "updated_at": iso(updated.replace(tzinfo=zone)) if updated else None,
-    }
+    return TaskRow(
+        task_id=task.task_id,
+        state=str(task.state),
+        api_state=task.task_state.value,
+        result={"code": task.result_code, "message": task.result_message} if known else None,
+        created_at=iso(created.replace(tzinfo=zone)) if created else None,
+        updated_at=iso(updated.replace(tzinfo=zone)) if updated else None,
+    )
 
 
 def naive(text: str | None) -> datetime | None:

@@ -32,7 +32,7 @@ from lianke_bridge.bridge.jobs.cloud_time import CloudClock
 from lianke_bridge.bridge.jobs.recovery import PrintRecovery
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.mqtt.publisher import Publisher
-from lianke_bridge.bridge.records.state import JobRecord
+from lianke_bridge.bridge.records.state import JobRecord, TaskRow
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock, monotonic_of
 from lianke_bridge.clock import now as clock_now
@@ -53,11 +53,6 @@ FINISH_EVENTS: Mapping[codes.JobState, str] = {
     codes.JobState.CANCELLED: "job_cancelled",
 }
 """The ``<dev>/event`` announcing each way a job can end."""
-
-
-def job_answer(job: JobRecord) -> dict[str, Any]:
-    """The ``print`` answer's data for a submitted job."""
-    return {"task_id": job.task_id, "port": job.port, "job": job.to_json()}
 
 
 class JobTracker:
@@ -172,9 +167,9 @@ class JobTracker:
         """What became of an interrupted print: its job, or None if it never reached the cloud."""
         return await self.recovery.recover_print(device, transaction)
 
-    def tasks_json(self, tasks: Sequence[DeviceTask]) -> list[dict[str, Any]]:
+    def task_rows(self, tasks: Sequence[DeviceTask]) -> list[TaskRow]:
         """The ``tasks`` answer: each task in the job topics' formats, times in the cloud's zone."""
-        return self._cloud_clock.tasks_json(tasks, self.jobs)
+        return self._cloud_clock.task_rows(tasks, self.jobs)
 
     async def republish(self) -> None:
         """Publish every known job and each box's last job (after a reconnect)."""

@@ -26,6 +26,7 @@ from lianke_bridge.bridge.mqtt.session import MqttCounters
 from lianke_bridge.bridge.polling.schedule import FleetSchedule
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import ErrorCode
+from lianke_bridge.bridge.records.health import ApiHealth, DeviceHealth, HealthCheckData, MqttHealth
 from lianke_bridge.bridge.records.state import JobRecord, iso
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
@@ -166,19 +167,20 @@ class BridgeMonitor:
             "schedule": self._schedule().replan().to_json(),
         }
 
-    def health_check(self) -> dict[str, Any]:
+    def health_check(self) -> HealthCheckData:
         """The ``health_check`` answer."""
-        devices = {
-            name: {"online": box.state.online, "last_poll": box.last_poll, "error": box.state.error}
-            for name, box in self.boxes.items()
-        }
-        return {
-            "healthy": self.healthy(),
-            "mqtt": {"connected": self.connected.is_set(), "reconnects": self.counters.reconnects},
-            "api": {"ok": not self.api_problem(), **self._running_client().stats.to_json()},
-            **self._state_problem(),
-            "devices": devices,
-        }
+        problem = self.store.problem
+        return HealthCheckData(
+            healthy=self.healthy(),
+            mqtt=MqttHealth(self.connected.is_set(), self.counters.reconnects),
+            api=ApiHealth(ok=not self.api_problem(), **self._running_client().stats.to_json()),
+            state_problem=problem is not None,
+            state_problem_reason=problem,
+            devices={
+                name: DeviceHealth(box.state.online, box.last_poll, box.state.error)
+                for name, box in self.boxes.items()
+            },
+        )
 
     def api_problem_reason(self) -> str | None:
         """Why ``api_problem`` is on, when the cloud refused the ApiKey (None otherwise)."""

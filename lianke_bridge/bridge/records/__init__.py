@@ -4,7 +4,8 @@
 - :mod:`.state`: the contract's box, printer and job snapshots;
 - :mod:`.envelope`: the answers' envelope and the bridge's error codes;
 - :mod:`.freshness`: how long a published value stays true (re-sent, expired);
-- :mod:`.box`: everything the bridge knows about one configured box.
+- :mod:`.box`: everything the bridge knows about one configured box;
+- :mod:`.health`: the ``health_check`` answer, filled by the monitor.
 
 Pure data and the rules that shape it: no I/O, and no import of any other part of ``bridge/``.
 """

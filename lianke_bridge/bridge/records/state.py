@@ -13,6 +13,7 @@ from typing import Any
 
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.models import DeviceInfo, InkMarker, Printer, PrinterStatus
+from lianke_bridge.wire import ApiState, JobStateWord, Result, TaskId, Timestamp
 
 
 def utc_now() -> datetime:
@@ -276,3 +277,17 @@ class JobRecord:
                 datetime.fromisoformat(data["finished_at"]) if data.get("finished_at") else None
             ),
         )
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One task of a box's ``query_device_task``, in the job topics' formats (``tasks``)."""
+
+    task_id: TaskId
+    state: JobStateWord
+    api_state: ApiState
+    result: Result
+    """``{code, message}`` when the cloud says how it ended, else null."""
+    created_at: Timestamp | None
+    """The cloud's time with the cloud clock's offset (``2026-12-01T20:19:44+08:00``)."""
+    updated_at: Timestamp | None

@@ -9,14 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
 
 from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.requests.answer import to_json
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request, Scope
 from lianke_bridge.bridge.requests.payload import Body
 
 R = TypeVar("R", bound=Request)
+D = TypeVar("D")
+"""The type of a command's answer (its ``data``): a dataclass, or a union of them."""
+
+
+class _Definition:
+    """What both kinds of command tell of themselves."""
+
+    handle: Callable[..., Awaitable[Any]]
+
+    @property
+    def answer(self) -> Any:
+        """The type of its answer's ``data``: what its handler says it returns."""
+        return get_type_hints(self.handle, include_extras=True)["return"]
+
+
 Parser = Callable[[str, Body, str | None, Limits], R]
 """A command's payload parser: name (for messages), body, transaction, limits -> request.
 
@@ -30,6 +46,7 @@ class PreparedRequest:
 
     request: Request
     run: Callable[[RequestContext], Awaitable[JsonObject]]
+    """Run it: the answer's ``data`` as JSON (:func:`.answer.to_json`)."""
     synced: bool = False
     """Its request's record waits for the disk (see ``DeviceCommand.synced``)."""
 
@@ -40,7 +57,7 @@ class PreparedRequest:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeviceCommand(Generic[R]):
+class DeviceCommand(_Definition, Generic[R, D]):
     """A command sent to a box: ``<base>/<dev>/request/<name>``."""
 
     scope: ClassVar[Scope] = "device"
@@ -48,7 +65,7 @@ class DeviceCommand(Generic[R]):
     request: type[R]
     """The typed request its payload is parsed into."""
     parse: Parser[R]
-    handle: Callable[[RequestContext, Box, R], Awaitable[JsonObject]]
+    handle: Callable[[RequestContext, Box, R], Awaitable[D]]
     documents: bool = False
     """It takes documents: a payload over the size limit is told to send a URL instead."""
     synced: bool = False
@@ -65,13 +82,14 @@ class DeviceCommand(Generic[R]):
         request = self.parse(self.name, body, transaction, limits)
 
         async def run(ctx: RequestContext) -> JsonObject:
-            return await self.handle(ctx, box, request)
+            data: JsonObject = to_json(await self.handle(ctx, box, request))
+            return data
 
         return PreparedRequest(request, run, self.synced)
 
 
 @dataclass(frozen=True, kw_only=True)
-class BridgeCommand(Generic[R]):
+class BridgeCommand(_Definition, Generic[R, D]):
     """A command sent to the bridge itself: ``<base>/bridge/request/<name>``."""
 
     scope: ClassVar[Scope] = "bridge"
@@ -79,7 +97,7 @@ class BridgeCommand(Generic[R]):
     request: type[R]
     """The typed request its payload is parsed into."""
     parse: Parser[R]
-    handle: Callable[[RequestContext, R], Awaitable[JsonObject]]
+    handle: Callable[[RequestContext, R], Awaitable[D]]
     documents: bool = False
     """It takes documents: a payload over the size limit is told to send a URL instead."""
 
@@ -88,10 +106,11 @@ class BridgeCommand(Generic[R]):
         request = self.parse(self.name, body, transaction, limits)
 
         async def run(ctx: RequestContext) -> JsonObject:
-            return await self.handle(ctx, request)
+            data: JsonObject = to_json(await self.handle(ctx, request))
+            return data
 
         return PreparedRequest(request, run)
 
 
-Command = DeviceCommand[R] | BridgeCommand[R]
+Command = DeviceCommand[R, Any] | BridgeCommand[R, Any]
 """Either kind of command."""

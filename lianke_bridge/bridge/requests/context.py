@@ -14,6 +14,7 @@ from typing import Any
 from lianke_bridge.bridge.jobs.tracker import JobTracker
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.polling.poller import BoxPoller
+from lianke_bridge.bridge.records.health import HealthCheckData
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.cloud.client import LiankeClient
 
@@ -32,5 +33,5 @@ class RequestContext:
     """Publish an event on a device's (a name) or the bridge's (None) event topic."""
     republish: Callable[[], Awaitable[None]]
     """Re-announce discovery and every retained state."""
-    health_check: Callable[[], dict[str, Any]]
+    health_check: Callable[[], HealthCheckData]
     """The ``health_check`` answer."""

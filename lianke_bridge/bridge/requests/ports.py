@@ -7,15 +7,12 @@ paper_sizes, page_count) or on a job (cancel, job).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import fields
-from typing import Any
 
 from lianke_bridge import errors
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import unknown_port_error
 from lianke_bridge.bridge.requests.context import RequestContext
-from lianke_bridge.bridge.requests.model import JsonObject, PortOrModelCommand
+from lianke_bridge.bridge.requests.model import PortOrModelCommand
 from lianke_bridge.cloud.models import Printer, PrinterParams
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,15 +57,3 @@ def model_of(box: Box, command: PortOrModelCommand) -> str:
         port = port_of(box, command.port)
         raise unknown_port_error(port, sorted(box.rows), device=box.name)
     return printer.model
-
-
-def flat(record: Any) -> JsonObject:
-    """A flat dataclass (scalars and flat mappings) as JSON: ``asdict`` without its deep copy.
-
-    A cached answer is asked for often; ``asdict`` copied every value, most of its cost.
-    """
-    return {
-        field.name: dict(value) if isinstance(value, Mapping) else value
-        for field in fields(record)
-        for value in (getattr(record, field.name),)
-    }

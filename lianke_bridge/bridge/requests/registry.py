@@ -47,14 +47,14 @@ UNKNOWN_DEVICE = "unknown_device"
 class Commands:
     """The commands the bridge answers, by scope and name."""
 
-    device: Mapping[str, DeviceCommand[Any]]
-    bridge: Mapping[str, BridgeCommand[Any]]
+    device: Mapping[str, DeviceCommand[Any, Any]]
+    bridge: Mapping[str, BridgeCommand[Any, Any]]
 
     @classmethod
     def of(cls, modules: Iterable[ModuleType]) -> Commands:
         """Each module's ``COMMAND``, in the order given; a name twice in a scope is refused."""
-        device: dict[str, DeviceCommand[Any]] = {}
-        bridge: dict[str, BridgeCommand[Any]] = {}
+        device: dict[str, DeviceCommand[Any, Any]] = {}
+        bridge: dict[str, BridgeCommand[Any, Any]] = {}
         for module in modules:
             command: Command[Any] = module.COMMAND
             scope: dict[str, Any] = device if isinstance(command, DeviceCommand) else bridge

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
+from lianke_bridge.bridge.records.state import BoxState
 from lianke_bridge.bridge.requests.command import BridgeCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
-from lianke_bridge.bridge.requests.model import JsonObject, NoArgCommand
+from lianke_bridge.bridge.requests.model import NoArgCommand
+from lianke_bridge.wire import DEVICE_KEYS
 
 
 @dataclass(frozen=True)
@@ -22,16 +24,27 @@ class RefreshAllCommand(NoArgCommand):
     COMMAND: ClassVar[str] = "refresh"
 
 
-async def handle(ctx: RequestContext, _command: RefreshAllCommand) -> JsonObject:
+@dataclass(frozen=True)
+class RefreshAllData:
+    """The answer: every box's fresh state."""
+
+    devices: Annotated[dict[str, BoxState], DEVICE_KEYS]
+    """Each box's state JSON, as on ``<dev>/state``, by name."""
+
+
+async def handle(ctx: RequestContext, _command: RefreshAllCommand) -> RefreshAllData:
     """Poll every box now (a refused ApiKey: its error, at once)."""
     refused = ctx.client.refused("refresh")
     if refused is not None:
         raise refused
     pollers = ctx.pollers
     states = await asyncio.gather(*(p.poll_now() for p in pollers.values()))
-    return {"devices": {n: s.to_json() for n, s in zip(pollers, states, strict=True)}}
+    return RefreshAllData(dict(zip(pollers, states, strict=True)))
 
 
 COMMAND = BridgeCommand(
-    name="refresh", request=RefreshAllCommand, parse=no_arg(RefreshAllCommand), handle=handle
+    name="refresh",
+    request=RefreshAllCommand,
+    parse=no_arg(RefreshAllCommand),
+    handle=handle,
 )

@@ -11,7 +11,7 @@ from typing import ClassVar
 from lianke_bridge.bridge.requests.command import BridgeCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import check_fields
-from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.model import Limits, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.cloud.qr import parse_qr
 from lianke_bridge.errors import InvalidValueError
@@ -23,6 +23,14 @@ class DecodeQrCommand(Request):
 
     COMMAND: ClassVar[str] = "decode_qr"
     text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class DecodeQrData:
+    """The answer: the box's device id (never its key)."""
+
+    device_id: str
+    """The box's device id, for the configuration's ``devices``."""
 
 
 _FIELDS = ("text", "link", "token")
@@ -47,9 +55,9 @@ def parse(command: str, body: Body, transaction: str | None, _: Limits) -> Decod
     return DecodeQrCommand(text, transaction=transaction)
 
 
-async def handle(_ctx: RequestContext, command: DecodeQrCommand) -> JsonObject:
+async def handle(_ctx: RequestContext, command: DecodeQrCommand) -> DecodeQrData:
     """The device id inside a QR link or token; the key is never echoed."""
-    return {"device_id": parse_qr(command.text).device_id}
+    return DecodeQrData(parse_qr(command.text).device_id)
 
 
 COMMAND = BridgeCommand(name="decode_qr", request=DecodeQrCommand, parse=parse, handle=handle)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.requests.command import DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import port_only
-from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.model import Limits, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import device_port
+from lianke_bridge.wire import PORT_KEYS, Count
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,22 @@ class FlushCommand(Request):
     """The port whose queue is dropped; without it, every port of the box."""
 
 
+@dataclass(frozen=True)
+class FlushData:
+    """The answer: how many queued jobs were dropped."""
+
+    flushed: Count
+    """Jobs dropped, on every port flushed."""
+    ports: Annotated[dict[str, Count], PORT_KEYS]
+    """Jobs dropped by port (the API's port: a network printer's is 1)."""
+
+
 def parse(command: str, body: Body, transaction: str | None, _: Limits) -> FlushCommand:
     """flush: one port, or every port."""
     return FlushCommand(port_only(command, body), transaction=transaction)
 
 
-async def handle(ctx: RequestContext, box: Box, command: FlushCommand) -> JsonObject:
+async def handle(ctx: RequestContext, box: Box, command: FlushCommand) -> FlushData:
     """Drop queued jobs of one port, or of every port of the box."""
     if command.port is not None:
         ports = [device_port(box, command.port)]
@@ -38,7 +49,7 @@ async def handle(ctx: RequestContext, box: Box, command: FlushCommand) -> JsonOb
     for port in ports:
         flushed[str(port)] = await ctx.client.flush_jobs(box.credentials, port)
     box.poll_soon("tasks")
-    return {"flushed": sum(flushed.values()), "ports": flushed}
+    return FlushData(sum(flushed.values()), flushed)
 
 
 COMMAND = DeviceCommand(name="flush", request=FlushCommand, parse=parse, handle=handle, synced=True)

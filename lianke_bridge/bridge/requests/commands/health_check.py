@@ -1,14 +1,19 @@
-"""``health_check`` (the bridge): whether MQTT and the cloud work, and each box's last poll."""
+"""``health_check`` (the bridge): whether MQTT and the cloud work, and each box's last poll.
+
+Its answer (``records/health.py``) is filled by the bridge's monitor (``monitoring/``), which
+keeps the counters; the command only asks for it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
+from lianke_bridge.bridge.records.health import HealthCheckData
 from lianke_bridge.bridge.requests.command import BridgeCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
-from lianke_bridge.bridge.requests.model import JsonObject, NoArgCommand
+from lianke_bridge.bridge.requests.model import NoArgCommand
 
 
 @dataclass(frozen=True)
@@ -18,7 +23,7 @@ class HealthCheckCommand(NoArgCommand):
     COMMAND: ClassVar[str] = "health_check"
 
 
-async def handle(ctx: RequestContext, _command: HealthCheckCommand) -> JsonObject:
+async def handle(ctx: RequestContext, _command: HealthCheckCommand) -> HealthCheckData:
     """Whether MQTT and the cloud work, and each box's last poll."""
     return ctx.health_check()
 

@@ -10,12 +10,13 @@ from lianke_bridge.bridge.requests.build import build_page_count_request
 from lianke_bridge.bridge.requests.command import DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import bare_url, check_fields, job_file, read_urls
-from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.model import Limits, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import capabilities, port_of
 from lianke_bridge.cloud.models import JobFile
 from lianke_bridge.errors import InvalidValueError
 from lianke_bridge.print_options import Paper, read_option, read_paper, readers
+from lianke_bridge.wire import Count
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,14 @@ class PageCountCommand(Request):
     port: int | None = None
     paper: Paper | None = None
     file_ext: str | None = None
+
+
+@dataclass(frozen=True)
+class PageCountData:
+    """The answer: the document's page count."""
+
+    pages: Count
+    """Pages of the document, on the paper given (or the printer's)."""
 
 
 def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> PageCountCommand:
@@ -60,7 +69,7 @@ def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> 
     )
 
 
-async def handle(ctx: RequestContext, box: Box, command: PageCountCommand) -> JsonObject:
+async def handle(ctx: RequestContext, box: Box, command: PageCountCommand) -> PageCountData:
     """Count a document's pages (file_pages, then its task followed to the end)."""
     port = port_of(box, command.port)
     printer = box.printer_for(port)
@@ -76,9 +85,13 @@ async def handle(ctx: RequestContext, box: Box, command: PageCountCommand) -> Js
         paper_size=counted.paper_size,
         url_file_ext=counted.url_file_ext,
     )
-    return {"pages": pages}
+    return PageCountData(pages)
 
 
 COMMAND = DeviceCommand(
-    name="page_count", request=PageCountCommand, parse=parse, handle=handle, documents=True
+    name="page_count",
+    request=PageCountCommand,
+    parse=parse,
+    handle=handle,
+    documents=True,
 )

@@ -9,8 +9,9 @@ from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.requests.command import DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import port_or_model
-from lianke_bridge.bridge.requests.model import JsonObject, PortOrModelCommand
-from lianke_bridge.bridge.requests.ports import flat, model_of
+from lianke_bridge.bridge.requests.model import PortOrModelCommand
+from lianke_bridge.bridge.requests.ports import model_of
+from lianke_bridge.cloud.models import PaperSize
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,20 @@ class PaperSizesCommand(PortOrModelCommand):
     COMMAND: ClassVar[str] = "paper_sizes"
 
 
-async def handle(ctx: RequestContext, box: Box, command: PaperSizesCommand) -> JsonObject:
+@dataclass(frozen=True)
+class PaperSizesData:
+    """The answer: the model's papers with their sizes (0.1 mm)."""
+
+    model: str
+    """The printer model asked about."""
+    papers: list[PaperSize]
+    """Each paper of ``paper_dimension_list``: its name, the API's number and its sizes."""
+
+
+async def handle(ctx: RequestContext, box: Box, command: PaperSizesCommand) -> PaperSizesData:
     """The paper_dimension_list of a port's printer or of a named model (cached)."""
     model = model_of(box, command)
-    return {"model": model, "papers": [flat(p) for p in await ctx.client.paper_sizes(model)]}
+    return PaperSizesData(model, list(await ctx.client.paper_sizes(model)))
 
 
 COMMAND = DeviceCommand(

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from lianke_bridge import errors
-from lianke_bridge.bridge.jobs.tracker import job_answer
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import unknown_port_error
+from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.requests.build import build_print_request
 from lianke_bridge.bridge.requests.command import DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
@@ -25,12 +25,13 @@ from lianke_bridge.bridge.requests.fields import (
     job_file,
     read_urls,
 )
-from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, Limits, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import capabilities, port_of
 from lianke_bridge.cloud.models import JobFile, PaperSize
 from lianke_bridge.errors import InvalidValueError
 from lianke_bridge.print_options import PRINT_OPTIONS, PrintOptions, readers
+from lianke_bridge.wire import Port, TaskId
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,23 @@ class PrintCommand(Request):
         if self.file is not None:
             return "file"
         return "text"
+
+
+@dataclass(frozen=True)
+class PrintData:
+    """The answer: the new job, as its ``job/<task_id>`` topic will show it."""
+
+    task_id: TaskId
+    """The cloud's id of the job: for ``cancel``, ``job`` and the ``job/<task_id>`` topic."""
+    port: Port
+    """The port the job was sent to."""
+    job: JobRecord
+    """The job JSON (the contract's), as first published."""
+
+    @classmethod
+    def of(cls, job: JobRecord) -> PrintData:
+        """The answer for a submitted (or recovered) job."""
+        return cls(job.task_id, job.port, job)
 
 
 _SOURCES = ("url", "file", "text", "html")
@@ -108,7 +126,7 @@ def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> 
     )
 
 
-async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> JsonObject:
+async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> PrintData:
     """Submit a print job and start following it."""
     poller = ctx.pollers[box.name]
     port = port_of(box, command.port)
@@ -149,10 +167,14 @@ async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> JsonOb
         await ctx.publisher.publish(
             ctx.topics.print_url_state(box.name), command.urls[0][:255], retain=True
         )
-    return job_answer(job)
+    return PrintData.of(job)
 
 
 COMMAND = DeviceCommand(
-    name="print", request=PrintCommand, parse=parse, handle=handle, documents=True
+    name="print",
+    request=PrintCommand,
+    parse=parse,
+    handle=handle,
+    documents=True,
 )
 """Not ``synced``: its submission is on disk before the cloud call (``jobs.submit``)."""

@@ -8,7 +8,7 @@ from typing import ClassVar
 from lianke_bridge.bridge.requests.command import BridgeCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import check_fields
-from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, Limits, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.errors import InvalidValueError
 from lianke_bridge.print_options import readers
@@ -21,6 +21,14 @@ class PrinterModelsCommand(Request):
     COMMAND: ClassVar[str] = "printer_models"
     query: str | None = None
     """Words to search the model names for (``HP 1020``); without it, every model."""
+
+
+@dataclass(frozen=True)
+class PrinterModelsData:
+    """The answer: the models the cloud supports."""
+
+    models: list[str]
+    """Model names (``driver_name`` s) matching the query, or every one."""
 
 
 def parse(command: str, body: Body, transaction: str | None, _: Limits) -> PrinterModelsCommand:
@@ -44,11 +52,14 @@ def parse(command: str, body: Body, transaction: str | None, _: Limits) -> Print
     return PrinterModelsCommand(query or None, transaction=transaction)
 
 
-async def handle(ctx: RequestContext, command: PrinterModelsCommand) -> JsonObject:
+async def handle(ctx: RequestContext, command: PrinterModelsCommand) -> PrinterModelsData:
     """The cloud's supported printer models, searched or whole."""
-    return {"models": await ctx.client.printer_models(command.query)}
+    return PrinterModelsData(await ctx.client.printer_models(command.query))
 
 
 COMMAND = BridgeCommand(
-    name="printer_models", request=PrinterModelsCommand, parse=parse, handle=handle
+    name="printer_models",
+    request=PrinterModelsCommand,
+    parse=parse,
+    handle=handle,
 )

@@ -9,8 +9,9 @@ from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.requests.command import DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import port_or_model
-from lianke_bridge.bridge.requests.model import JsonObject, PortOrModelCommand
-from lianke_bridge.bridge.requests.ports import flat, model_of
+from lianke_bridge.bridge.requests.model import PortOrModelCommand
+from lianke_bridge.bridge.requests.ports import model_of
+from lianke_bridge.cloud.models import PrinterParams
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,12 @@ class PrinterParamsCommand(PortOrModelCommand):
     COMMAND: ClassVar[str] = "printer_params"
 
 
-async def handle(ctx: RequestContext, box: Box, command: PrinterParamsCommand) -> JsonObject:
-    """The printer_params of a port's printer or of a named model (cached)."""
-    return flat(await ctx.client.printer_params(model_of(box, command)))
+async def handle(ctx: RequestContext, box: Box, command: PrinterParamsCommand) -> PrinterParams:
+    """The printer_params of a port's printer or of a named model (cached).
+
+    The answer is the client's own record: every field of it, as the cloud's model gives them.
+    """
+    return await ctx.client.printer_params(model_of(box, command))
 
 
 COMMAND = DeviceCommand(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.requests.command import DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
-from lianke_bridge.bridge.requests.model import JsonObject, NoArgCommand
+from lianke_bridge.bridge.requests.model import NoArgCommand
 
 REBOOT_RECHECK = 5.0
 """Seconds after a reboot request before device_info is asked again (the box goes offline)."""
@@ -22,13 +22,24 @@ class RebootCommand(NoArgCommand):
     COMMAND: ClassVar[str] = "reboot"
 
 
-async def handle(ctx: RequestContext, box: Box, _command: RebootCommand) -> JsonObject:
+@dataclass(frozen=True)
+class RebootData:
+    """The answer: the box was asked to restart (it goes offline meanwhile)."""
+
+    rebooting: Literal[True] = True
+
+
+async def handle(ctx: RequestContext, box: Box, _command: RebootCommand) -> RebootData:
     """Reboot the box (it goes offline for a while)."""
     await ctx.client.reboot(box.credentials)
     box.poll_soon("device_info", after=REBOOT_RECHECK)
-    return {"rebooting": True}
+    return RebootData()
 
 
 COMMAND = DeviceCommand(
-    name="reboot", request=RebootCommand, parse=no_arg(RebootCommand), handle=handle, synced=True
+    name="reboot",
+    request=RebootCommand,
+    parse=no_arg(RebootCommand),
+    handle=handle,
+    synced=True,
 )

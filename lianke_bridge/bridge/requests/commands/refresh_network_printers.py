@@ -9,7 +9,8 @@ from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.requests.command import DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
-from lianke_bridge.bridge.requests.model import JsonObject, NoArgCommand
+from lianke_bridge.bridge.requests.model import NoArgCommand
+from lianke_bridge.wire import Count
 
 
 @dataclass(frozen=True)
@@ -19,13 +20,21 @@ class RefreshNetworkPrintersCommand(NoArgCommand):
     COMMAND: ClassVar[str] = "refresh_network_printers"
 
 
+@dataclass(frozen=True)
+class RefreshNetworkPrintersData:
+    """The answer: what the rescan found."""
+
+    total: Count
+    """Network printers the box found."""
+
+
 async def handle(
     ctx: RequestContext, box: Box, _command: RefreshNetworkPrintersCommand
-) -> JsonObject:
+) -> RefreshNetworkPrintersData:
     """Ask the box to rescan its LAN; printer_list is polled again right after."""
     total = await ctx.client.refresh_network_printers(box.credentials)
     box.poll_soon("printer_list")
-    return {"total": total}
+    return RefreshNetworkPrintersData(total)
 
 
 COMMAND = DeviceCommand(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from lianke_bridge.bridge.requests.command import BridgeCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
-from lianke_bridge.bridge.requests.model import JsonObject, NoArgCommand
+from lianke_bridge.bridge.requests.model import NoArgCommand
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,22 @@ class RepublishCommand(NoArgCommand):
     COMMAND: ClassVar[str] = "republish"
 
 
-async def handle(ctx: RequestContext, _command: RepublishCommand) -> JsonObject:
+@dataclass(frozen=True)
+class RepublishData:
+    """The answer: discovery and every retained state were published again."""
+
+    republished: Literal[True] = True
+
+
+async def handle(ctx: RequestContext, _command: RepublishCommand) -> RepublishData:
     """Re-announce discovery and every retained state."""
     await ctx.republish()
-    return {"republished": True}
+    return RepublishData()
 
 
 COMMAND = BridgeCommand(
-    name="republish", request=RepublishCommand, parse=no_arg(RepublishCommand), handle=handle
+    name="republish",
+    request=RepublishCommand,
+    parse=no_arg(RepublishCommand),
+    handle=handle,
 )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.requests.command import DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import port_only
-from lianke_bridge.bridge.requests.model import JsonObject, Limits, Request
+from lianke_bridge.bridge.requests.model import Limits, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import device_port, port_of
+from lianke_bridge.wire import Port
 
 
 @dataclass(frozen=True)
@@ -23,17 +24,28 @@ class ResetErrorLimitCommand(Request):
     """The port to reset; without it, the box's default port."""
 
 
+@dataclass(frozen=True)
+class ResetErrorLimitData:
+    """The answer: the port's pause was lifted."""
+
+    port: Port
+    """The port reset."""
+    reset: Literal[True] = True
+
+
 def parse(command: str, body: Body, transaction: str | None, _: Limits) -> ResetErrorLimitCommand:
     """reset_error_limit: one port, or the default port."""
     return ResetErrorLimitCommand(port_only(command, body), transaction=transaction)
 
 
-async def handle(ctx: RequestContext, box: Box, command: ResetErrorLimitCommand) -> JsonObject:
+async def handle(
+    ctx: RequestContext, box: Box, command: ResetErrorLimitCommand
+) -> ResetErrorLimitData:
     """Lift the cloud's pause after 30 consecutive failures (11203)."""
     port = port_of(box, command.port)
     await ctx.client.reset_error_limit(box.credentials, device_port(box, port))
     await ctx.pollers[box.name].set_error_limit(reached=False)
-    return {"port": port, "reset": True}
+    return ResetErrorLimitData(port)
 
 
 COMMAND = DeviceCommand(

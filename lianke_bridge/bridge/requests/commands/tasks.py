@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.records.state import TaskRow
 from lianke_bridge.bridge.requests.command import DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
-from lianke_bridge.bridge.requests.model import JsonObject, NoArgCommand
+from lianke_bridge.bridge.requests.model import NoArgCommand
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,18 @@ class TasksCommand(NoArgCommand):
     COMMAND: ClassVar[str] = "tasks"
 
 
-async def handle(ctx: RequestContext, box: Box, _command: TasksCommand) -> JsonObject:
+@dataclass(frozen=True)
+class TasksData:
+    """The answer: the box's tasks of the last day."""
+
+    tasks: list[TaskRow]
+    """Each task in the job topics' formats, as the cloud lists them."""
+
+
+async def handle(ctx: RequestContext, box: Box, _command: TasksCommand) -> TasksData:
     """The box's tasks of the last day."""
     tasks = await ctx.client.device_tasks(box.credentials)
-    return {"tasks": ctx.jobs.tasks_json(tasks)}
+    return TasksData(ctx.jobs.task_rows(tasks))
 
 
 COMMAND = DeviceCommand(
