@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: ``X | None`` hashes its hints
 class Schema:
     """The value's whole JSON Schema, in place of the one its Python type gives."""
 
     schema: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Extra:
     """Keywords added to the schema its Python type gives (``minimum``, ``pattern``…)."""
 

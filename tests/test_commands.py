@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from typing import Any
 
@@ -24,7 +25,7 @@ from lianke_bridge.bridge.requests.commands.flush import FlushCommand
 from lianke_bridge.bridge.requests.commands.job import JobCommand, UntrackedJobData
 from lianke_bridge.bridge.requests.commands.page_count import PageCountCommand
 from lianke_bridge.bridge.requests.commands.paper_sizes import PaperSizesCommand, PaperSizesData
-from lianke_bridge.bridge.requests.commands.print import PrintCommand
+from lianke_bridge.bridge.requests.commands.print import PrintCommand, PrintPayload
 from lianke_bridge.bridge.requests.commands.printer_models import PrinterModelsCommand
 from lianke_bridge.bridge.requests.commands.printer_params import PrinterParamsCommand
 from lianke_bridge.bridge.requests.commands.reset_error_limit import ResetErrorLimitCommand
@@ -34,7 +35,7 @@ from lianke_bridge.bridge.requests.registry import BRIDGE_COMMANDS, parse_reques
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.models import PaperSize, Printer, PrinterParams
 from lianke_bridge.errors import CommandError
-from lianke_bridge.print_options import CustomPaper, PrintOptions
+from lianke_bridge.print_options import PRINT_OPTIONS, CustomPaper, PrintOptions
 
 # ------------------------------------------------------------------------------------ fixtures
 
@@ -139,6 +140,20 @@ def test_a_typed_answer_becomes_the_json_of_the_contract() -> None:
     assert to_json(HP_PARAMS)["papers"]["A4"] == 9
     with pytest.raises(TypeError, match="no JSON for object"):
         to_json(object())
+
+
+def test_print_takes_every_print_option() -> None:
+    """Each option a port's print_defaults take is a field of print's JSON form: asked for too.
+
+    The form's fields are what print accepts and what its schema describes.
+    """
+    payload = {f.name for f in dataclasses.fields(PrintPayload)}
+    assert set(PRINT_OPTIONS) <= payload
+    for option in PRINT_OPTIONS:
+        assert (
+            "unknown field"
+            not in refused("print", {"url": "https://a.org/x.pdf", option: []}).message
+        )
 
 
 def test_ok_envelope_echoes_transaction() -> None:

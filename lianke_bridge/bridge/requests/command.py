@@ -3,6 +3,8 @@
 Each module of :mod:`.commands` builds one :class:`DeviceCommand` or :class:`BridgeCommand` as
 its ``COMMAND``; :mod:`.registry` collects them. The service never sees a command's types: it
 asks the registry for a :class:`PreparedRequest` (the payload parsed, bound to what runs it).
+The generators (``make generate``) read the same record: the request's and the answer's types
+become the JSON Schemas and the AsyncAPI document, its :class:`CommandDoc` the docs' tables.
 """
 
 from __future__ import annotations
@@ -22,10 +24,31 @@ D = TypeVar("D")
 """The type of a command's answer (its ``data``): a dataclass, or a union of them."""
 
 
+@dataclass(frozen=True)
+class CommandDoc:
+    """How the docs' command tables describe a command: Markdown, a phrase each."""
+
+    does: str
+    """What happens (``cancels a job``)."""
+    payload: str = "—"
+    """What the payload holds (``optional `port` ``); ``—`` or ``any``: no fields."""
+    calls: str = "—"
+    """The cloud API call(s) it makes."""
+    answer: str = ""
+    """The ``data`` of its ``ok`` answer, in short (``{"total": 1}``)."""
+
+
 class _Definition:
     """What both kinds of command tell of themselves."""
 
     handle: Callable[..., Awaitable[Any]]
+    request: type[Request]
+    payload: type | None
+
+    @property
+    def json_form(self) -> type:
+        """The class describing the payload's JSON object form: ``payload``, else ``request``."""
+        return self.payload or self.request
 
     @property
     def answer(self) -> Any:
@@ -66,6 +89,9 @@ class DeviceCommand(_Definition, Generic[R, D]):
     """The typed request its payload is parsed into."""
     parse: Parser[R]
     handle: Callable[[RequestContext, Box, R], Awaitable[D]]
+    doc: CommandDoc
+    payload: type | None = None
+    """The payload's JSON object form, when it differs from ``request`` (its schema's source)."""
     documents: bool = False
     """It takes documents: a payload over the size limit is told to send a URL instead."""
     synced: bool = False
@@ -98,6 +124,9 @@ class BridgeCommand(_Definition, Generic[R, D]):
     """The typed request its payload is parsed into."""
     parse: Parser[R]
     handle: Callable[[RequestContext, R], Awaitable[D]]
+    doc: CommandDoc
+    payload: type | None = None
+    """The payload's JSON object form, when it differs from ``request`` (its schema's source)."""
     documents: bool = False
     """It takes documents: a payload over the size limit is told to send a URL instead."""
 

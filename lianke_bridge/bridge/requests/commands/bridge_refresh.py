@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from lianke_bridge.bridge.records.state import BoxState
-from lianke_bridge.bridge.requests.command import BridgeCommand
+from lianke_bridge.bridge.requests.command import BridgeCommand, CommandDoc
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
 from lianke_bridge.bridge.requests.model import NoArgCommand
@@ -47,4 +47,10 @@ COMMAND = BridgeCommand(
     request=RefreshAllCommand,
     parse=no_arg(RefreshAllCommand),
     handle=handle,
+    doc=CommandDoc(
+        does="polls every box now",
+        payload="any",
+        calls="poll every box now (device_info, printer_list, printer_status, tasks)",
+        answer='`{"devices": {"<dev>": {…box state…}}}`',
+    ),
 )

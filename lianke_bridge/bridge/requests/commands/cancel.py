@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import task
 from lianke_bridge.bridge.requests.model import Limits, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import job_port
-from lianke_bridge.wire import TaskId
+from lianke_bridge.wire import Port, TaskId, extra
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,9 @@ class CancelCommand(Request):
     """``cancel``: revoke a task."""
 
     COMMAND: ClassVar[str] = "cancel"
-    task_id: str
-    """The id a ``print`` answer returned."""
-    port: int | None = None
+    task_id: Annotated[str, extra(minLength=1)]
+    """The id a print answer returned."""
+    port: Port | None = None
     """The job's port (known for the jobs this bridge submitted)."""
 
 
@@ -54,5 +54,11 @@ COMMAND = DeviceCommand(
     request=CancelCommand,
     parse=parse,
     handle=handle,
+    doc=CommandDoc(
+        does="cancels a job",
+        payload="`task_id`",
+        calls="`DELETE /api/print/job`",
+        answer='`{"task_id", "state": "cancelling"}`',
+    ),
     synced=True,
 )

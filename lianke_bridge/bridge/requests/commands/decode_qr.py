@@ -5,10 +5,11 @@ The QR text holds the box's device key: it is never echoed, in the answer or in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
-from lianke_bridge.bridge.requests.command import BridgeCommand
+from lianke_bridge.bridge.requests.command import BridgeCommand, CommandDoc
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import check_fields
 from lianke_bridge.bridge.requests.model import Limits, Request
@@ -23,6 +24,22 @@ class DecodeQrCommand(Request):
 
     COMMAND: ClassVar[str] = "decode_qr"
     text: str = field(repr=False)
+    """The QR link or token, whichever field it came in."""
+
+
+@dataclass(frozen=True)
+class DecodeQrPayload:
+    """The JSON form: the QR link or token in one of three fields."""
+
+    SCHEMA_RULES: ClassVar[Mapping[str, Any]] = {
+        "oneOf": [{"required": ["text"]}, {"required": ["link"]}, {"required": ["token"]}]
+    }
+    text: str | None = None
+    """The QR code's text: a link or a token."""
+    link: str | None = None
+    """The same, named link."""
+    token: str | None = None
+    """The same, named token."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +50,7 @@ class DecodeQrData:
     """The box's device id, for the configuration's ``devices``."""
 
 
-_FIELDS = ("text", "link", "token")
+_FIELDS = tuple(f.name for f in fields(DecodeQrPayload))
 
 
 def parse(command: str, body: Body, transaction: str | None, _: Limits) -> DecodeQrCommand:
@@ -60,4 +77,18 @@ async def handle(_ctx: RequestContext, command: DecodeQrCommand) -> DecodeQrData
     return DecodeQrData(parse_qr(command.text).device_id)
 
 
-COMMAND = BridgeCommand(name="decode_qr", request=DecodeQrCommand, parse=parse, handle=handle)
+COMMAND = BridgeCommand(
+    name="decode_qr",
+    request=DecodeQrCommand,
+    parse=parse,
+    handle=handle,
+    payload=DecodeQrPayload,
+    doc=CommandDoc(
+        does=(
+            "the device id inside a box's QR link or token (the device key is never sent back, nor "
+            "repeated in errors)"
+        ),
+        payload='the QR link or token as plain text, or `{"text": "…"}`',
+        answer='`{"device_id": "lk…"}`',
+    ),
+)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import port_only
-from lianke_bridge.bridge.requests.model import Limits, Request
+from lianke_bridge.bridge.requests.model import Limits, PortText, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import device_port
 from lianke_bridge.wire import PORT_KEYS, Count
@@ -20,7 +20,7 @@ class FlushCommand(Request):
     """``flush``: drop queued jobs of one port, or of every port (``port`` None)."""
 
     COMMAND: ClassVar[str] = "flush"
-    port: int | None = None
+    port: PortText | None = None
     """The port whose queue is dropped; without it, every port of the box."""
 
 
@@ -52,4 +52,16 @@ async def handle(ctx: RequestContext, box: Box, command: FlushCommand) -> FlushD
     return FlushData(sum(flushed.values()), flushed)
 
 
-COMMAND = DeviceCommand(name="flush", request=FlushCommand, parse=parse, handle=handle, synced=True)
+COMMAND = DeviceCommand(
+    name="flush",
+    request=FlushCommand,
+    parse=parse,
+    handle=handle,
+    doc=CommandDoc(
+        does="drops queued jobs (every port without `port`)",
+        payload="optional `port`",
+        calls="`POST /api/print/flush_jobs`",
+        answer='`{"flushed": 3, "ports": {"2": 3}}`',
+    ),
+    synced=True,
+)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lianke_bridge.bridge.records.health import HealthCheckData
-from lianke_bridge.bridge.requests.command import BridgeCommand
+from lianke_bridge.bridge.requests.command import BridgeCommand, CommandDoc
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
 from lianke_bridge.bridge.requests.model import NoArgCommand
@@ -33,4 +33,9 @@ COMMAND = BridgeCommand(
     request=HealthCheckCommand,
     parse=no_arg(HealthCheckCommand),
     handle=handle,
+    doc=CommandDoc(
+        does="whether MQTT and the cloud work, and each box's last poll",
+        payload="any",
+        answer='`{"healthy", "mqtt", "api", "devices": {"<dev>": {"online", "last_poll"}}}`',
+    ),
 )

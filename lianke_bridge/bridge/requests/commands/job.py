@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.state import JobRecord
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import task
 from lianke_bridge.bridge.requests.model import Limits, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import job_port
-from lianke_bridge.wire import ApiState, JobStateWord, Result, TaskId
+from lianke_bridge.wire import ApiState, JobStateWord, Port, Result, TaskId, extra
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,9 @@ class JobCommand(Request):
     """``job``: a task's state and result."""
 
     COMMAND: ClassVar[str] = "job"
-    task_id: str
-    """The id a ``print`` answer returned."""
-    port: int | None = None
+    task_id: Annotated[str, extra(minLength=1)]
+    """The id a print answer returned."""
+    port: Port | None = None
     """The job's port (known for the jobs this bridge submitted)."""
 
 
@@ -39,8 +39,15 @@ class UntrackedJobData:
     """Pages printed, once the cloud says."""
 
 
-JobData = JobRecord | UntrackedJobData
-"""The job JSON for a job this bridge follows; a smaller object for one it does not."""
+JobData = Annotated[
+    JobRecord | UntrackedJobData,
+    extra(
+        description=(
+            "The job JSON for a job this bridge follows; a smaller object for one it does not."
+        )
+    ),
+]
+"""The answer: the job JSON for a job this bridge follows; a smaller one for one it does not."""
 
 
 def parse(command: str, body: Body, transaction: str | None, _: Limits) -> JobCommand:
@@ -67,4 +74,15 @@ async def handle(ctx: RequestContext, box: Box, command: JobCommand) -> JobData:
     )
 
 
-COMMAND = DeviceCommand(name="job", request=JobCommand, parse=parse, handle=handle)
+COMMAND = DeviceCommand(
+    name="job",
+    request=JobCommand,
+    parse=parse,
+    handle=handle,
+    doc=CommandDoc(
+        does="a job's status",
+        payload="`task_id`",
+        calls="`GET /api/print/job`",
+        answer="the job JSON (a smaller object for a job this bridge does not follow)",
+    ),
+)

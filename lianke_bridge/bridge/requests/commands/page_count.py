@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.requests.build import build_page_count_request
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import bare_url, check_fields, job_file, read_urls
-from lianke_bridge.bridge.requests.model import Limits, Request
+from lianke_bridge.bridge.requests.model import Limits, Link, PaperField, PortText, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import capabilities, port_of
 from lianke_bridge.cloud.models import JobFile
@@ -33,6 +34,27 @@ class PageCountCommand(Request):
 
 
 @dataclass(frozen=True)
+class PageCountPayload:
+    """The JSON form: one document, as a link or a file, and how it would be printed."""
+
+    SCHEMA_RULES: ClassVar[Mapping[str, Any]] = {
+        "oneOf": [{"required": ["url"]}, {"required": ["file", "filename"]}]
+    }
+    url: Link | None = None
+    """The document's http:// or https:// link (the cloud must fetch it within 5 s)."""
+    file: str | None = None
+    """The document in base64, with filename."""
+    filename: str | None = None
+    """With file: its name, whose extension tells the cloud the type."""
+    port: PortText | None = None
+    """The printer whose paper list names the paper; the default port without it."""
+    paper: PaperField | None = None
+    """Count the pages as printed on this paper (a name, the API's number or a custom size)."""
+    file_ext: str | None = None
+    """The link's document type (.pdf, .docx…) when its path does not say."""
+
+
+@dataclass(frozen=True)
 class PageCountData:
     """The answer: the document's page count."""
 
@@ -40,13 +62,14 @@ class PageCountData:
     """Pages of the document, on the paper given (or the printer's)."""
 
 
+_FIELDS = tuple(f.name for f in fields(PageCountPayload))
+
+
 def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> PageCountCommand:
     """page_count: one URL or one file, optional port and paper."""
     if body.kind != "object":
         return PageCountCommand(urls=(bare_url(command, body, limits),), transaction=transaction)
-    data = check_fields(
-        command, body.value, ("url", "file", "filename", "port", "paper", "file_ext")
-    )
+    data = check_fields(command, body.value, _FIELDS)
     has_url = data.get("url") is not None
     if has_url == (data.get("file") is not None):
         raise InvalidValueError("page_count needs exactly one of url or file (with filename)")
@@ -93,5 +116,12 @@ COMMAND = DeviceCommand(
     request=PageCountCommand,
     parse=parse,
     handle=handle,
+    payload=PageCountPayload,
+    doc=CommandDoc(
+        does="counts a document's pages",
+        payload="like `print` (url or file) + optional `paper`",
+        calls="`POST /api/print/file_pages`",
+        answer='`{"pages": 12}`',
+    ),
     documents=True,
 )

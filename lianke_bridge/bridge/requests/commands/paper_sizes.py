@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import port_or_model
 from lianke_bridge.bridge.requests.model import PortOrModelCommand
@@ -42,4 +42,10 @@ COMMAND = DeviceCommand(
     request=PaperSizesCommand,
     parse=port_or_model(PaperSizesCommand),
     handle=handle,
+    doc=CommandDoc(
+        does="the printer's papers with their sizes (cached)",
+        payload="optional `port` or `model`",
+        calls="`GET /api/print/paper_dimension_list` (cached)",
+        answer='`{"model", "papers": [{"name", "paper_id", "physical_width", …}]}`',
+    ),
 )

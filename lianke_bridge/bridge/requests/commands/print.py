@@ -8,15 +8,16 @@ the printer's capabilities (:mod:`..build`); the job is then followed to its end
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Annotated, Any, ClassVar, Literal
 
 from lianke_bridge import errors
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import unknown_port_error
 from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.bridge.requests.build import build_print_request
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import (
     bare_url,
@@ -25,13 +26,20 @@ from lianke_bridge.bridge.requests.fields import (
     job_file,
     read_urls,
 )
-from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, Limits, Request
+from lianke_bridge.bridge.requests.model import (
+    MAX_TEXT_FIELD,
+    Limits,
+    Links,
+    PaperField,
+    PortText,
+    Request,
+)
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import capabilities, port_of
 from lianke_bridge.cloud.models import JobFile, PaperSize
 from lianke_bridge.errors import InvalidValueError
-from lianke_bridge.print_options import PRINT_OPTIONS, PrintOptions, readers
-from lianke_bridge.wire import Port, TaskId
+from lianke_bridge.print_options import PrintOptions, readers
+from lianke_bridge.wire import Port, Schema, TaskId
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,70 @@ class PrintData:
         return cls(job.task_id, job.port, job)
 
 
+_Words = Annotated[str, Schema({"type": ["string", "boolean"]})]
+_Switch = Annotated[bool, Schema({"type": ["boolean", "string", "integer"]})]
+
+
+@dataclass(frozen=True)
+class PrintPayload:
+    """The JSON form: exactly one document source, the port, and how to print it.
+
+    Its fields are the ones ``print`` takes (its print options are those of a port's
+    ``print_defaults``, :data:`~lianke_bridge.print_options.PRINT_OPTIONS`).
+    """
+
+    SCHEMA_RULES: ClassVar[Mapping[str, Any]] = {
+        "oneOf": [
+            {"required": ["url"]},
+            {"required": ["file"]},
+            {"required": ["text"]},
+            {"required": ["html"]},
+        ],
+        "dependentRequired": {"file": ["filename"]},
+    }
+    url: Links | None = None
+    """http:// or https:// links, printed in order as one job."""
+    file: str | None = None
+    """The document in base64 (a data: URL too), with filename."""
+    text: str | None = None
+    """Plain text, printed as a simple page (- and * lines as a list, - [ ] as check boxes)."""
+    html: str | None = None
+    """HTML: a fragment is wrapped in a printable page, a whole document sent as it is."""
+    filename: str | None = None
+    """With file: its name, whose extension tells the cloud the type."""
+    title: str | None = None
+    """With text or html: a heading."""
+    port: PortText | None = None
+    """The printer's port; the box's default_port without it."""
+    copies: Annotated[int, Schema({"type": ["integer", "string"]})] | None = None
+    """1 to 999, at most what the printer allows."""
+    paper: PaperField | None = None
+    """A paper the printer offers (A4), the API's number, or a custom size in mm."""
+    color: str | None = None
+    """mono or color."""
+    duplex: _Words | None = None
+    """off, long or short (true: long)."""
+    orientation: str | None = None
+    """portrait or landscape."""
+    scale: str | None = None
+    """fit, fitw, fith, fill, cover, none, or a percentage (80%)."""
+    align: str | None = None
+    """z1 to z9, or top_left, top … bottom_right."""
+    pages: Annotated[str, Schema({"type": ["string", "integer"]})] | None = None
+    """A page range (1,3,5-10), odd or even."""
+    reverse: _Switch | None = None
+    """Last page first."""
+    auto_rotate: _Switch | None = None
+    """Turn pages to fit."""
+    file_ext: str | None = None
+    """The document's type (.pdf…) when a link's path does not say; replaces a file's."""
+    options: Annotated[dict[str, Any], Schema({"type": "object"})] | None = None
+    """Raw API fields, passed through unchecked (credentials, the document and the port
+    excepted)."""
+
+
 _SOURCES = ("url", "file", "text", "html")
-_FIELDS = (*_SOURCES, "filename", "title", "port", *PRINT_OPTIONS)
+_FIELDS = tuple(f.name for f in fields(PrintPayload))
 
 
 def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> PrintCommand:
@@ -175,6 +245,23 @@ COMMAND = DeviceCommand(
     request=PrintCommand,
     parse=parse,
     handle=handle,
+    payload=PrintPayload,
+    doc=CommandDoc(
+        does=(
+            "submits a job (text and html become a printable page), answers its `task_id`, then "
+            "follows it"
+        ),
+        payload=(
+            "`url` (one or more, http/https) or `file` (base64) + `filename`, or `text` / `html`; "
+            "optional `port`, `copies`, `paper` (name like `A4` or the API's number), `color` "
+            "(`mono`/`color`), `duplex` (`off`/`long`/`short`), `orientation` "
+            "(`portrait`/`landscape`), `scale` (`fit`, `fitw`, `fith`, `fill`, `cover`, `none`, "
+            "`NN%`), `align`, `pages` (page range), `reverse`, `auto_rotate`, `file_ext`, `options`"
+            " (raw API fields, passed through)"
+        ),
+        calls="`POST /api/print/job`, then job tracking",
+        answer='`{"task_id", "port", "job": {…the job JSON…}}`',
+    ),
     documents=True,
 )
 """Not ``synced``: its submission is on disk before the cloud call (``jobs.submit``)."""

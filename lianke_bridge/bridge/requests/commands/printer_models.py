@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from lianke_bridge.bridge.requests.command import BridgeCommand
+from lianke_bridge.bridge.requests.command import BridgeCommand, CommandDoc
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import check_fields
 from lianke_bridge.bridge.requests.model import MAX_TEXT_FIELD, Limits, Request
@@ -62,4 +62,10 @@ COMMAND = BridgeCommand(
     request=PrinterModelsCommand,
     parse=parse,
     handle=handle,
+    doc=CommandDoc(
+        does="the cloud's supported printer models, searched or whole",
+        payload='`{"query": "HP 1020"}`, the query as plain text, or empty for every model',
+        calls="`GET /api/print/printer_enum` (cached)",
+        answer='`{"models": ["HP LaserJet 1020", …]}`',
+    ),
 )

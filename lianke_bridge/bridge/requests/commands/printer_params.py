@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import port_or_model
 from lianke_bridge.bridge.requests.model import PortOrModelCommand
@@ -34,4 +34,10 @@ COMMAND = DeviceCommand(
     request=PrinterParamsCommand,
     parse=port_or_model(PrinterParamsCommand),
     handle=handle,
+    doc=CommandDoc(
+        does="the printer's capabilities (cached)",
+        payload="optional `port` or `model`",
+        calls="`GET /api/print/printer_params` (cached)",
+        answer='`{"model", "papers": {"A4": 9, …}, "colors", "duplex", "max_copies", …}`',
+    ),
 )

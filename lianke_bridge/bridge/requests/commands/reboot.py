@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
 from lianke_bridge.bridge.requests.model import NoArgCommand
@@ -41,5 +41,10 @@ COMMAND = DeviceCommand(
     request=RebootCommand,
     parse=no_arg(RebootCommand),
     handle=handle,
+    doc=CommandDoc(
+        does="reboots the box",
+        calls="`POST /api/device/async_device_reboot`",
+        answer='`{"rebooting": true}`',
+    ),
     synced=True,
 )

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.state import BoxState, PrinterState
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
 from lianke_bridge.bridge.requests.model import NoArgCommand
@@ -45,4 +45,9 @@ COMMAND = DeviceCommand(
     request=RefreshCommand,
     parse=no_arg(RefreshCommand),
     handle=handle,
+    doc=CommandDoc(
+        does="polls the box now and answers its state",
+        calls="poll this box now (device_info, printer_list, printer_status, tasks)",
+        answer='`{"state": {…box state…}, "printers": {"1": {…}}}`',
+    ),
 )

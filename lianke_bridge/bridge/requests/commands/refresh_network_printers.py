@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
 from lianke_bridge.bridge.requests.model import NoArgCommand
@@ -42,5 +42,10 @@ COMMAND = DeviceCommand(
     request=RefreshNetworkPrintersCommand,
     parse=no_arg(RefreshNetworkPrintersCommand),
     handle=handle,
+    doc=CommandDoc(
+        does="rescans the box's LAN for printers",
+        calls="`GET /api/printer/refresh_network_printer`",
+        answer='`{"total": 1}`',
+    ),
     synced=True,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from lianke_bridge.bridge.requests.command import BridgeCommand
+from lianke_bridge.bridge.requests.command import BridgeCommand, CommandDoc
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
 from lianke_bridge.bridge.requests.model import NoArgCommand
@@ -36,4 +36,9 @@ COMMAND = BridgeCommand(
     request=RepublishCommand,
     parse=no_arg(RepublishCommand),
     handle=handle,
+    doc=CommandDoc(
+        does="re-announces discovery and every retained state",
+        payload="any",
+        answer='`{"republished": true}`',
+    ),
 )

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import port_only
-from lianke_bridge.bridge.requests.model import Limits, Request
+from lianke_bridge.bridge.requests.model import Limits, PortText, Request
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import device_port, port_of
 from lianke_bridge.wire import Port
@@ -20,7 +20,7 @@ class ResetErrorLimitCommand(Request):
     """``reset_error_limit``: lift the 11203 pause of one port, or of the default port."""
 
     COMMAND: ClassVar[str] = "reset_error_limit"
-    port: int | None = None
+    port: PortText | None = None
     """The port to reset; without it, the box's default port."""
 
 
@@ -53,5 +53,11 @@ COMMAND = DeviceCommand(
     request=ResetErrorLimitCommand,
     parse=parse,
     handle=handle,
+    doc=CommandDoc(
+        does="lifts the cloud's pause after 30 failed jobs (11203)",
+        payload="optional `port`",
+        calls="`POST /api/print/reset_printing_error_limit`",
+        answer='`{"port": 1, "reset": true}`',
+    ),
     synced=True,
 )

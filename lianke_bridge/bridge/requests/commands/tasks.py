@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.state import TaskRow
-from lianke_bridge.bridge.requests.command import DeviceCommand
+from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import no_arg
 from lianke_bridge.bridge.requests.model import NoArgCommand
@@ -35,5 +35,22 @@ async def handle(ctx: RequestContext, box: Box, _command: TasksCommand) -> Tasks
 
 
 COMMAND = DeviceCommand(
-    name="tasks", request=TasksCommand, parse=no_arg(TasksCommand), handle=handle
+    name="tasks",
+    request=TasksCommand,
+    parse=no_arg(TasksCommand),
+    handle=handle,
+    doc=CommandDoc(
+        does=(
+            "the box's tasks of the last day, in the job's formats (`created_at`/`updated_at` ISO "
+            "8601 with the cloud clock's offset, `result` null while unknown)"
+        ),
+        calls=(
+            "`POST /api/print/query_device_task`; `data.tasks` lists `task_id`, `state`, "
+            "`api_state`, `result` and `created_at` / `updated_at` in the job JSON's formats (the "
+            "cloud's times with the cloud clock's offset)"
+        ),
+        answer=(
+            '`{"tasks": [{"task_id", "state", "api_state", "result", "created_at", "updated_at"}]}`'
+        ),
+    ),
 )
