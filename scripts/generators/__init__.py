@@ -40,7 +40,15 @@ class Generated:
 
 def all_generated() -> tuple[Generated, ...]:
     """Every generated file, from every generator module (imported here, when asked)."""
-    from generators import config_reference, schemas  # noqa: PLC0415 - they import this module
+    from generators import (  # noqa: PLC0415 - they import this module
+        command_tables,
+        config_reference,
+        schemas,
+    )
 
-    modules: tuple[tuple[Generated, ...], ...] = (config_reference.GENERATED, schemas.GENERATED)
+    modules: tuple[tuple[Generated, ...], ...] = (
+        config_reference.GENERATED,
+        schemas.GENERATED,
+        command_tables.GENERATED,
+    )
     return tuple(item for module in modules for item in module)
