@@ -31,8 +31,11 @@ VERSION_FILE = Path("lianke_bridge/__init__.py")
 CHANGELOG = Path("CHANGELOG.md")
 ADDON_CONFIG = Path("addons/lianke_bridge/config.yaml")
 ADDON_CHANGELOG = Path("addons/lianke_bridge/CHANGELOG.md")
+ASYNCAPI = Path("docs/asyncapi.yaml")
+"""Generated (make generate), it states the version too: written with it, so it stays fresh."""
 _VERSION_LINE = re.compile(r'(?m)^__version__ = "([^"]*)"$')
 _ADDON_VERSION_LINE = re.compile(r'(?m)^version: "([^"]*)"$')
+_ASYNCAPI_VERSION_LINE = re.compile(r"(?m)^  version: (\S+)$")
 FINAL = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 """A release: X.Y.Z (tagged vX.Y.Z)."""
 UNRELEASED = "## [Unreleased]"
@@ -59,12 +62,14 @@ def _one_line(text: str, pattern: re.Pattern[str], path: Path) -> None:
 
 
 def bump(root: Path, version: str) -> None:
-    """Write ``version`` into ``lianke_bridge/__init__.py`` and the add-on's config.yaml."""
+    """Write ``version`` where it is stated: the package, the add-on, the AsyncAPI document."""
     if not FINAL.fullmatch(version):
         raise ReleaseError(f"{version!r} is no version: give X.Y.Z")
     edits = [(VERSION_FILE, _VERSION_LINE, f'__version__ = "{version}"')]
     if (root / ADDON_CONFIG).exists():
         edits.append((ADDON_CONFIG, _ADDON_VERSION_LINE, f'version: "{version}"'))
+    if (root / ASYNCAPI).exists():
+        edits.append((ASYNCAPI, _ASYNCAPI_VERSION_LINE, f"  version: {version}"))
     texts = [(root / path).read_text(encoding="utf-8") for path, _pattern, _line in edits]
     for text, (path, pattern, _line) in zip(texts, edits, strict=True):
         _one_line(text, pattern, path)  # check every file before writing any

@@ -46,8 +46,10 @@ EDITED = (
     "CHANGELOG.md",
     "addons/lianke_bridge/config.yaml",
     "addons/lianke_bridge/CHANGELOG.md",
+    "docs/asyncapi.yaml",
 )
-"""The files a release edits: the version, the changelog, the add-on's version and notes."""
+"""The files a release edits: the version, the changelog, the add-on's version and notes, and
+the version the AsyncAPI document states (it is generated, and must stay fresh)."""
 
 
 @pytest.fixture
@@ -107,12 +109,14 @@ def test_bump_changelog_and_check_make_a_release(checkout: Path) -> None:
     """Bump, changelog, check: the Unreleased entries become the version's, dated.
 
     The add-on's config.yaml gets the version too (its image installs that release) and its
-    changelog a line that links to the version's section.
+    changelog a line that links to the version's section; so does the AsyncAPI document.
     """
     unreleased = CHANGELOG.split("## [Unreleased]\n", 1)[1].split("\n## [", 1)[0]
     assert release("bump", "9.8.7", root=checkout)[0] == 0
     addon = yaml.safe_load((checkout / EDITED[2]).read_text(encoding="utf-8"))
     assert addon["version"] == "9.8.7"
+    asyncapi = yaml.safe_load((checkout / EDITED[4]).read_text(encoding="utf-8"))
+    assert asyncapi["info"]["version"] == "9.8.7"
     code, _out, err = release("check", root=checkout)
     assert (code, err) == (
         1,

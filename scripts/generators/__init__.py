@@ -41,6 +41,7 @@ class Generated:
 def all_generated() -> tuple[Generated, ...]:
     """Every generated file, from every generator module (imported here, when asked)."""
     from generators import (  # noqa: PLC0415 - they import this module
+        asyncapi,
         command_tables,
         config_reference,
         schemas,
@@ -50,5 +51,6 @@ def all_generated() -> tuple[Generated, ...]:
         config_reference.GENERATED,
         schemas.GENERATED,
         command_tables.GENERATED,
+        asyncapi.GENERATED,
     )
     return tuple(item for module in modules for item in module)
