@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from lianke_bridge.bridge.memory.store import Store
-from lianke_bridge.bridge.memory.transactions import DUPLICATE_WINDOW, RequestMemory
+from lianke_bridge.bridge.memory.transactions import DUPLICATE_WINDOW, Envelope, RequestMemory
+from lianke_bridge.bridge.records.answer import Answer
 from lianke_bridge.errors import StateUnavailableError
 
 TOPIC = "lianke/office/request/print"
@@ -17,12 +18,12 @@ CANCEL = "lianke/office/request/cancel"
 OK = {"status": "ok", "data": {"task_id": "t-1"}, "transaction": "a"}
 
 
-async def _nothing_to_recover(_topic: str, _transaction: str) -> dict[str, Any] | None:
+async def _nothing_to_recover(_topic: str, _transaction: str) -> Answer[Envelope] | None:
     return None
 
 
-def _code(envelope: dict[str, Any] | None) -> Any:
-    return None if envelope is None else envelope.get("error", {}).get("code")
+def _code(answer: Answer[Envelope] | None) -> Any:
+    return None if answer is None else answer.data.get("error", {}).get("code")
 
 
 async def test_a_repeat_while_answering_and_after_is_a_duplicate(tmp_path: Path) -> None:
@@ -39,8 +40,8 @@ async def test_a_repeat_while_answering_and_after_is_a_duplicate(tmp_path: Path)
     store.close()
     assert during is not None
     assert after is not None
-    assert during["error"]["original"] == OK
-    assert after["error"]["original"] == OK
+    assert during.data["error"]["original"] == OK
+    assert after.data["error"]["original"] == OK
 
 
 async def test_an_answer_never_published_is_given_once_after_a_restart(tmp_path: Path) -> None:
@@ -57,7 +58,7 @@ async def test_an_answer_never_published_is_given_once_after_a_restart(tmp_path:
     second = await memory.begin(TOPIC, "a")
     memory.sent(TOPIC, "a")
     again.close()
-    assert first == OK
+    assert first == Answer(OK)
     assert _code(second) == "duplicate"
 
 
@@ -73,6 +74,39 @@ async def test_a_request_begun_and_never_answered_runs_again_if_nothing_was_done
     assert await memory.begin(TOPIC, "a") is None
     assert _code(await memory.begin(TOPIC, "a")) == "duplicate"
     again.close()
+
+
+async def test_an_interrupted_request_gets_what_its_command_recovers_then_duplicate(
+    tmp_path: Path,
+) -> None:
+    """Begun by an earlier run, never answered: the command's hook finds the answer.
+
+    It is given once, with the work the hook left for after it (a found job's topics), and
+    remembered: a repeat is ``duplicate`` carrying it.
+    """
+
+    async def announce() -> None:
+        """A found job's publication (never run here: answering runs it)."""
+
+    asked: list[tuple[str, str]] = []
+
+    async def recover(topic: str, transaction: str) -> Answer[Envelope] | None:
+        asked.append((topic, transaction))
+        return Answer(OK, after=(announce,))
+
+    store = Store(tmp_path)
+    assert await RequestMemory(store, recover).begin(TOPIC, "a") is None
+    store.close()  # the bridge dies before answering
+    again = Store(tmp_path)
+    memory = RequestMemory(again, recover)
+    recovered = await memory.begin(TOPIC, "a")
+    memory.sent(TOPIC, "a")
+    repeat = await memory.begin(TOPIC, "a")
+    again.close()
+    assert recovered == Answer(OK, after=(announce,))
+    assert asked == [(TOPIC, "a")]
+    assert repeat is not None
+    assert repeat.data["error"]["original"] == OK
 
 
 async def test_duplicates_are_forgotten_after_the_window(tmp_path: Path) -> None:
@@ -97,7 +131,7 @@ async def test_an_answer_that_could_not_be_published_is_given_as_is_next_time(
     memory.release(TOPIC, "a")
     await memory.answered(TOPIC, "a", OK)
     memory.sent(TOPIC, "a", published=False)
-    assert await memory.begin(TOPIC, "a") == OK
+    assert await memory.begin(TOPIC, "a") == Answer(OK)
     store.close()
 
 

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from bridge_harness import RunningBridge, make_config
@@ -24,7 +24,10 @@ from jsonschema import Draft202012Validator
 from mqtt_broker import MosquittoBroker, MqttProbe
 from referencing import Registry, Resource
 
+from lianke_bridge.bridge.records.answer import Answer
+from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.bridge.requests.commands import MODULES
+from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.registry import Commands
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.simulator import Simulator
@@ -122,6 +125,24 @@ def test_the_new_command_is_in_the_asyncapi_document(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+async def test_an_interrupted_request_is_recovered_by_its_own_commands_hook() -> None:
+    """The request memory asks the registry, which asks the command's ``recover`` hook.
+
+    No command is special-cased: echo's hook answers for echo; a command without one (cancel)
+    and a topic that is no request get None (the request runs again).
+    """
+    recover = WITH_ECHO.recoverer(Topics("lianke"), lambda: cast("RequestContext", None))
+    assert await recover("lianke/office/request/echo", "t-9") == Answer(
+        {
+            "status": "ok",
+            "data": {"words": "recovered t-9", "device": "office"},
+            "transaction": "t-9",
+        }
+    )
+    assert await recover("lianke/office/request/cancel", "t-9") is None
+    assert await recover("lianke/office/state", "t-9") is None
 
 
 async def test_a_bridge_with_the_new_command_answers_it_once(

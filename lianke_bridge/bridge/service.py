@@ -151,7 +151,6 @@ class BridgeService:
             limits=Limits(max_file_bytes=jobs.max_file_bytes, allowed_hosts=jobs.allowed_hosts),
             check_empty=self._check_retained,
             context=lambda: self.context,
-            jobs=lambda: self.jobs,
             after_bridge_command=self.role.fan_out,
             commands=commands,
         )

@@ -18,12 +18,11 @@ from paho.mqtt.properties import Properties
 from lianke_bridge import errors
 from lianke_bridge.bridge.intake.backlog import Refusal
 from lianke_bridge.bridge.intake.message import RequestMessage
-from lianke_bridge.bridge.jobs import after_answer
-from lianke_bridge.bridge.jobs.tracker import JobTracker
 from lianke_bridge.bridge.memory.store import Store
-from lianke_bridge.bridge.memory.transactions import RequestMemory
+from lianke_bridge.bridge.memory.transactions import Envelope, RequestMemory
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.mqtt.session import ack, take_payload
+from lianke_bridge.bridge.records.answer import Answer, Work
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import (
     ErrorCode,
@@ -32,8 +31,6 @@ from lianke_bridge.bridge.records.envelope import (
     rate_limited_error,
 )
 from lianke_bridge.bridge.records.topics import Topics, shown_topic
-from lianke_bridge.bridge.requests.answer import to_json
-from lianke_bridge.bridge.requests.commands.print import PrintData
 from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import Limits
 from lianke_bridge.bridge.requests.payload import Incoming
@@ -61,7 +58,6 @@ class RequestAnswerer:
         limits: Limits,
         check_empty: bool,
         context: Callable[[], RequestContext],
-        jobs: Callable[[], JobTracker],
         after_bridge_command: Callable[[str], Awaitable[None]],
         commands: Commands = COMMANDS,
     ) -> None:
@@ -74,27 +70,23 @@ class RequestAnswerer:
         self._check_empty = check_empty
         """MQTT 3.1.1: an empty payload cannot be told from a clear, so it is refused."""
         self._context = context
-        self._jobs = jobs
         self._after_bridge_command = after_bridge_command
         """Called once a bridge-level command ran (a scaled-out bridge fans some out)."""
         self.commands = commands
-        self.memory = RequestMemory(store, self._recover)
+        self.memory = RequestMemory(store, commands.recoverer(topics, context))
+        """Repeats of a transaction; an interrupted one is the command's to recover."""
         self.redelivered: set[int] = set()
         """Packet ids of the requests the broker sent this session again (the DUP flag)."""
 
     async def handle(self, mqtt: aiomqtt.Client, request: RequestMessage) -> None:
         """Answer, then acknowledge: a request the bridge dies on comes again from the session.
 
-        What the request left for after its answer (a new job's topics) runs last.
+        What the answer left for after it (a new job's topics) runs last.
         """
         message = request.message
         redelivered = message.qos > 0 and message.mid in self.redelivered
         self.redelivered.discard(message.mid)
-        later, token = after_answer.collect()
-        try:
-            await self.answer(request, redelivered=redelivered)
-        finally:
-            after_answer.stop(token)
+        later = await self.answer(request, redelivered=redelivered)
         ack(mqtt, message)
         for work in later:
             try:
@@ -106,39 +98,28 @@ class RequestAnswerer:
                     "could not finish the request on %s", shown_topic(request.where.command)
                 )
 
-    async def _recover(self, topic: str, transaction: str) -> dict[str, Any] | None:
-        """The answer of a request an earlier run began and never answered, or None: run it.
-
-        Only a print leaves something behind (a job, or a submission to look up in the cloud);
-        the other commands simply run again.
-        """
-        where = self.topics.parse_request(topic)
-        if where is None or where.command != "print" or where.device is None:
-            return None
-        job = await self._jobs().recover_print(where.device, transaction)
-        return None if job is None else ok_envelope(to_json(PrintData.of(job)), transaction)
-
     async def answer(
         self,
         request: RequestMessage,
         *,
         redelivered: bool = False,
         incoming: Incoming | None = None,
-    ) -> None:
+    ) -> tuple[Work, ...]:
         """Parse, execute and answer one request. A bad request never ends the bridge.
 
         Everything, the answer's publishing too, runs inside this boundary: a failure is logged
         and the request dropped; only a broker error (``MqttError``) goes on to end the session.
         ``incoming``: the payload as already read (one too large to decode, answered at once).
+        Returns what the answer leaves for once it is acknowledged (nothing if none went out).
         """
         try:
-            envelope = await self._envelope(request, redelivered=redelivered, incoming=incoming)
-            if envelope is None:
-                return
-            transaction = envelope.get("transaction")
+            answer = await self._envelope(request, redelivered=redelivered, incoming=incoming)
+            if answer is None:
+                return ()
+            transaction = answer.data.get("transaction")
             published = False
             try:
-                await self.respond(request, envelope)
+                await self.respond(request, answer.data)
                 published = True
             finally:
                 if isinstance(transaction, str):
@@ -147,6 +128,8 @@ class RequestAnswerer:
             raise
         except Exception:
             _LOGGER.exception("could not answer the request on %s", shown_topic(request.topic))
+            return ()
+        return answer.after
 
     async def _envelope(
         self,
@@ -154,7 +137,7 @@ class RequestAnswerer:
         *,
         redelivered: bool = False,
         incoming: Incoming | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> Answer[Envelope] | None:
         """The answer to a request: its ``ok`` envelope, the error envelope, or the remembered one.
 
         A transaction seen before gets what the memory says (``duplicate`` with the first
@@ -186,17 +169,17 @@ class RequestAnswerer:
                 repeat = await self.memory.begin(topic, transaction, durable=durable)
                 claimed = repeat is None
             if repeat is None:
-                data = await prepared.run(self._context())
-                envelope = ok_envelope(data, transaction)
+                ran = await prepared.run(self._context())
+                answer = Answer(ok_envelope(ran.data, transaction), ran.after)
                 if where.scope == "bridge":
                     await self._after_bridge_command(where.command)
             else:
-                envelope = repeat
+                answer = repeat
         except Exception as err:  # the boundary for user input: answer, go on
             if not isinstance(err, errors.CommandError | errors.LiankeError):
                 _LOGGER.exception("unexpected error handling %s", shown_topic(topic))
             nothing_done = isinstance(err, errors.StateUnavailableError)
-            envelope = error_envelope(err, transaction)
+            answer = Answer(error_envelope(err, transaction))
         finally:
             if claimed and transaction is not None:
                 self.memory.release(topic, transaction)
@@ -204,8 +187,8 @@ class RequestAnswerer:
             if nothing_done:  # not remembered: the same transaction runs once the disk is back
                 self.memory.forget(topic, transaction)
             else:
-                await self.memory.answered(topic, transaction, envelope, durable=durable)
-        return envelope
+                await self.memory.answered(topic, transaction, answer.data, durable=durable)
+        return answer
 
     def _read(self, message: aiomqtt.Message) -> Incoming:
         """The request's payload, read here once: the message keeps none of it."""

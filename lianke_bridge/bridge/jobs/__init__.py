@@ -2,8 +2,10 @@
 
 - :mod:`.tracker`: the ``JobTracker``: each job polled, published and expired;
 - :mod:`.recovery`: a print recorded around its cloud call, one a crash cut off found again;
-- :mod:`.cloud_time`: the cloud's task times and the zone they are in;
-- :mod:`.after_answer`: the work a request leaves for after its answer (a new job's topics).
+- :mod:`.cloud_time`: the cloud's task times and the zone they are in.
+
+A new job's topics are published by its caller, after the answer that carries the job
+(``JobTracker.announcer``); the background's finds are published at once.
 
 Jobs read the cloud, publish through ``mqtt/`` and remember through ``memory/``; they never
 answer a request themselves nor poll a box.

@@ -43,7 +43,7 @@ class PrintRecovery:
         config: JobsConfig,
         credentials: Callable[[str], Credentials | None],
         cloud_clock: CloudClock,
-        track: Callable[[JobRecord], Awaitable[None]],
+        track: Callable[[JobRecord, bool], Awaitable[None]],
         clock: Clock,
     ) -> None:
         self._client = client
@@ -52,7 +52,7 @@ class PrintRecovery:
         self._credentials = credentials
         self._cloud_clock = cloud_clock
         self._track = track
-        """Follows a job from now on (the tracker's)."""
+        """Follows a job from now on (the tracker's); True: its topics are published now."""
         self._clock = clock
         self._calling: set[str] = set()
         """Submissions whose cloud call is running in this process."""
@@ -98,7 +98,8 @@ class PrintRecovery:
             created_at=clock_now(self._clock),
         )
         self._store.end_submission(submission.id, job)
-        await self._track(job)
+        # not announced: its topics follow the answer, the caller's to publish
+        await self._track(job, False)  # noqa: FBT003 - the tracker's track(job, announce)
         return job
 
     def unresolved(self, device: str | None = None) -> list[Submission]:
@@ -119,20 +120,25 @@ class PrintRecovery:
                 return job
         return None
 
-    async def recover_print(self, device: str, transaction: str) -> JobRecord | None:
+    async def recover_print(
+        self, device: str, transaction: str
+    ) -> tuple[JobRecord | None, list[JobRecord]]:
         """What became of an interrupted print: its job, or None if it never reached the cloud.
 
-        While the box's task list cannot be read the answer is not known: it is asked again
-        every ``poll_interval`` (an answer "unreachable" would hide a print that may be done).
+        With it, the jobs found on the way (that one and any other interrupted print of the
+        box), whose topics are the caller's to publish, after its answer. While the box's task
+        list cannot be read the answer is not known: it is asked again every ``poll_interval``
+        (an answer "unreachable" would hide a print that may be done).
         """
+        found: list[JobRecord] = []
         while True:
             job = self.find_print(device, transaction)
             if job is not None or not any(
                 s.transaction == transaction for s in self.unresolved(device)
             ):
-                return job
+                return job, found
             try:
-                await self.reconcile(device, raise_errors=True)
+                found += await self.reconcile(device, raise_errors=True, announce=False)
             except errors.CloudError as err:
                 _LOGGER.info(
                     "cannot look up the interrupted print %r on %s yet (%s); trying again",
@@ -142,21 +148,29 @@ class PrintRecovery:
                 )
                 await asyncio.sleep(self._config.poll_interval)
 
-    async def reconcile(self, device: str | None = None, *, raise_errors: bool = False) -> None:
-        """Find the jobs of unresolved submissions in the boxes' task lists."""
+    async def reconcile(
+        self, device: str | None = None, *, raise_errors: bool = False, announce: bool = True
+    ) -> list[JobRecord]:
+        """Find the jobs of unresolved submissions in the boxes' task lists; the jobs found.
+
+        ``announce``: their topics are published now; else the caller publishes them.
+        """
+        found: list[JobRecord] = []
         async with self._reconcile_lock:
             for name in sorted({s.device for s in self.unresolved(device)}):
                 try:
-                    await self._reconcile_box(name)
+                    found += await self._reconcile_box(name, announce=announce)
                 except errors.CloudError as err:
                     if raise_errors:
                         raise
                     _LOGGER.debug("cannot look up interrupted prints on %s yet: %s", name, err)
+        return found
 
-    async def _reconcile_box(self, device: str) -> None:
+    async def _reconcile_box(self, device: str, *, announce: bool) -> list[JobRecord]:
         submissions = self.unresolved(device)
+        found: list[JobRecord] = []
         if not submissions:
-            return
+            return found
         credentials = self._credentials(device)
         if credentials is None:
             for submission in submissions:
@@ -166,7 +180,7 @@ class PrintRecovery:
                     device,
                 )
                 self._store.end_submission(submission.id)
-            return
+            return found
         tasks = await self._client.device_tasks(credentials)
         offsets = self._cloud_clock.offsets(tasks, self._store.jobs)
         candidates = sorted(
@@ -200,4 +214,6 @@ class PrintRecovery:
                 match.task_id,
             )
             self._store.end_submission(submission.id, job)
-            await self._track(job)
+            await self._track(job, announce)
+            found.append(job)
+        return found

@@ -27,11 +27,11 @@ import aiomqtt
 
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
-from lianke_bridge.bridge.jobs import after_answer
 from lianke_bridge.bridge.jobs.cloud_time import CloudClock
 from lianke_bridge.bridge.jobs.recovery import PrintRecovery
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.mqtt.publisher import Publisher
+from lianke_bridge.bridge.records.answer import Work
 from lianke_bridge.bridge.records.state import JobRecord, TaskRow
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock, monotonic_of
@@ -120,19 +120,24 @@ class JobTracker:
             max(mine, key=lambda j: (self._order.get(j.task_id, 0), j.created_at)) if mine else None
         )
 
-    async def track(self, job: JobRecord) -> None:
+    async def track(self, job: JobRecord, announce: bool = True) -> None:
         """Start following a freshly submitted (and stored) job, first asked one poll from now.
 
         The submission's answer already said where the job is: waking the tracker here would
-        cost a cloud call per print (and re-ask every other active job with it). Its topics are
-        published once the print's answer is out (the answer carries the job too).
+        cost a cloud call per print (and re-ask every other active job with it). ``announce``:
+        its topics are published now; else the caller publishes them (:meth:`announcer`), a
+        print once its answer is out (the answer carries the job too).
         """
         self._due[job.task_id] = asyncio.get_running_loop().time() + self._config.poll_interval
         self._order.setdefault(job.task_id, next(self._made))
-        if not after_answer.defer(lambda: self._announce(job.task_id)):
-            await self._announce(job.task_id)
+        if announce:
+            await self.announce(job.task_id)
 
-    async def _announce(self, task_id: str) -> None:
+    def announcer(self, task_id: str) -> Work:
+        """The publication of a new job's topics, for after the answer that carries it."""
+        return lambda: self.announce(task_id)
+
+    async def announce(self, task_id: str) -> None:
         """Publish a new job's topics (as it is now: a poll may have moved it) and its event."""
         job = self.jobs.get(task_id)
         if job is None:
@@ -158,14 +163,24 @@ class JobTracker:
         source: str,
         transaction: str | None,
     ) -> JobRecord:
-        """Run ``call`` (the cloud's submit) with the print recorded around it; follow the job."""
+        """Run ``call`` (the cloud's submit) with the print recorded around it; follow the job.
+
+        The job's topics are the caller's to publish (:meth:`announcer`), after its answer.
+        """
         return await self.recovery.submit(
             call, device=device, port=port, source=source, transaction=transaction
         )
 
-    async def recover_print(self, device: str, transaction: str) -> JobRecord | None:
-        """What became of an interrupted print: its job, or None if it never reached the cloud."""
-        return await self.recovery.recover_print(device, transaction)
+    async def recover_print(
+        self, device: str, transaction: str
+    ) -> tuple[JobRecord | None, tuple[Work, ...]]:
+        """What became of an interrupted print: its job, or None if it never reached the cloud.
+
+        With it, the publication of the jobs found on the way (that one and any other of the
+        box's interrupted prints), for after the answer that carries it.
+        """
+        job, found = await self.recovery.recover_print(device, transaction)
+        return job, tuple(self.announcer(f.task_id) for f in found)
 
     def task_rows(self, tasks: Sequence[DeviceTask]) -> list[TaskRow]:
         """The ``tasks`` answer: each task in the job topics' formats, times in the cloud's zone."""

@@ -8,8 +8,9 @@ answer before it is published, so a repeat within ``DUPLICATE_WINDOW`` is never 
   (unless the broker itself sends the request again: its answer is out, nothing more goes);
 - answered, not yet published (the bridge died in between): the original answer, as is;
 - being handled right now: ``duplicate`` (the answer follows on its own);
-- begun by an earlier run that died before answering: ``recover`` says what became of it (a
-  print is looked up in the cloud); if nothing of it was done, it runs now.
+- begun by an earlier run that died before answering: ``recover`` (the registry's: the
+  command's own hook) says what became of it (a print is looked up in the cloud); if nothing
+  of it was done, it runs now.
 
 What waits for the disk (see ``store.py``) is only what a side effect depends on. A command that
 acts (``cancel``, ``reboot``...: ``durable``) is on disk, power cut included, before it runs and
@@ -31,6 +32,7 @@ from typing import Any
 
 from lianke_bridge.bridge.memory.entries import SeenRequest
 from lianke_bridge.bridge.memory.store import Store
+from lianke_bridge.bridge.records.answer import Answer
 from lianke_bridge.bridge.records.envelope import duplicate_error, error_envelope
 from lianke_bridge.errors import StateUnavailableError
 
@@ -41,8 +43,11 @@ Measured on the monotonic clock (the store's): a step of the wall clock, NTP set
 clock a day forward after boot, neither ends nor stretches it. Across a restart a record's age
 comes from the wall clock, never below 0 (``clock.py``)."""
 
-Recover = Callable[[str, str], Awaitable[dict[str, Any] | None]]
-"""(request topic, transaction) -> the answer of an interrupted request, or None: run it again."""
+Envelope = dict[str, Any]
+"""An answer as published: ``{"status", "data" or "error", "transaction"}``."""
+Recover = Callable[[str, str], Awaitable[Answer[Envelope] | None]]
+"""(request topic, transaction) -> the answer of an interrupted request (its envelope, and what
+to do once it is out), or None: run it again."""
 
 
 class RequestMemory:
@@ -58,8 +63,8 @@ class RequestMemory:
 
     async def begin(
         self, topic: str, transaction: str, *, durable: bool = False
-    ) -> dict[str, Any] | None:
-        """None: run the request (it is recorded as begun). Else the envelope to answer with.
+    ) -> Answer[Envelope] | None:
+        """None: run the request (it is recorded as begun). Else the answer to give.
 
         ``durable``: the record is on disk before this returns; else it is queued.
         """
@@ -87,25 +92,25 @@ class RequestMemory:
             raise
         return None
 
-    async def _repeat(self, seen: SeenRequest) -> dict[str, Any] | None:
+    async def _repeat(self, seen: SeenRequest) -> Answer[Envelope] | None:
         """The answer to a transaction seen before; None: it never ran, run it now."""
         key = (seen.topic, seen.transaction)
         if key in self._live:
-            return duplicate_envelope(seen.transaction, None)
+            return Answer(duplicate_envelope(seen.transaction, None))
         if seen.answer is not None:
             if seen.sent or key in self._sending:
-                return duplicate_envelope(seen.transaction, seen.answer)
+                return Answer(duplicate_envelope(seen.transaction, seen.answer))
             self._sending.add(key)
-            return seen.answer
+            return Answer(seen.answer)
         answer = await self._recover(seen.topic, seen.transaction)
         if answer is None:
             return None
         if key in self._sending:  # another delivery recovered it meanwhile
-            return duplicate_envelope(seen.transaction, answer)
+            return Answer(duplicate_envelope(seen.transaction, answer.data), answer.after)
         self._sending.add(key)
         try:
             await self._store.remember_request(
-                SeenRequest(seen.topic, seen.transaction, seen.seen_at, answer)
+                SeenRequest(seen.topic, seen.transaction, seen.seen_at, answer.data)
             )
         except StateUnavailableError:
             pass  # the answer is known (in memory): give it

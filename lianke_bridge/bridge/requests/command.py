@@ -11,8 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    TypeAlias,
+    TypeVar,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
+from lianke_bridge.bridge.records.answer import Answer
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.requests.answer import to_json
 from lianke_bridge.bridge.requests.context import RequestContext
@@ -22,6 +32,8 @@ from lianke_bridge.bridge.requests.payload import Body
 R = TypeVar("R", bound=Request)
 D = TypeVar("D")
 """The type of a command's answer (its ``data``): a dataclass, or a union of them."""
+Answered: TypeAlias = D | Answer[D]
+"""What a handler returns: its answer's data, or :class:`Answer` when work follows it."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,8 @@ class _Definition:
     @property
     def answer(self) -> Any:
         """The type of its answer's ``data``: what its handler says it returns."""
-        return get_type_hints(self.handle, include_extras=True)["return"]
+        returned = get_type_hints(self.handle, include_extras=True)["return"]
+        return get_args(returned)[0] if get_origin(returned) is Answer else returned
 
 
 Parser = Callable[[str, Body, str | None, Limits], R]
@@ -68,8 +81,8 @@ class PreparedRequest:
     """A request parsed into its typed command and bound to what runs it."""
 
     request: Request
-    run: Callable[[RequestContext], Awaitable[JsonObject]]
-    """Run it: the answer's ``data`` as JSON (:func:`.answer.to_json`)."""
+    run: Callable[[RequestContext], Awaitable[Answer[JsonObject]]]
+    """Run it: the answer's ``data`` as JSON (:func:`.answer.to_json`), and what follows it."""
     synced: bool = False
     """Its request's record waits for the disk (see ``DeviceCommand.synced``)."""
 
@@ -88,12 +101,17 @@ class DeviceCommand(_Definition, Generic[R, D]):
     request: type[R]
     """The typed request its payload is parsed into."""
     parse: Parser[R]
-    handle: Callable[[RequestContext, Box, R], Awaitable[D]]
+    handle: Callable[[RequestContext, Box, R], Awaitable[Answered[D]]]
     doc: CommandDoc
     payload: type | None = None
     """The payload's JSON object form, when it differs from ``request`` (its schema's source)."""
     documents: bool = False
     """It takes documents: a payload over the size limit is told to send a URL instead."""
+    recover: Callable[[RequestContext, str, str], Awaitable[Answer[D] | None]] | None = None
+    """(context, device, transaction) -> the answer of a request an earlier run began and never
+    answered, or None: run it again. Without it, such a request simply runs again: right for a
+    query, and for what ``synced`` records before it acts. A print leaves a job behind (or a
+    submission to look up in the cloud): its hook finds it."""
     synced: bool = False
     """It changes something in the cloud or on the box (a cancel, a reboot...): done twice, it
     is not the same, so its request is on disk (synced) before it runs and its answer before
@@ -107,9 +125,8 @@ class DeviceCommand(_Definition, Generic[R, D]):
         """Parse the payload and bind the request to this box."""
         request = self.parse(self.name, body, transaction, limits)
 
-        async def run(ctx: RequestContext) -> JsonObject:
-            data: JsonObject = to_json(await self.handle(ctx, box, request))
-            return data
+        async def run(ctx: RequestContext) -> Answer[JsonObject]:
+            return answered(await self.handle(ctx, box, request))
 
         return PreparedRequest(request, run, self.synced)
 
@@ -123,7 +140,7 @@ class BridgeCommand(_Definition, Generic[R, D]):
     request: type[R]
     """The typed request its payload is parsed into."""
     parse: Parser[R]
-    handle: Callable[[RequestContext, R], Awaitable[D]]
+    handle: Callable[[RequestContext, R], Awaitable[Answered[D]]]
     doc: CommandDoc
     payload: type | None = None
     """The payload's JSON object form, when it differs from ``request`` (its schema's source)."""
@@ -134,12 +151,18 @@ class BridgeCommand(_Definition, Generic[R, D]):
         """Parse the payload."""
         request = self.parse(self.name, body, transaction, limits)
 
-        async def run(ctx: RequestContext) -> JsonObject:
-            data: JsonObject = to_json(await self.handle(ctx, request))
-            return data
+        async def run(ctx: RequestContext) -> Answer[JsonObject]:
+            return answered(await self.handle(ctx, request))
 
         return PreparedRequest(request, run)
 
 
 Command = DeviceCommand[R, Any] | BridgeCommand[R, Any]
 """Either kind of command."""
+
+
+def answered(result: Answered[Any]) -> Answer[JsonObject]:
+    """A handler's result as the answer to publish: its data as JSON, and what follows it."""
+    if isinstance(result, Answer):
+        return Answer(to_json(result.data), result.after)
+    return Answer(to_json(result))

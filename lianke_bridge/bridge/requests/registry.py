@@ -12,14 +12,16 @@ of command modules the same way (a test registers one of its own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
+from lianke_bridge.bridge.records.answer import Answer
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.records.envelope import ErrorCode
-from lianke_bridge.bridge.records.topics import RequestTopic
+from lianke_bridge.bridge.records.envelope import ErrorCode, ok_envelope
+from lianke_bridge.bridge.records.topics import RequestTopic, Topics
+from lianke_bridge.bridge.requests.answer import to_json
 from lianke_bridge.bridge.requests.command import (
     BridgeCommand,
     Command,
@@ -27,8 +29,10 @@ from lianke_bridge.bridge.requests.command import (
     PreparedRequest,
 )
 from lianke_bridge.bridge.requests.commands import MODULES
+from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.model import (
     DEFAULT_MAX_PAYLOAD_BYTES,
+    JsonObject,
     Limits,
     Request,
     Scope,
@@ -133,6 +137,30 @@ class Commands:
             lambda: spec.parse(command, body, transaction, limits), transaction
         )
         return request
+
+    def recoverer(
+        self, topics: Topics, context: Callable[[], RequestContext]
+    ) -> Callable[[str, str], Awaitable[Answer[JsonObject] | None]]:
+        """The request memory's ``recover``: each command's own hook, by the request's topic.
+
+        (request topic, transaction) -> the ``ok`` envelope of a request an earlier run began
+        and never answered, with what follows it; None when its command has no hook (it runs
+        again) or the hook found nothing done.
+        """
+
+        async def recover(topic: str, transaction: str) -> Answer[JsonObject] | None:
+            where = topics.parse_request(topic)
+            if where is None or where.scope != "device" or where.device is None:
+                return None
+            command = self.device.get(where.command)
+            if command is None or command.recover is None:
+                return None
+            found = await command.recover(context(), where.device, transaction)
+            if found is None:
+                return None
+            return Answer(ok_envelope(to_json(found.data), transaction), found.after)
+
+        return recover
 
     def _unknown_command(self, command: str, scope: Scope, incoming: Incoming) -> CommandError:
         valid = self.names(scope)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Annotated, Any, ClassVar, Literal
 
 from lianke_bridge import errors
+from lianke_bridge.bridge.records.answer import Answer
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import unknown_port_error
 from lianke_bridge.bridge.records.state import JobRecord
@@ -196,8 +197,8 @@ def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> 
     )
 
 
-async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> PrintData:
-    """Submit a print job and start following it."""
+async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> Answer[PrintData]:
+    """Submit a print job and start following it; its topics are published after the answer."""
     poller = ctx.pollers[box.name]
     port = port_of(box, command.port)
     if not box.rows and box.state.online:
@@ -237,7 +238,21 @@ async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> PrintD
         await ctx.publisher.publish(
             ctx.topics.print_url_state(box.name), command.urls[0][:255], retain=True
         )
-    return PrintData.of(job)
+    return Answer(PrintData.of(job), after=(ctx.jobs.announcer(job.task_id),))
+
+
+async def recover(ctx: RequestContext, device: str, transaction: str) -> Answer[PrintData] | None:
+    """A print an earlier run began and never answered: the job it made, or None (run it again).
+
+    Its submission was recorded before the cloud call: the job is known, or looked for in the
+    box's task list (``jobs.recover_print``); None when it never reached the cloud.
+    """
+    job, announce = await ctx.jobs.recover_print(device, transaction)
+    if job is None:
+        for work in announce:  # other prints of the box found on the way: no answer to wait for
+            await work()
+        return None
+    return Answer(PrintData.of(job), after=announce)
 
 
 COMMAND = DeviceCommand(
@@ -245,6 +260,7 @@ COMMAND = DeviceCommand(
     request=PrintCommand,
     parse=parse,
     handle=handle,
+    recover=recover,
     payload=PrintPayload,
     doc=CommandDoc(
         does=(
