@@ -8,6 +8,7 @@
 - :mod:`.model`: the requests' common base and the limits;
 - :mod:`.fields`: readers of payload fields and the parsers several commands share;
 - :mod:`.ports`: which port and printer a device command means;
+- :mod:`.submission`: what a command submitting a print job shares (answer, recovery);
 - :mod:`.build`: print and page-count commands -> the cloud's ``PrintRequest``;
 - :mod:`.render`: the HTML page a text print uploads;
 - :mod:`.answer`: a typed answer -> its JSON (one function for every command).

@@ -2,7 +2,8 @@
 
 A JSON object, or a bare URL as Home Assistant's text entity sends it. The request's print
 options are laid over the port's ``print_defaults`` and turned into the API's numbers against
-the printer's capabilities (:mod:`..build`); the job is then followed to its end (``jobs.py``).
+the printer's capabilities (:mod:`..build`); the job is submitted and followed to its end, and
+found again after a crash, as every command submitting one does (:mod:`..submission`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from lianke_bridge import errors
 from lianke_bridge.bridge.records.answer import Answer
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import unknown_port_error
-from lianke_bridge.bridge.records.state import JobRecord
+from lianke_bridge.bridge.requests import submission
 from lianke_bridge.bridge.requests.build import build_print_request
 from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
@@ -37,10 +38,11 @@ from lianke_bridge.bridge.requests.model import (
 )
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import capabilities, port_of
+from lianke_bridge.bridge.requests.submission import SubmittedJob
 from lianke_bridge.cloud.models import JobFile, PaperSize
 from lianke_bridge.errors import InvalidValueError
 from lianke_bridge.print_options import PrintOptions, readers
-from lianke_bridge.wire import Port, Schema, TaskId
+from lianke_bridge.wire import Schema
 
 
 @dataclass(frozen=True)
@@ -73,23 +75,6 @@ class PrintCommand(Request):
         if self.file is not None:
             return "file"
         return "text"
-
-
-@dataclass(frozen=True)
-class PrintData:
-    """The answer: the new job, as its ``job/<task_id>`` topic will show it."""
-
-    task_id: TaskId
-    """The cloud's id of the job: for ``cancel``, ``job`` and the ``job/<task_id>`` topic."""
-    port: Port
-    """The port the job was sent to."""
-    job: JobRecord
-    """The job JSON (the contract's), as first published."""
-
-    @classmethod
-    def of(cls, job: JobRecord) -> PrintData:
-        """The answer for a submitted (or recovered) job."""
-        return cls(job.task_id, job.port, job)
 
 
 _Words = Annotated[str, Schema({"type": ["string", "boolean"]})]
@@ -197,7 +182,7 @@ def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> 
     )
 
 
-async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> Answer[PrintData]:
+async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> Answer[SubmittedJob]:
     """Submit a print job and start following it; its topics are published after the answer."""
     poller = ctx.pollers[box.name]
     port = port_of(box, command.port)
@@ -222,37 +207,14 @@ async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> Answer
         paper_sizes=sizes,
         defaults=defaults,
     )
-    try:
-        job = await ctx.jobs.submit(
-            lambda: ctx.client.submit_job(box.credentials, api_request),
-            device=box.name,
-            port=api_request.port,
-            source=command.source,
-            transaction=command.transaction,
-        )
-    except errors.ErrorLimitReachedError:
-        await poller.set_error_limit(reached=True)
-        await ctx.emit(None, {"event": "error_limit", "device": box.name, "port": port})
-        raise
+    answer = await submission.submit(
+        ctx, box, api_request, port=port, source=command.source, transaction=command.transaction
+    )
     if command.from_text_entity and command.urls:
         await ctx.publisher.publish(
             ctx.topics.print_url_state(box.name), command.urls[0][:255], retain=True
         )
-    return Answer(PrintData.of(job), after=(ctx.jobs.announcer(job.task_id),))
-
-
-async def recover(ctx: RequestContext, device: str, transaction: str) -> Answer[PrintData] | None:
-    """A print an earlier run began and never answered: the job it made, or None (run it again).
-
-    Its submission was recorded before the cloud call: the job is known, or looked for in the
-    box's task list (``jobs.recover_print``); None when it never reached the cloud.
-    """
-    job, announce = await ctx.jobs.recover_print(device, transaction)
-    if job is None:
-        for work in announce:  # other prints of the box found on the way: no answer to wait for
-            await work()
-        return None
-    return Answer(PrintData.of(job), after=announce)
+    return answer
 
 
 COMMAND = DeviceCommand(
@@ -260,7 +222,7 @@ COMMAND = DeviceCommand(
     request=PrintCommand,
     parse=parse,
     handle=handle,
-    recover=recover,
+    recover=submission.recover,
     payload=PrintPayload,
     doc=CommandDoc(
         does=(
