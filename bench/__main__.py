@@ -1,19 +1,22 @@
 """``python -m bench`` (``make bench``): run every figure and print the table.
 
-Options shorten or lengthen the runs; ``--tiny`` is the smoke configuration the test suite uses.
+Options shorten or lengthen the runs; ``--tiny`` is the smoke configuration the test suite uses;
+``--record`` adds the run to bench/RESULTS.md (``make bench BENCH_ARGS=--record``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from bench.harness import main_sync
 from bench.options import Options
+from bench.record import RESULTS, record
 
 
-def parse(argv: list[str]) -> Options:
-    """Command-line options -> Options."""
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line."""
     defaults = Options()
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--requests", type=int, default=defaults.requests)
@@ -39,7 +42,20 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument(
         "--tiny", action="store_true", help="a few requests and boxes: checks the harness only"
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--record",
+        nargs="?",
+        const=RESULTS,
+        type=Path,
+        metavar="FILE",
+        help="also add the run to FILE, newest first, with the date, machine and commit "
+        "(default: bench/RESULTS.md)",
+    )
+    return parser.parse_args(argv)
+
+
+def options_of(args: argparse.Namespace) -> Options:
+    """The run's options from the command line."""
     if args.tiny:
         return Options(
             requests=5,
@@ -64,9 +80,13 @@ def parse(argv: list[str]) -> Options:
 
 
 def main(argv: list[str]) -> int:
-    """Print the table; exit 0 (the table says which targets fail)."""
-    report = main_sync(parse(argv))
-    print(report.render())  # noqa: T201 - the benchmark's output
+    """Print the table (and record it); exit 0 (the table says which targets fail)."""
+    args = parse(argv)
+    printed = main_sync(options_of(args)).render()
+    print(printed)  # noqa: T201 - the benchmark's output
+    if args.record is not None:
+        record(printed, args.record)
+        print(f"recorded in {args.record}")  # noqa: T201
     return 0
 
 
