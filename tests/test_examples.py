@@ -103,9 +103,10 @@ def test_there_are_the_promised_flows() -> None:
         "status-dashboard",
         "buttons",
     }
-    readme = (NODE_RED / "README.md").read_text(encoding="utf-8")
-    for path in FLOWS:
-        assert path.name in readme, f"{path.name} is not described in the README"
+    for page in (NODE_RED / "README.md", ROOT / "docs" / "node-red.md"):
+        text = page.read_text(encoding="utf-8")
+        for path in FLOWS:
+            assert path.name in text, f"{path.name} is not described in {page.name}"
 
 
 @pytest.mark.parametrize("path", FLOWS, ids=[p.stem for p in FLOWS])
@@ -196,14 +197,14 @@ def example_entity_ids() -> dict[str, set[str]]:
     return found
 
 
-def test_the_home_assistant_examples_are_the_readmes() -> None:
-    """Each README automation has its file, the card too; every file uses bridge entities."""
+def test_the_home_assistant_examples_are_the_pages() -> None:
+    """Each automation of docs/home-assistant.md has its file, the card too; all use the bridge."""
     found = example_entity_ids()
     assert "dashboard-card.yaml" in found
     assert len(found) >= 5
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "home-assistant.md").read_text(encoding="utf-8")
     for name, ids in found.items():
-        assert name in readme, f"the README does not point to {name}"
+        assert name in page, f"docs/home-assistant.md does not point to {name}"
         if name != "print-with-options.yaml":
             assert ids, f"{name} uses no entity of the bridge"
 

@@ -40,11 +40,12 @@ class Generated:
 
 def all_generated() -> tuple[Generated, ...]:
     """Every generated file, from every generator module (imported here, when asked)."""
-    from generators import (  # noqa: PLC0415 - they import this module
+    from generators import (  # noqa: PLC0415 - generators import this module
         asyncapi,
         command_tables,
         config_reference,
         schemas,
+        site_copies,
     )
 
     modules: tuple[tuple[Generated, ...], ...] = (
@@ -52,5 +53,6 @@ def all_generated() -> tuple[Generated, ...]:
         schemas.GENERATED,
         command_tables.GENERATED,
         asyncapi.GENERATED,
+        site_copies.GENERATED,
     )
     return tuple(item for module in modules for item in module)
