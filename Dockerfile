@@ -1,7 +1,7 @@
 # lianke-bridge for a Raspberry Pi (linux/arm64, linux/arm/v7) or any linux/amd64 host.
 # Every dependency installs without a compiler: wheels on amd64 and arm64; on arm/v7 PyYAML has
 # no wheel and installs as pure Python (slower YAML parsing, once at start; nothing else changes).
-# See README "Docker on a Raspberry Pi" for docker-compose.yml and docker-bake.hcl (every platform).
+# See docs/install/docker-compose.md and docs/raspberry-pi.md (docker-bake.hcl: every platform).
 
 # python:3.12-slim-bookworm: a tag that stays on one Debian release (plain -slim moves).
 FROM python:3.12-slim-bookworm AS build

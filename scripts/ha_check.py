@@ -10,14 +10,14 @@ In a temporary directory it starts Mosquitto, the simulator (demo fleet), the br
 ``office`` and ``warehouse``) and Home Assistant with a fresh configuration; it onboards an owner
 through Home Assistant's onboarding API (which hands out an auth code, traded for a token) and
 adds the MQTT integration through the config flow API. Then, through the REST API, it checks
-every entity the README promises (id, state, device and ``via_device``), presses every button,
-sets the text, sends a notification, sees the job event fire and the cloud calls reach the
-simulator, restarts Home Assistant and sees the retained states come back. Through the websocket
-API it reads the device triggers offered for a box and a printer, and runs automations on them
-(a failed job, a paper jam). It switches the bridge to the other discovery mode and back (the
-same entity ids, the triggers still offered and firing, no warning logged), then to Chinese names
-(``homeassistant.language: zh-Hans``: Chinese names, the same entity ids), and finally reads
-Home Assistant's log for warnings. It prints PASS/FAIL per check; exit code 1 on any failure.
+every entity docs/home-assistant.md promises (id, state, device and ``via_device``), presses
+every button, sets the text, sends a notification, sees the job event fire and the cloud calls
+reach the simulator, restarts Home Assistant and sees the retained states come back. Through the
+websocket API it reads the device triggers offered for a box and a printer, and runs automations
+on them (a failed job, a paper jam). It switches the bridge to the other discovery mode and back
+(the same entity ids, the triggers still offered and firing, no warning logged), then to Chinese
+names (``homeassistant.language: zh-Hans``: Chinese names, the same entity ids), and finally
+reads Home Assistant's log for warnings. It prints PASS/FAIL per check; exit code 1 on any failure.
 Only the standard library (and ``mosquitto_sub``): it runs with any Python 3.11+.
 """
 

@@ -1,4 +1,4 @@
-"""What the README promises: every entity Home Assistant should show for the demo fleet."""
+"""What docs/home-assistant.md promises: every entity Home Assistant shows for the demo fleet."""
 
 # ruff: noqa: INP001  (part of a script, not a package)
 
@@ -12,7 +12,7 @@ from typing import Any
 from ha_check_support import BOXES, NETWORK_PORT, RIBBON_KINDS
 
 
-# ---- what the README promises -------------------------------------------------------------------
+# ---- what the page promises ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class Expected:
     """One entity: its id, the state it should show (None: any but unavailable), its device."""
@@ -39,7 +39,7 @@ def known(value: str) -> bool:
 
 
 def expected_entities(fleet: dict[str, Any], version: str) -> list[Expected]:
-    """Every entity of the README's tables for the demo fleet, as Home Assistant should show it."""
+    """Every entity of the page's tables for the demo fleet, as Home Assistant should show it."""
     off = "off".__eq__
     bridge = "Lianke Bridge"
     items = [

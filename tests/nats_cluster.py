@@ -142,7 +142,7 @@ def _node_config(
     # asks the whole cluster to delete it (stream.go ``ackMsg``, its "ack reached us before the
     # actual msg" branch), so a session that had not been sent it yet (an instance away, or
     # one slower than another) never gets it. nats-server 2.9.16 reworked that ("Improvements
-    # to preAcks": "so as to not delete too early"). See README, "Scaling out".
+    # to preAcks": "so as to not delete too early"). See docs/scaling-out.md.
     lines.append(
         f'mqtt {{ listen: {LOOPBACK}:{mqtt}, ack_wait: "{ack_wait}", stream_replicas: 1 }}'
     )

@@ -38,7 +38,7 @@ BASE_IMAGE = "python:3.12-slim-bookworm"
 BRIDGES = ("bridge", "demo-bridge")
 """The compose services that run ``lianke-bridge run``."""
 IMAGE = "ghcr.io/lianke-bridge/lianke-bridge"
-"""Where a release's image is published (README: "Docker on a Raspberry Pi")."""
+"""Where a release's image is published (docs/raspberry-pi.md, "The image")."""
 COMPOSE_SCHEMA = ROOT / "tests/data/compose-spec/compose-spec.json"
 """The Compose Specification's JSON Schema (vendored: CI has no ``docker compose``)."""
 
@@ -79,7 +79,7 @@ def test_the_image_is_pinned_multi_stage_and_not_root() -> None:
     assert instruction("VOLUME") == ['["/data"]']
     assert "chown lianke:lianke /data" in DOCKERFILE
     user = f"uid {args['UID']}"
-    assert user in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert user in (ROOT / "docs/raspberry-pi.md").read_text(encoding="utf-8")
     compose = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
     assert f"writable by {user}" in compose  # what the bind-mounted ./data needs
     for service in SERVICES.values():
@@ -176,7 +176,7 @@ def test_the_bake_file_builds_a_release_for_every_platform() -> None:
     assert release["inherits"] == ["_common"]
     assert (common["context"], common["dockerfile"]) == (".", "Dockerfile")
     assert common["args"] == {"VERSION": "VERSION", "REVISION": "REVISION"}
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs/raspberry-pi.md").read_text(encoding="utf-8")
     for tag in (":0.3.0", ":0.3", ":latest"):
         assert f"`{IMAGE}{tag}`" in readme
 
@@ -232,14 +232,14 @@ def test_compose_services_and_profiles() -> None:
 def test_the_compose_file_is_valid_for_compose_v2() -> None:
     """The file passes the Compose Specification's schema, as ``docker compose config`` checks.
 
-    The README and the file itself say that Compose v2 is needed (v1 rejects ``name:``).
+    The install page and the file itself say that Compose v2 is needed (v1 rejects ``name:``).
     """
     schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft7Validator.check_schema(schema)
     errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(COMPOSE), key=str)
     assert [f"{list(e.absolute_path)}: {e.message}" for e in errors] == []
     assert COMPOSE["name"] == "lianke-bridge"
-    for text in (ROOT / "docker-compose.yml", ROOT / "README.md"):
+    for text in (ROOT / "docker-compose.yml", ROOT / "docs/install/docker-compose.md"):
         assert "Compose v2" in text.read_text(encoding="utf-8")
 
 
@@ -308,20 +308,20 @@ def test_mosquitto_listens_where_the_bridges_connect() -> None:
     assert "./docker/mosquitto/mosquitto.conf:/mosquitto/config/mosquitto.conf:ro" in mounts
     port = mosquitto_port()
     assert SERVICES["mosquitto"]["ports"] == [f"${{MOSQUITTO_PORT:-1883}}:{port}"]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs/install/docker-compose.md").read_text(encoding="utf-8")
     assert "MOSQUITTO_PORT=1884 docker compose" in readme
 
 
 def test_mosquittos_password_file_and_data_are_on_volumes() -> None:
     """The password file's folder and the retained messages outlive a recreated container.
 
-    The README's recipe writes /mosquitto/config/passwd: that folder is a named volume, with
+    The install page's recipe writes /mosquitto/config/passwd: that folder is a named volume, with
     the repository's mosquitto.conf mounted read-only over it.
     """
     mounts = [volume.split(":") for volume in SERVICES["mosquitto"]["volumes"]]
     named = {target: source for source, target, *_ in mounts if source in COMPOSE["volumes"]}
     assert set(named) == {"/mosquitto/config", "/mosquitto/data"}
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs/install/docker-compose.md").read_text(encoding="utf-8")
     recipe = "docker compose exec mosquitto mosquitto_passwd -c /mosquitto/config/passwd"
     assert recipe in readme
 
@@ -354,7 +354,7 @@ def test_mosquittos_health_check_passes_with_and_without_passwords(
 ) -> None:
     """The compose health check, run on a real Mosquitto: healthy while it answers MQTT.
 
-    With passwords on (``allow_anonymous false``, the README's recipe) the check is refused as
+    With passwords on (``allow_anonymous false``, the install page's recipe) the check is refused as
     "not authorised", which is a broker that runs: the bridges' ``service_healthy`` wait ends.
     With the broker gone it fails. ``mosquitto_sub`` reads the address from its options file,
     as the container's own check needs none (the broker is on its localhost:1883).

@@ -1,9 +1,9 @@
 """What ``lianke-bridge run`` loads: an optional feature costs nothing until it is configured.
 
-A bridge on a Raspberry Pi should cost little more than its four dependencies (README,
-Performance). The installed script runs against the simulator and a real Mosquitto with
-``PYTHONPROFILEIMPORTTIME`` set, so the interpreter itself lists every module it imported while
-the bridge published its box, answered a command and stopped.
+A bridge on a Raspberry Pi should cost little more than its four dependencies
+(docs/benchmark.md, idle RSS). The installed script runs against the simulator and a real
+Mosquitto with ``PYTHONPROFILEIMPORTTIME`` set, so the interpreter itself lists every module it
+imported while the bridge published its box, answered a command and stopped.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ MIB = 1024 * 1024
 CGROUP_LIMIT = 256 * MIB
 """What the bridge may use at all: past it the OOM killer ends it."""
 CEILING = 150 * MIB
-"""The README's ceiling for the bridge's resident memory under any flood."""
+"""The ceiling docs/reliability.md gives for the bridge's resident memory under any flood."""
 FLOOD = 200
 DOCUMENT = 5 * 1000 * 1000
 """Bytes of base64 in each flood print's payload (a 3.75 MB document)."""

@@ -32,7 +32,7 @@ from lianke_bridge.systemd import Notifier
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "packaging/systemd/lianke-bridge.service"
 INSTALLED = "/usr/local/bin/lianke-bridge"
-"""Where the README's pipx command puts the script (PIPX_BIN_DIR), which the unit starts."""
+"""Where the install page's pipx command puts the script (PIPX_BIN_DIR), which the unit starts."""
 
 
 class FakeSystemd:
@@ -189,7 +189,7 @@ def test_the_unit_file_runs_the_bridge_as_a_notify_service() -> None:
     ((name, source),) = credentials().items()
     assert args.config == f"${{CREDENTIALS_DIRECTORY}}/{name}"
     assert source == "/etc/lianke-bridge/config.yaml"
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs/install/pipx-systemd.md").read_text(encoding="utf-8")
     assert f"PIPX_BIN_DIR={Path(INSTALLED).parent} pipx install lianke-bridge" in readme
     assert f"init -o {source} --state-dir /var/lib/{service['StateDirectory']}" in readme
 

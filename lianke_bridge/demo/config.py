@@ -157,7 +157,7 @@ Print a shopping list as a page on the receipt printer (port 2):
     -m '{{"text": "- milk\\n- bread\\n- coffee", "port": 2}}'
 
 Other commands: cancel, flush, reboot, reset_error_limit, refresh, tasks, printer_params…
-(see README.md, "MQTT API").
+(see docs/commands.md).
 {home_assistant}
 Ctrl-C stops everything and empties what the demo retained ({base}/bridge/state: offline).
 """
