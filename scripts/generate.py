@@ -21,15 +21,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only list stale files (exit 1)")
     args = parser.parse_args(argv)
-    stale = [item for item in all_generated() if item.stale()]
     if args.check:
+        stale = [item for item in all_generated() if item.stale()]
         for item in stale:
             print(f"stale: {item.path} (run make generate)", file=sys.stderr)
         return 1 if stale else 0
-    for item in stale:
-        item.target.parent.mkdir(parents=True, exist_ok=True)
-        item.target.write_text(item.render(), encoding="utf-8")
-        print(f"wrote {item.path}")
+    for item in all_generated():  # in order: one may read a file written before it
+        if item.stale():
+            item.target.parent.mkdir(parents=True, exist_ok=True)
+            item.target.write_text(item.render(), encoding="utf-8")
+            print(f"wrote {item.path}")
     return 0
 
 

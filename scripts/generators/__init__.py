@@ -42,17 +42,20 @@ def all_generated() -> tuple[Generated, ...]:
     """Every generated file, from every generator module (imported here, when asked)."""
     from generators import (  # noqa: PLC0415 - generators import this module
         asyncapi,
+        asyncapi_page,
         command_tables,
         config_reference,
         schemas,
         site_copies,
     )
 
+    # In the order they are written: a generator that reads another's file comes after it.
     modules: tuple[tuple[Generated, ...], ...] = (
         config_reference.GENERATED,
         schemas.GENERATED,
         command_tables.GENERATED,
         asyncapi.GENERATED,
         site_copies.GENERATED,
+        asyncapi_page.GENERATED,
     )
     return tuple(item for module in modules for item in module)
