@@ -87,13 +87,13 @@ def test_the_new_command_has_its_schemas() -> None:
 
 
 def test_the_new_command_is_in_the_docs_tables() -> None:
-    """The contract's, the guide's and the README's tables list it, from its CommandDoc."""
+    """The contract's, the guide's and the API overview's tables list it, from its CommandDoc."""
     row = '| `echo` | `{"words": "…"}` | none (answered by the bridge) |'
     assert row in command_tables.render_page("docs/mqtt-contract.md", WITH_ECHO)
     guide = command_tables.render_page("docs/commands.md", WITH_ECHO)
     assert '| `echo` | `{"words": "…"}` | sends the words back: `{"words", "device"}` |' in guide
-    readme = command_tables.render_page("README.md", WITH_ECHO)
-    assert '| `echo` | `{"words": "…"}` | sends the words back |' in readme
+    overview = command_tables.render_page("docs/mqtt-api.md", WITH_ECHO)
+    assert '| `echo` | `{"words": "…"}` | sends the words back |' in overview
     assert "`echo`" not in command_tables.render_page("docs/mqtt-contract.md")
 
 

@@ -59,8 +59,8 @@ def guide_device(commands: Commands) -> str:
     return markdown_table(("command", "payload", "data"), rows)
 
 
-def readme(commands: Commands) -> str:
-    """README: every command, what it takes and what happens."""
+def overview(commands: Commands) -> str:
+    """docs/mqtt-api.md: every command, what it takes and what happens."""
     rows = [(_name(c, scoped=True), c.doc.payload, c.doc.does) for c in commands]
     return markdown_table(("command", "payload", "what happens"), rows)
 
@@ -71,7 +71,7 @@ PAGES: dict[str, dict[str, Table]] = {
         "bridge-commands": contract_bridge,
     },
     "docs/commands.md": {"device-commands": guide_device, "bridge-commands": contract_bridge},
-    "README.md": {"commands": readme},
+    "docs/mqtt-api.md": {"commands": overview},
 }
 """Each page, and the tables between its markers."""
 
