@@ -66,6 +66,8 @@ class Faults:
         box = self._box(device_id)
         if offline and not box.offline:
             box.disconnects += 1
+        if offline != box.offline:
+            self._state.push_message(device_id, "device_offline" if offline else "device_online")
         box.offline = offline
         if not offline:
             box.never_booted = False
@@ -77,10 +79,12 @@ class Faults:
     def unplug_printer(self, device_id: str, port: int) -> None:
         """Pull the printer's cable: it leaves printer_list; printer_status 497; jobs 5011."""
         self._printer(device_id, port).plugged = False
+        self._state.push_message(device_id, "printer_unplugged", port)
 
     def plug_printer(self, device_id: str, port: int) -> None:
         """Plug the printer back in."""
         self._printer(device_id, port).plugged = True
+        self._state.push_message(device_id, "printer_plugged", port)
 
     def printer_problem(
         self,
@@ -110,6 +114,18 @@ class Faults:
     def pages_as_task(self, on: bool = True) -> None:
         """file_pages answers ``data.task_id`` (the count a task to follow), not ``data.pages``."""
         self._state.pages_as_task = on
+
+    def callbacks(self, on: bool = True) -> None:
+        """Ending jobs are pushed to their callbackUrl (``on``), or no longer (a lost push)."""
+        self._state.callbacks_on = on
+
+    def callback_proxy(self, target: str | None = None) -> None:
+        """Send ``https://`` pushes to ``target`` (``http://host:port``), path kept; None: as is."""
+        self._state.callback_proxy = target
+
+    def message_push(self, url: str | None = None) -> None:
+        """The console's message push address (None: none): offline, plugged, unplugged."""
+        self._state.message_push_url = url
 
     def advance_clock(self, seconds: float) -> None:
         """Let ``seconds`` pass at once for the cloud's rules (pauses, windows, daily counts)."""
@@ -163,9 +179,13 @@ class Faults:
         self.request_faults.append(RequestFault("drop", path, count))
 
     def clear(self) -> None:
-        """Remove every fault: request faults, and boxes and printers back to the fleet's state."""
+        """Remove every fault: request faults, callbacks on, boxes and printers as in the fleet.
+
+        The push addresses (``callback_proxy``, ``message_push``) are settings, not faults: kept.
+        """
         self.request_faults.clear()
         self._state.pages_as_task = False
+        self._state.callbacks_on = True
         for box in self._state.boxes.values():
             box.offline = box.spec.boot_state == "offline"
             box.never_booted = box.spec.boot_state == "never_booted"
@@ -197,6 +217,9 @@ class Faults:
         "printer_unresponsive",
         "jobs_fail",
         "pages_as_task",
+        "callbacks",
+        "callback_proxy",
+        "message_push",
         "advance_clock",
         "rate_limit",
         "api_error",

@@ -1,8 +1,13 @@
 # ruff: noqa: RUF001 - the cloud's messages are Chinese, with full-width commas
 """The simulated cloud's live state: boxes and jobs, and the work behind them.
 
-Job runners, reboot and refresh timers and job callbacks run as background tasks of ``SimState``.
-Its parts live beside it: ``clock`` (Timing, SimClock), ``boxes``, ``jobs``, ``documents``.
+Job runners, reboot and refresh timers, job callbacks and message pushes run as background tasks
+of ``SimState``. Its parts live beside it: ``clock`` (Timing, SimClock), ``boxes``, ``jobs``,
+``documents``.
+
+The console's message push (a box offline or back, a printer plugged or unplugged: the
+2023-02-01 changelog) has no documented payload: the shape sent here (:func:`message_body`) is
+invented, so that a receiver can be tested at all.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import uuid
 from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -37,7 +43,14 @@ class SimState:
         self.boxes = {b.device_id: BoxRuntime(b, self.clock) for b in fleet.boxes}
         self.jobs: dict[str, Job] = {}
         self.callbacks: list[dict[str, Any]] = []
-        """Every callback attempt: url, body, and the HTTP status or error."""
+        """Every callback and message push attempt: kind, url, body, the HTTP status or error."""
+        self.callbacks_on = True
+        """Whether ending jobs are pushed to their callbackUrl (the ``callbacks`` fault)."""
+        self.callback_proxy: str | None = None
+        """``http://host:port`` an ``https://`` push really goes to, its path and query kept: the
+        reverse proxy in front of a receiver that serves no TLS (the bridge in tests)."""
+        self.message_push_url: str | None = None
+        """The console's message push address (the ``message_push`` fault); None: none sent."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
 
@@ -152,7 +165,7 @@ class SimState:
         job.result_code, job.result_msg = code, msg
         if not job.pages_only:
             box.failures = 0 if code == 200 else box.failures + 1  # noqa: PLR2004 - success
-        if job.callback_url:
+        if job.callback_url and self.callbacks_on:
             self.spawn(self._callback(job.callback_url, job.callback_body()), "callback")
 
     def cancel(self, job: Job) -> None:
@@ -232,23 +245,37 @@ class SimState:
 
     # ---- callbacks -------------------------------------------------------------------------
 
-    async def _callback(self, url: str, body: dict[str, Any]) -> None:
-        """POST the job's result; retried at ``Timing.callback_retries`` until HTTP 200."""
+    def push_message(self, device_id: str, kind: str, port: int | None = None) -> None:
+        """The console's message push about a box, if an address is set (invented shape)."""
+        if self.message_push_url is not None:
+            body = message_body(device_id, kind, port, self.clock.now().strftime(TIME_FORMAT))
+            self.spawn(self._callback(self.message_push_url, body, "message"), "message-push")
+
+    def _target(self, url: str) -> str:
+        """Where a push really goes: through ``callback_proxy`` for an https address."""
+        parts = urlsplit(url)
+        if self.callback_proxy is None or parts.scheme != "https":
+            return url
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{self.callback_proxy.rstrip('/')}{parts.path}{query}"
+
+    async def _callback(self, url: str, body: dict[str, Any], kind: str = "job") -> None:
+        """POST a push; retried at ``Timing.callback_retries`` until HTTP 200."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         for delay in self.timing.callback_retries:
             await asyncio.sleep(delay)
-            record: dict[str, Any] = {"url": url, "body": body}
+            record: dict[str, Any] = {"kind": kind, "url": url, "body": body}
             self.callbacks.append(record)
             try:
-                async with self._session.post(url, json=body) as response:
+                async with self._session.post(self._target(url), json=body) as response:
                     record["status"] = response.status
                     if response.status == 200:  # noqa: PLR2004 - the receiver's "got it"
                         return
             except (aiohttp.ClientError, TimeoutError) as err:
                 record["error"] = type(err).__name__
                 _LOGGER.debug("callback to %s failed: %s", url, err)
-        _LOGGER.info("callback for task %s given up", body.get("task_id"))
+        _LOGGER.info("%s push to %s given up", kind, urlsplit(url).hostname)
 
     # ---- admin view ------------------------------------------------------------------------
 
@@ -286,3 +313,22 @@ class SimState:
             },
             "callbacks": self.callbacks,
         }
+
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+MESSAGES = {
+    "device_offline": "设备已离线",
+    "device_online": "设备已上线",
+    "printer_plugged": "打印机已插入",
+    "printer_unplugged": "打印机已拔出",
+}
+"""The kinds of message the simulator pushes, with the words it sends."""
+
+
+def message_body(device_id: str, kind: str, port: int | None, time: str) -> dict[str, Any]:
+    """A message push as the simulator sends it. INVENTED: the reference shows no payload."""
+    body: dict[str, Any] = {"msg_type": kind, "device_id": device_id, "msg": MESSAGES[kind]}
+    if port is not None:
+        body["device_port"] = port
+    body["time"] = time
+    return body
