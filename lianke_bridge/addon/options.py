@@ -2,8 +2,8 @@
 
 Home Assistant keeps what the user sets in the add-on's page in ``/data/options.json``: the
 ApiKey, the boxes (a name and the link in the box's QR code), poll intervals, the discovery mode,
-the language of the names, the log level and, when the Supervisor's broker is not the one, a
-broker. Everything else keeps
+the language of the names, the cloud's push address, the log level and, when the Supervisor's
+broker is not the one, a broker. Everything else keeps
 the bridge's default or comes from ``config.yaml`` in the add-on's own folder, written like the
 bridge's configuration file (``!secret`` included). This module only moves each option to its
 configuration key and remembers where every value came from; the bridge's one schema
@@ -57,6 +57,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("poll", "job"), ("jobs", "poll_interval")),
     Option(("discovery",), ("homeassistant", "discovery")),
     Option(("language",), ("homeassistant", "language")),
+    Option(("callback_url",), ("lianke", "callback_url")),
     Option(("log_level",), ("logging", "level")),
     Option(("mqtt", "host"), ("mqtt", "host")),
     Option(("mqtt", "port"), ("mqtt", "port")),

@@ -24,6 +24,7 @@ come from one tree (:mod:`lianke_bridge.errors`) and name the call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import logging
 from collections.abc import Iterable, Mapping
@@ -78,6 +79,10 @@ class LiankeClient(CloudTransport):
     Use it as ``async with LiankeClient(api_key) as client:`` or call ``close()``; a session
     passed in is borrowed and left open.
     """
+
+    callback_url: str | None = None
+    """Sent as ``callbackUrl`` with every print that names none of its own: where the cloud
+    POSTs the job's result (https only). Secret: never logged, never in an error."""
 
     def __repr__(self) -> str:
         return f"LiankeClient(base_url={self.base_url!r})"
@@ -141,6 +146,8 @@ class LiankeClient(CloudTransport):
                 "a print job given by URL needs urlFileExt (url_file_ext): "
                 "the links' paths do not end in one supported type"
             )
+        if request.callback_url is None and self.callback_url is not None:
+            request = dataclasses.replace(request, callback_url=self.callback_url)
         if request.callback_url and not request.callback_url.startswith("https://"):
             raise ValueError("callbackUrl must be an https:// link (the cloud calls no other)")
         data = await self._endpoint_call(

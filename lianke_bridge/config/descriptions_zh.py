@@ -36,7 +36,10 @@ SECTIONS: Mapping[str, str] = {
     "homeassistant": "MQTT 自动发现：Home Assistant 会自己找到桥接程序、云盒和打印机。",
     "jobs": "打印任务：一个请求可以携带什么，以及如何跟踪每个任务直到结束。",
     "logging": "桥接程序记录哪些日志，以及日志的格式。",
-    "http": "可选的 HTTP 端点：`/healthz` 提供健康状态，`/metrics` 提供 Prometheus 指标。",
+    "http": (
+        "可选的 HTTP 端点：`/healthz` 提供健康状态，`/metrics` 提供 Prometheus 指标；"
+        "`lianke.callback_url` 以 `{token}` 结尾时，还接收链科云的推送。"
+    ),
 }
 """A section's opening words (the class docstrings of the model)."""
 
@@ -69,6 +72,16 @@ OPTIONS: Mapping[str, str] = {
     "lianke.status_spacing": (
         "同一台打印机两次 `printer_status` 之间至少间隔的秒数：过早再次查询云盒的同一端口，"
         "云端会返回 10009“请求过于频繁”，所以紧接在轮询之后的 `refresh` 会先等一等。"
+    ),
+    "lianke.callback_url": (
+        "链科云在任务结束时推送（POST）任务结果的公网 `https://` 地址（即回调地址 callbackUrl），"
+        "随每个打印任务一起发送：任务结束后一秒内就能看到结果，打印任务也只需每隔 "
+        "`jobs.push_poll_interval` 查询一次。以 `{token}` 结尾时"
+        "（`https://print.example.com/lianke/{token}`），它是反向代理后面桥接程序自己的 HTTP 端点"
+        "（需开启 `http:`），桥接程序会把自己的密钥令牌放在那里；不以 `{token}` 结尾时，"
+        "推送原样发往该地址：例如 Home Assistant 的 webhook，再由它转发到 "
+        "`<base>/bridge/callback`（蓝图 `lianke_bridge/cloud_push_relay.yaml`）。"
+        "请保密：知道这个地址的人都能向桥接程序发送推送。"
     ),
     # ---- devices
     "devices[].name": (
@@ -187,6 +200,12 @@ OPTIONS: Mapping[str, str] = {
     ),
     # ---- jobs
     "jobs.poll_interval": "查询进行中的打印任务状态的间隔秒数；链科的接口文档建议 10 秒。",
+    "jobs.push_poll_interval": (
+        "链科云的推送正常到达时（已设置 `lianke.callback_url`），查询进行中的打印任务状态的"
+        "间隔秒数：任务何时结束由推送告知，这里的查询只是后备。"
+        "如果某个任务结束时没有收到推送，之后改为每隔 `poll_interval` 查询一次，"
+        "直到再次收到推送。"
+    ),
     "jobs.retention": "任务结束后，它的保留（retained）主题留多久，再由桥接程序清除。",
     "jobs.max_file_bytes": (
         "一个打印请求可以携带的最大文档（MB 即 MiB）。请求本身可以比它大三分之一"
@@ -214,6 +233,12 @@ OPTIONS: Mapping[str, str] = {
     "http.port": (
         "TCP 端口（`0`：任选一个空闲端口，并写在日志里）。端口已被占用时会记录一条错误日志，"
         "桥接程序照常运行，只是没有这个端点。"
+    ),
+    "http.callback_path": (
+        "当 `lianke.callback_url` 以 `{token}` 结尾时，桥接程序接收链科云推送的路径"
+        "（令牌之前的部分，`/lianke` 即在 `/lianke/<令牌>` 上接收）。"
+        "留空则使用 `lianke.callback_url` 中的路径；"
+        "如果反向代理在转发时改写了路径，请在这里填写桥接程序实际收到的路径。"
     ),
     # ---- the rest
     "state_dir": (

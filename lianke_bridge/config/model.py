@@ -87,6 +87,15 @@ class LiankeConfig:
     """Seconds between two ``printer_status`` of the same printer: the cloud answers 10009 "too
     frequent" when a box's port is asked again sooner, so a ``refresh`` right after a poll waits
     this long first."""
+    callback_url: str | None = field(default=None, repr=False)
+    """The public ``https://`` address the cloud POSTs each job's result to when the job ends
+    (its push), sent with every print: a job's end then shows within a second, and jobs are
+    polled only every ``jobs.push_poll_interval``. With ``{token}`` as its last part
+    (``https://print.example.com/lianke/{token}``) it is the bridge's own HTTP endpoint (``http:``
+    on) behind your reverse proxy, and the bridge puts its secret token there; without, pushes go
+    to that address as it is: Home Assistant's webhook, relaying them to
+    ``<base>/bridge/callback`` (the blueprint ``lianke_bridge/cloud_push_relay.yaml``).
+    Secret: anyone who knows it can send the bridge pushes."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +231,11 @@ class JobsConfig:
 
     poll_interval: float = 10.0
     """Seconds between status checks of a job in flight; the Lianke reference advises 10."""
+    push_poll_interval: float = 60.0
+    """Seconds between status checks of a job in flight while the cloud's pushes arrive
+    (``lianke.callback_url`` set): the push tells the job's end, these checks are the fallback.
+    When a job ends without its push, jobs are checked every ``poll_interval`` again until the
+    next push arrives."""
     retention: float = 24 * 3600.0
     """How long a finished job's retained topic stays before the bridge clears it."""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
@@ -248,7 +262,11 @@ class LoggingConfig:
 
 @dataclass(frozen=True)
 class HttpConfig:
-    """An optional HTTP endpoint: health on ``/healthz``, Prometheus metrics on ``/metrics``."""
+    """An optional HTTP endpoint: health on ``/healthz``, metrics on ``/metrics``, pushes.
+
+    Prometheus scrapes ``/metrics``; the cloud's pushes come when ``lianke.callback_url`` ends in
+    ``{token}``.
+    """
 
     enabled: bool = False
     """Serve ``/healthz`` and ``/metrics``. While off, the bridge does not even load the HTTP
@@ -259,6 +277,10 @@ class HttpConfig:
     port: int = 9108
     """The TCP port (``0``: any free one, which the log names). A port already taken is logged as
     an error and the bridge goes on without the endpoint."""
+    callback_path: str | None = None
+    """The path the cloud's pushes are served on, before the token (``/lianke`` serves
+    ``/lianke/<token>``), when ``lianke.callback_url`` has ``{token}``. Unset: the path of
+    ``lianke.callback_url``; set it when your reverse proxy changes the path on the way."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +304,32 @@ class Config:
     ``lianke-bridge-2`` is 2). ``run --shard I/N`` wins."""
 
     @property
+    def push_mode(self) -> Literal["off", "http", "relay"]:
+        """Where prints ask the cloud to push their results (``records/push.py``'s ``Mode``)."""
+        url = self.lianke.callback_url
+        if url is None:
+            return "off"
+        return "http" if url.endswith(TOKEN_PLACEHOLDER) else "relay"
+
+    @property
+    def push_path(self) -> str | None:
+        """The path the bridge serves pushes on, before ``/<token>``; None: it serves none."""
+        if self.push_mode != "http":
+            return None
+        if self.http.callback_path is not None:
+            return self.http.callback_path
+        return callback_path_of(str(self.lianke.callback_url))
+
+    def push_url(self, token: str) -> str | None:
+        """The ``callbackUrl`` sent with every print: ``{token}`` made the bridge's token."""
+        url = self.lianke.callback_url
+        if url is None:
+            return None
+        if self.push_mode != "http":
+            return url
+        return url.removesuffix(TOKEN_PLACEHOLDER) + "/" + token
+
+    @property
     def max_packet_size(self) -> int:
         """The largest MQTT packet the bridge takes: ``mqtt.max_packet_size`` or its default."""
         if self.mqtt.max_packet_size is not None:
@@ -290,6 +338,18 @@ class Config:
 
 
 # ---- limits and names ------------------------------------------------------------------------
+TOKEN_PLACEHOLDER = "/{token}"  # noqa: S105 - a placeholder, not a secret
+"""Ends a ``lianke.callback_url`` the bridge's own endpoint receives: its token goes there."""
+
+
+def callback_path_of(url: str) -> str:
+    """The path of a ``{token}`` callback URL before its token (``""`` for the site's root)."""
+    without = url.removesuffix(TOKEN_PLACEHOLDER)
+    rest = without.split("://", 1)[-1]
+    slash = rest.find("/")
+    return "" if slash < 0 else rest[slash:].rstrip("/")
+
+
 RESERVED_NAMES = frozenset({"bridge"})
 """Device names taken by the bridge's own topics (``<base>/bridge/…``)."""
 

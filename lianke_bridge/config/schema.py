@@ -45,6 +45,7 @@ from lianke_bridge.config.model import (
 from lianke_bridge.config.mqtt_topics import valid_base_topic, valid_own_topic
 from lianke_bridge.config.overrides import SECRET_FILE_KEYS
 from lianke_bridge.config.paths import directory, existing_file
+from lianke_bridge.config.push import callback_path, callback_url, check_push
 from lianke_bridge.config.shard import Shard
 from lianke_bridge.config.validators import (
     boolean,
@@ -201,6 +202,7 @@ LIANKE_SCHEMA = vol.Schema(
             60, 24 * 3600, " (a refused key tried often gets banned)"
         ),
         _optional(LiankeConfig, "status_spacing"): seconds(0, 60),
+        _optional(LiankeConfig, "callback_url"): optional(callback_url),
     }
 )
 
@@ -295,6 +297,7 @@ HOMEASSISTANT_SCHEMA = vol.Schema(
 JOBS_SCHEMA = vol.Schema(
     {
         _optional(JobsConfig, "poll_interval"): seconds(JOBS_POLL_FLOOR, 3600, _POLL_WHY),
+        _optional(JobsConfig, "push_poll_interval"): seconds(JOBS_POLL_FLOOR, 3600, _POLL_WHY),
         _optional(JobsConfig, "retention"): seconds(0, 30 * 86400),
         _optional(JobsConfig, "max_file_bytes"): file_size,
         _optional(JobsConfig, "allowed_hosts"): host_list,
@@ -313,6 +316,7 @@ HTTP_SCHEMA = vol.Schema(
         _optional(HttpConfig, "enabled"): boolean,
         _optional(HttpConfig, "host"): host,
         _optional(HttpConfig, "port"): integer(0, 65535, "a TCP port (0: any free one)"),
+        _optional(HttpConfig, "callback_path"): callback_path,
     }
 )
 
@@ -341,7 +345,7 @@ CONFIG_BASE_SCHEMA = vol.Schema(
     }
 )
 
-CONFIG_SCHEMA = every(CONFIG_BASE_SCHEMA, check_devices_unique, check_packet_size)
+CONFIG_SCHEMA = every(CONFIG_BASE_SCHEMA, check_devices_unique, check_packet_size, check_push)
 """The whole file. Defaults come from the dataclasses above."""
 
 _ALL_KEYS = frozenset(

@@ -154,6 +154,8 @@ _NAMED: Mapping[str, Accepts] = {
     "secret": Accepts("text", secret=True),
     "host": Accepts("host"),
     "http_url": Accepts("url"),
+    "callback_url": Accepts("https_url", secret=True),
+    "callback_path": Accepts("url_path"),
     "valid_base_topic": Accepts("topic"),
     "valid_own_topic": Accepts("topic"),
     "device_name": Accepts("slug"),
