@@ -316,6 +316,32 @@ def test_check_config_missing_file(capsys: pytest.CaptureFixture[str], tmp_path:
     assert "config.example.yaml" in capsys.readouterr().err
 
 
+def test_callback_url_prints_the_address_check_config_only_names(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``callback-url`` prints the whole address, token made and kept; check-config never does."""
+    path = tmp_path / "config.yaml"
+    text = EXAMPLE_CONFIG.read_text("utf-8")
+    text = text.replace(
+        "  # callback_url: https://print.example.com/lianke/{token}",
+        "  callback_url: https://print.example.com/lianke/{token}",
+        1,
+    ).replace("  enabled: false                         # off", "  enabled: true #", 1)
+    path.write_text(text.replace("state_dir: data", f"state_dir: {tmp_path / 'state'}"), "utf-8")
+    assert main(["callback-url", "-c", str(path)]) == 0
+    address = capsys.readouterr().out.strip()
+    token = address.removeprefix("https://print.example.com/lianke/")
+    assert len(token) == 32
+    assert main(["callback-url", "-c", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == address
+    assert main(["check-config", "-c", str(path)]) == 0
+    report = capsys.readouterr().out
+    assert "served on POST /lianke/<token>" in report
+    assert token not in report
+    assert main(["callback-url", "-c", str(EXAMPLE_CONFIG)]) == 2
+    assert "lianke.callback_url is not set" in capsys.readouterr().err
+
+
 # ---- simulate -----------------------------------------------------------------------------
 def test_simulate_print_fleet(capsys: pytest.CaptureFixture[str]) -> None:
     """``--print-fleet`` prints the demo fleet as JSON: the ApiKey and every box with its key."""

@@ -86,7 +86,11 @@ def test_schemas_are_valid_draft_2020_12(path: Path) -> None:
 
 def test_index_names_existing_schemas() -> None:
     """Every schema the index names exists; every schema is named by the index or used by one."""
-    named = {entry["schema"] for entry in INDEX["topics"]} | set(INDEX["requests"].values())
+    named = (
+        {entry["schema"] for entry in INDEX["topics"]}
+        | set(INDEX["requests"].values())
+        | set(INDEX["received"].values())
+    )
     for name in named:
         assert (SCHEMAS / name).is_file(), name
     files = {p.relative_to(SCHEMAS).as_posix() for p in schema_files()}

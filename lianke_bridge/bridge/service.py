@@ -26,6 +26,7 @@ from lianke_bridge.bridge.discovery.announcer import HA_ANNOUNCE_DELAY, HomeAssi
 from lianke_bridge.bridge.intake.answering import RequestAnswerer
 from lianke_bridge.bridge.intake.listener import RequestListener
 from lianke_bridge.bridge.intake.scaleout import InstanceRole
+from lianke_bridge.bridge.jobs.pushes import Pushes
 from lianke_bridge.bridge.jobs.tracker import JobTracker
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.monitoring.monitor import BridgeMonitor
@@ -105,6 +106,8 @@ class BridgeService:
         self.http_port: int | None = None
         """The port ``/healthz`` and ``/metrics`` are served on, once ``http_bound`` is set."""
         self.http_bound = asyncio.Event()
+        self.pushes = Pushes(config, clock)
+        """The cloud's pushes: the ledger, the HTTP route, the receiver (``jobs/pushes.py``)."""
         self._check_retained = config.mqtt.protocol != "5"
         """MQTT 3.1.1 hides the retain flag of live messages: check each request (retained.py)."""
         self._sync_id = hashlib.sha256(self.client_id.encode()).hexdigest()[:12]
@@ -120,6 +123,7 @@ class BridgeService:
             cloud=lambda: self._client,
             jobs=lambda: self.jobs,
             schedule=lambda: self.schedule,
+            pushes=self.pushes.ledger,
             health_interval=health_interval,
             clock=clock,
         )
@@ -222,10 +226,12 @@ class BridgeService:
             store=self.store,
             config=self.config.jobs,
             credentials=self._credentials,
-            emit=self.emit,
+            emit=self.monitor.emit,
             on_change=self._job_changed,
+            pushes=self.pushes.ledger,
             clock=self.clock,
         )
+        self.pushes.start(client, self._jobs, self.boxes, self.elsewhere.values())
         self.schedule = FleetSchedule(
             self.boxes.values(),
             budget=self.config.lianke.rate_limit,
@@ -238,7 +244,7 @@ class BridgeService:
                 client=client,
                 publisher=self.publisher,
                 topics=self.topics,
-                emit=self.emit,
+                emit=self.monitor.emit,
                 own_jobs=self._jobs.own_jobs,
                 on_identity_changed=self._identity_changed,
                 stretch=functools.partial(self.schedule.stretch, box),
@@ -251,7 +257,7 @@ class BridgeService:
             pollers=self.pollers,
             publisher=self.publisher,
             topics=self.topics,
-            emit=self.emit,
+            emit=self.monitor.emit,
             republish=self.republish,
             health_check=self.monitor.health_check,
         )
@@ -332,9 +338,12 @@ class BridgeService:
             group.create_task(poller.run(), name=f"poll-{name}")
 
     def _control(self, topic: str, payload: Any, group: asyncio.TaskGroup) -> bool:
-        """Handle Home Assistant's status and the fan-outs (True)."""
+        """Handle Home Assistant's status, the cloud's relayed pushes and the fan-outs (True)."""
         if self.announcer.is_birth_topic(topic):
             self.announcer.birth(payload, group)
+            return True
+        if topic == self.topics.bridge_callback:
+            group.create_task(self.pushes.relayed(payload), name="push")
             return True
         return self.role.control(topic, payload, group)
 
@@ -387,10 +396,6 @@ class BridgeService:
     def healthz(self) -> dict[str, Any]:
         """The small JSON of ``/healthz``: the same facts as ``bridge/health``, never secrets."""
         return self.monitor.healthz()
-
-    async def emit(self, device: str | None, event: dict[str, Any]) -> None:
-        """Publish an event on the device's or the bridge's event topic."""
-        await self.monitor.emit(device, event)
 
     def forward_log(self, record: dict[str, Any]) -> None:
         """Queue a warning or error for ``<base>/bridge/log`` (called by the log handler)."""

@@ -1,7 +1,8 @@
 """One connected MQTT session of the bridge: what it says on connect and on leaving, what it runs.
 
 On connect: ``online`` (retained), everything retained published again, the subscriptions (the
-requests, MQTT 3.1.1's sync topic, the fan-outs of a scaled-out bridge, Home Assistant's status)
+requests, MQTT 3.1.1's sync topic, the cloud's relayed pushes, the fan-outs of a scaled-out
+bridge, Home Assistant's status)
 and the stale ones of the persistent session dropped. Then the session's tasks run in one
 ``TaskGroup`` until the broker goes away or the bridge stops. A stop says ``offline`` within a
 bound (the demo also clears what it retained); a bug says ``offline`` before the clean
@@ -22,11 +23,12 @@ from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.mqtt.session import (
     abandon,
     broker_errors_only,
+    refuses,
     subscribe,
     subscribe_requests,
     unsubscribe_stale,
 )
-from lianke_bridge.bridge.records.topics import Topics
+from lianke_bridge.bridge.records.topics import Topics, shown_topic
 from lianke_bridge.config import Config
 
 _LOGGER = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ class BridgeSession:
         self._clear_retained = clear_retained
         """On a clean stop, clear what the bridge retained (the demo: its boxes are not real)."""
         self._tasks = tasks
+        self._pushes_refused = False
+        """The broker refused ``<base>/bridge/callback`` once already (said once a run)."""
 
     async def run(self, mqtt: aiomqtt.Client) -> None:
         """One connected session; on a clean stop, say ``offline`` before leaving."""
@@ -128,6 +132,8 @@ class BridgeSession:
             wanted.append(self.sync_topic)
             await subscribe(mqtt, wanted[-1])
         await self.subscribe_requests(mqtt)
+        if await self._subscribe_pushes(mqtt):
+            wanted.append(self.topics.bridge_callback)
         if self.config.shard.scaled:
             wanted.append(self.topics.fanout_filter)
             await subscribe(mqtt, wanted[-1])
@@ -135,6 +141,25 @@ class BridgeSession:
             wanted.append(self.config.homeassistant.status_topic)
             await subscribe(mqtt, wanted[-1])
         await unsubscribe_stale(mqtt, self.config.mqtt, self.store, wanted)
+
+    async def _subscribe_pushes(self, mqtt: aiomqtt.Client) -> bool:
+        """The cloud's pushes relayed over MQTT; a broker that refuses them is said once.
+
+        Unlike the requests, the bridge works without them (jobs are polled), so a broker's
+        ACL written before this topic existed must not keep the bridge from connecting.
+        """
+        topic = self.topics.bridge_callback
+        granted = await mqtt.subscribe(topic, qos=1)
+        if not any(refuses(code) for code in granted):
+            return True
+        if not self._pushes_refused:
+            self._pushes_refused = True
+            _LOGGER.warning(
+                "the broker refused the subscription to %s (its ACL?): pushes relayed over MQTT "
+                "do not reach the bridge; jobs are polled",
+                shown_topic(topic),
+            )
+        return False
 
     async def subscribe_requests(self, mqtt: aiomqtt.Client) -> None:
         """Subscribe to the requests (again: MQTT 3.1.1's retained check re-subscribes)."""

@@ -15,6 +15,7 @@ import lianke_bridge
 from lianke_bridge.cli.bridge import cmd_addon, cmd_demo, cmd_run
 from lianke_bridge.cli.process import LOG_LEVELS
 from lianke_bridge.cli.tools import (
+    cmd_callback_url,
     cmd_check_config,
     cmd_decode_qr,
     cmd_health,
@@ -116,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     health.add_argument("-c", "--config", default="config.yaml", help="configuration file")
     health.set_defaults(func=cmd_health)
+
+    push = sub.add_parser(
+        "callback-url",
+        help="print the address the cloud pushes to, with its secret token (for the console)",
+        parents=[logs],
+    )
+    push.add_argument("-c", "--config", default="config.yaml", help="configuration file")
+    push.set_defaults(func=cmd_callback_url)
 
     qr = sub.add_parser(
         "decode-qr", help="show the device id inside a box's QR link or token", parents=[logs]

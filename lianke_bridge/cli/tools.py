@@ -1,4 +1,4 @@
-"""The commands around the bridge: init, check-config, health, decode-qr and simulate.
+"""The commands around the bridge: init, check-config, health, callback-url, decode-qr, simulate.
 
 Each imports what it needs when it runs: ``health`` runs every minute as a container health
 check and reads only the heartbeat (no asyncio, no service, no configuration validator).
@@ -10,9 +10,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from lianke_bridge import errors
 from lianke_bridge.cli.process import run_until_stopped, setup_logging
+
+if TYPE_CHECKING:
+    from lianke_bridge.config import Config
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -68,8 +73,44 @@ def cmd_check_config(args: argparse.Namespace) -> int:
                 "are this instance's (the figures below are for them)"
             )
         report += "\n" + "\n".join(calls_per_hour(devices, config.lianke.rate_limit))
+        report += pushes_line(config)
     print(report, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 2
+
+
+def pushes_line(config: Config) -> str:
+    """check-config's words on the cloud's pushes: where they go, never the secret part."""
+    url = config.lianke.callback_url
+    if url is None:
+        return ""
+    if config.push_path is not None:
+        return (
+            f"\npushes: each print asks the cloud to POST its end to {url}, served on POST "
+            f"{config.push_path}/<token>; `lianke-bridge callback-url` prints the address with "
+            "its token (for the Lianke console's message push)"
+        )
+    return (
+        f"\npushes: each print asks the cloud to POST its end to https://{urlsplit(url).hostname}"
+        "/… (lianke.callback_url), to be relayed to <base>/bridge/callback"
+    )
+
+
+def cmd_callback_url(args: argparse.Namespace) -> int:
+    """Print the address the cloud pushes to, with the bridge's token: a secret, on purpose."""
+    from lianke_bridge.bridge.memory.push_token import push_token  # noqa: PLC0415
+    from lianke_bridge.config import load_config  # noqa: PLC0415
+
+    try:
+        config = load_config(Path(args.config))
+    except errors.ConfigError as err:
+        print(f"configuration error in {args.config}: {err}", file=sys.stderr)  # noqa: T201
+        return 2
+    if config.lianke.callback_url is None:
+        print("lianke.callback_url is not set: the cloud pushes nothing", file=sys.stderr)  # noqa: T201
+        return 2
+    token = push_token(config.state_dir) if config.push_path is not None else ""
+    print(config.push_url(token or ""))  # noqa: T201
+    return 0
 
 
 def cmd_health(args: argparse.Namespace) -> int:

@@ -12,6 +12,10 @@ make an older job the last).
 
 A print is recorded as a submission around its cloud call, and one a crash cut off is found
 again in the box's task list: ``recovery.py``. The cloud's times are read by ``cloud_time.py``.
+
+With ``lianke.callback_url`` set the cloud pushes each job's end (``pushes.py`` receives it): a
+pushed end is confirmed with one ``job_status`` before it is published (``confirm``), and jobs
+are polled rarely while pushes arrive (when each job is asked: ``polls.py``).
 """
 
 from __future__ import annotations
@@ -28,17 +32,19 @@ import aiomqtt
 from lianke_bridge import errors
 from lianke_bridge.asyncutil import checkpoint, sleep_until_woken
 from lianke_bridge.bridge.jobs.cloud_time import CloudClock
+from lianke_bridge.bridge.jobs.polls import JobPolls
 from lianke_bridge.bridge.jobs.recovery import PrintRecovery
 from lianke_bridge.bridge.memory.store import Store
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.records.answer import Work
+from lianke_bridge.bridge.records.push import PushLedger
 from lianke_bridge.bridge.records.state import JobRecord, TaskRow
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock, monotonic_of
 from lianke_bridge.clock import now as clock_now
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.client import LiankeClient
-from lianke_bridge.cloud.limiter import background_calls
+from lianke_bridge.cloud.limiter import Priority, background_calls, call_priority
 from lianke_bridge.cloud.models import Credentials, DeviceTask, JobStatus
 from lianke_bridge.config import JobsConfig
 
@@ -55,6 +61,10 @@ FINISH_EVENTS: Mapping[codes.JobState, str] = {
 """The ``<dev>/event`` announcing each way a job can end."""
 
 
+PUSHED_STATES = frozenset({codes.TaskState.SUCCESS, codes.TaskState.FAILURE})
+"""The ends the cloud pushes (a revoked job gets no push)."""
+
+
 class JobTracker:
     """Owns the bridge's jobs: publishes them, polls them, expires them."""
 
@@ -69,6 +79,7 @@ class JobTracker:
         credentials: Callable[[str], Credentials | None],
         emit: EventSink,
         on_change: Callable[[str], Awaitable[None]],
+        pushes: PushLedger | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._client = client
@@ -92,13 +103,13 @@ class JobTracker:
             clock=clock,
         )
         """Prints recorded around their cloud call; interrupted ones found again."""
-        self._due: dict[str, float] = {}
-        """Event-loop time each active job is next asked about (missing: due now)."""
         self._ended: dict[str, float] = {}
         """When each ended job ended, on the monotonic clock (known from its first expiry pass)."""
         self._made = itertools.count(1)
         self._order: dict[str, int] = {}
         """The order the jobs of this run were made in (later: higher); earlier ones are 0."""
+        self.polls = JobPolls(config, pushes if pushes is not None else PushLedger())
+        """When each job is next asked about (rarely while the cloud's pushes arrive)."""
 
     @property
     def jobs(self) -> dict[str, JobRecord]:
@@ -128,7 +139,7 @@ class JobTracker:
         its topics are published now; else the caller publishes them (:meth:`announcer`), a
         print once its answer is out (the answer carries the job too).
         """
-        self._due[job.task_id] = asyncio.get_running_loop().time() + self._config.poll_interval
+        self.polls.later(job.task_id, asyncio.get_running_loop().time())
         self._order.setdefault(job.task_id, next(self._made))
         if announce:
             await self.announce(job.task_id)
@@ -210,9 +221,10 @@ class JobTracker:
             await self.poll_once()
             await self.expire()
             active = [j.task_id for j in self.jobs.values() if not j.state.is_final]
-            next_due = min((self._due.get(t, 0.0) for t in active), default=None)
-            wait = self._config.poll_interval if next_due is None else next_due - loop.time()
-            await sleep_until_woken(self._wake, max(0.05, min(wait, self._config.poll_interval)))
+            next_due = self.polls.next_due(active)
+            interval = self.polls.interval
+            wait = interval if next_due is None else next_due - loop.time()
+            await sleep_until_woken(self._wake, max(0.05, min(wait, interval)))
 
     async def poll_once(self) -> None:
         """Ask the cloud about each job that has not ended and is due.
@@ -222,17 +234,56 @@ class JobTracker:
         now = asyncio.get_running_loop().time()
         for job in [j for j in self.jobs.values() if not j.state.is_final]:
             credentials = self._credentials(job.device)
-            if credentials is None:
+            if credentials is None or not self.polls.due(job.task_id, now):
                 continue
-            if self._due.get(job.task_id, 0.0) > now:
-                continue
-            self._due[job.task_id] = now + self._config.poll_interval
+            self.polls.later(job.task_id, now)
             try:
                 status = await self._client.job_status(credentials, job.task_id, job.port)
             except errors.CloudError as err:
                 _LOGGER.debug("job %s: %s", job.task_id, err)
                 continue
-            await self.apply(job, status)
+            current = self.jobs.get(job.task_id, job)
+            if current.state.is_final:
+                continue  # a push's confirmation published its end meanwhile
+            ours = job.task_id in self._order  # submitted in this run: its push was awaited
+            if ours and status.task_state in PUSHED_STATES and status.state.is_final:
+                self.polls.missed(job.task_id, asyncio.get_running_loop().time())
+            await self.apply(current, status)
+
+    async def confirm(self, task_id: str) -> str:
+        """A push says this job ended: ask the cloud once, publish what it answers.
+
+        Returns ``confirmed`` (the cloud says it ended, now published), ``duplicate`` (it had
+        ended, or is being confirmed), ``too_soon`` (confirmed less than ``poll_interval`` ago)
+        or ``unconfirmed`` (the cloud says it goes on, or could not be asked: polled soon).
+        """
+        job = self.jobs.get(task_id)
+        credentials = None if job is None else self._credentials(job.device)
+        if job is None or credentials is None or job.state.is_final:
+            return "duplicate"
+        loop = asyncio.get_running_loop()
+        refused = self.polls.may_confirm(task_id, loop.time())
+        if refused is not None:
+            return refused
+        status: JobStatus | None = None
+        try:
+            with call_priority(Priority.POLL_FIRST):  # someone waits; commands still go first
+                status = await self._client.job_status(credentials, task_id, job.port)
+        except errors.CloudError as err:
+            _LOGGER.debug("job %s: its push could not be confirmed: %s", task_id, err)
+        finally:
+            self.polls.confirmed(task_id, loop.time())
+        current = self.jobs.get(task_id)
+        if current is None or current.state.is_final:
+            return "duplicate"
+        if status is None:
+            return "unconfirmed"
+        try:
+            current = await self.apply(current, status)
+        except aiomqtt.MqttError as err:  # stored: the reconnect publishes it
+            _LOGGER.info("job %s ended; publishing it waits for the broker (%s)", task_id, err)
+            current = self.jobs.get(task_id, current)
+        return "confirmed" if current.state.is_final else "unconfirmed"
 
     async def apply(self, job: JobRecord, status: JobStatus) -> JobRecord:
         """Fold a job_status answer in; publish and fire events if it moved."""
@@ -268,7 +319,7 @@ class JobTracker:
             return job
         updated = replace(job, state=codes.JobState.CANCELLING, api_state="SET_REVOKE")
         await self._save_and_publish(updated)
-        self._due[task_id] = 0.0  # the cancel's outcome is worth one call now
+        self.polls.now(task_id)  # the cancel's outcome is worth one call now
         self._wake.set()
         return updated
 
@@ -289,7 +340,7 @@ class JobTracker:
             if now - ended >= self._config.retention:
                 await self._publisher.clear(self._topics.job(job.device, job.task_id))
                 self._store.drop_job(job.task_id)
-                self._due.pop(job.task_id, None)
+                self.polls.forget(job.task_id)
                 self._ended.pop(job.task_id, None)
                 self._order.pop(job.task_id, None)
 

@@ -41,6 +41,7 @@ from typing import Any
 from lianke_bridge import heartbeat
 from lianke_bridge.bridge.memory import statedir
 from lianke_bridge.bridge.memory.entries import SeenRequest, Submission
+from lianke_bridge.bridge.memory.push_token import TOKEN_FILE
 from lianke_bridge.bridge.memory.statedb import (
     CORRUPT_SUFFIX,
     DATABASE_FILE,
@@ -69,6 +70,7 @@ STATE_FILES = (
     DATABASE_FILE + CORRUPT_SUFFIX,
     LEGACY_STATE_FILE,
     HEARTBEAT_FILE,
+    TOKEN_FILE,
 )
 """Every file the bridge keeps in ``state_dir`` (made 0600 if an earlier version left it wider)."""
 CLOCK_STEP = 1.0

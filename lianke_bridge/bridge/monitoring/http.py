@@ -1,22 +1,31 @@
-"""The optional HTTP endpoint: ``/healthz`` for probes, ``/metrics`` for Prometheus.
+"""The optional HTTP endpoint: ``/healthz`` for probes, ``/metrics`` for Prometheus, pushes.
 
 Off unless ``http.enabled``; only then does the service import this module, and with it aiohttp's
 server half and prometheus_client. It runs for the service's whole life (across broker
 reconnects, so a probe sees 503 while the broker is lost rather than a refused connection). A
 port that cannot be bound is logged as an error and the bridge goes on without it: MQTT is what
 it is for.
+
+With ``lianke.callback_url`` ending in ``{token}`` it also takes the cloud's pushes: ``POST
+<path>/<token>``, the token compared in constant time. A wrong token is answered 404 (as any
+unknown path), a body that is not JSON 400, anything else 200 once acted on (the cloud retries
+what is not answered 200, and a push it cannot make count is not worth a retry). Neither the
+path nor the body is logged (no access log).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from lianke_bridge.bridge.jobs.pushes import Pushes
 from lianke_bridge.bridge.monitoring.metrics import CONTENT_TYPE, BridgeMetrics
+from lianke_bridge.bridge.records.push import MAX_PUSH_BYTES
 from lianke_bridge.config import Config
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,6 +41,10 @@ class HttpSource(Protocol):
     def config(self) -> Config:
         """Its ``http`` section says where to listen."""
 
+    @property
+    def pushes(self) -> Pushes:
+        """Where the cloud's pushes come to (``route``) and what acts on them."""
+
     def healthz(self) -> dict[str, Any]:
         """The ``/healthz`` answer."""
 
@@ -43,11 +56,14 @@ HEALTHY, UNHEALTHY = 200, 503
 
 def make_app(service: HttpSource, metrics: BridgeMetrics) -> web.Application:
     """The two routes, answering from this service and its metrics registry."""
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_PUSH_BYTES)
     app[SERVICE_KEY] = service
     app[METRICS_KEY] = metrics
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
+    route = service.pushes.route
+    if route is not None:
+        app.router.add_post(f"{route[0]}/{{token}}", _push)
     return app
 
 
@@ -65,6 +81,27 @@ async def _metrics(request: web.Request) -> web.Response:
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE
     return response
+
+
+async def _push(request: web.Request) -> web.Response:
+    """A push from the cloud (or anyone who knows the address)."""
+    pushes = request.app[SERVICE_KEY].pushes
+    receiver, route = pushes.receiver, pushes.route
+    if receiver is None or route is None:
+        raise web.HTTPServiceUnavailable
+    given = request.match_info["token"].encode()
+    if not hmac.compare_digest(given, route[1].encode()):
+        receiver.refuse("http", "bad_token")
+        raise web.HTTPNotFound
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        receiver.refuse("http", "too_large")
+        raise
+    outcome = await receiver.receive(body, "http")
+    if outcome == "bad_json":
+        raise web.HTTPBadRequest(text="not JSON")
+    return web.Response(text="ok")
 
 
 async def serve(
@@ -87,8 +124,12 @@ async def serve(
             )
             return
         service.http_port = int(runner.addresses[0][1])
+        route = service.pushes.route
         _LOGGER.info(
-            "serving /healthz and /metrics on http://%s:%d", config.host, service.http_port
+            "serving /healthz and /metrics%s on http://%s:%d",
+            "" if route is None else f" and the cloud's pushes (POST {route[0]}/<token>)",
+            config.host,
+            service.http_port,
         )
         if bound is not None:
             bound.set()

@@ -20,6 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from lianke_bridge import __version__
 from lianke_bridge.bridge.mqtt.publisher import Publisher
 from lianke_bridge.bridge.records.box import Box
+from lianke_bridge.bridge.records.push import PushLedger
 from lianke_bridge.bridge.records.state import JobRecord
 from lianke_bridge.cloud import codes
 from lianke_bridge.cloud.stats import ApiStats
@@ -64,6 +65,10 @@ class MetricsSource(Protocol):
     def known_jobs(self) -> list[JobRecord]:
         """Every job the tracker knows."""
 
+    @property
+    def pushes(self) -> PushLedger:
+        """What became of the cloud's pushes."""
+
 
 class BridgeMetrics:
     """The registry of one service: a scrape-time collector plus the latency histogram."""
@@ -100,6 +105,7 @@ class _BridgeCollector:
         yield from self._api()
         yield from self._mqtt()
         yield from self._jobs()
+        yield from self._pushes()
         yield from self._schedule()
 
     def _info(self) -> Iterator[Metric]:
@@ -174,6 +180,44 @@ class _BridgeCollector:
         for state, count in by_state.items():
             gauge.add_metric([state.value], count)
         yield gauge
+
+    def _pushes(self) -> Iterator[Metric]:
+        pushes = self._service.pushes
+        received = CounterMetricFamily(
+            f"{PREFIX}_pushes_received",
+            "The cloud's pushes received, by way in: http (the bridge's endpoint) or mqtt "
+            "(<base>/bridge/callback).",
+            labels=["way"],
+        )
+        for way in ("http", "mqtt"):
+            received.add_metric([way], pushes.received[way])
+        yield received
+        rejected = CounterMetricFamily(
+            f"{PREFIX}_pushes_rejected",
+            "Pushes not acted on, by reason: bad_token, too_large, bad_json, unknown_shape, "
+            "bad_job, unknown_device, other_instance, unknown_task, not_final, unconfirmed, "
+            "too_soon.",
+            labels=["reason"],
+        )
+        for reason, count in sorted(pushes.rejected.items()):
+            rejected.add_metric([reason], count)
+        yield rejected
+        for name, value, text in (
+            ("pushes_confirmed", pushes.confirmed, "Job ends a push told, confirmed by the cloud."),
+            ("pushes_duplicate", pushes.duplicates, "Pushes for a job already ended (retries)."),
+            ("pushes_missed", pushes.missed, "Jobs a poll saw end before their push came."),
+            ("push_refreshes", pushes.refreshes, "Box refreshes the message pushes started."),
+        ):
+            counter = CounterMetricFamily(f"{PREFIX}_{name}", text)
+            counter.add_metric([], value)
+            yield counter
+        arriving = GaugeMetricFamily(
+            f"{PREFIX}_pushes_arriving",
+            "1 while the cloud's pushes tell job ends (lianke.callback_url set and no job ended "
+            "without its push since the last one).",
+        )
+        arriving.add_metric([], 1 if pushes.expected else 0)
+        yield arriving
 
     def _schedule(self) -> Iterator[Metric]:
         lag = GaugeMetricFamily(

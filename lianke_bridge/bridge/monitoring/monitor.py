@@ -27,6 +27,7 @@ from lianke_bridge.bridge.polling.schedule import FleetSchedule
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.records.envelope import ErrorCode
 from lianke_bridge.bridge.records.health import ApiHealth, DeviceHealth, HealthCheckData, MqttHealth
+from lianke_bridge.bridge.records.push import PushLedger
 from lianke_bridge.bridge.records.state import JobRecord, iso
 from lianke_bridge.bridge.records.topics import Topics
 from lianke_bridge.clock import SYSTEM_CLOCK, Clock
@@ -64,6 +65,7 @@ class BridgeMonitor:
         cloud: Callable[[], LiankeClient | None],
         jobs: Callable[[], JobTracker],
         schedule: Callable[[], FleetSchedule],
+        pushes: PushLedger,
         health_interval: float,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
@@ -77,6 +79,8 @@ class BridgeMonitor:
         self._cloud = cloud
         self._jobs = jobs
         self._schedule = schedule
+        self.pushes = pushes
+        """The cloud's pushes: where they go, whether they arrive, what became of them."""
         self.health_interval = health_interval
         self._clock = clock
         self.started_at = clock_now(clock)
@@ -97,6 +101,7 @@ class BridgeMonitor:
             "shard": str(self.config.shard),
             "homeassistant": self.config.homeassistant.enabled,
             "started_at": iso(self.started_at),
+            "pushes": self.pushes.mode,
         }
 
     @property
@@ -165,6 +170,7 @@ class BridgeMonitor:
             **self._state_problem(),
             "jobs_active": sum(1 for j in self._jobs().jobs.values() if not j.state.is_final),
             "schedule": self._schedule().replan().to_json(),
+            "pushes": self.pushes.to_json(),
         }
 
     def health_check(self) -> HealthCheckData:

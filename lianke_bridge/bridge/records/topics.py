@@ -91,6 +91,11 @@ class Topics:
         return topic[len(head) :]
 
     @property
+    def bridge_callback(self) -> str:
+        """Where the cloud's pushes come in over MQTT (relayed by Home Assistant's webhook)."""
+        return f"{self.base}/{BRIDGE}/callback"
+
+    @property
     def bridge_event(self) -> str:
         """Bridge-level events."""
         return f"{self.base}/{BRIDGE}/event"
