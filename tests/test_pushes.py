@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from lianke_bridge.bridge.jobs.polls import JobPolls
@@ -26,7 +27,7 @@ from lianke_bridge.bridge.records.push import (
     read_push,
 )
 from lianke_bridge.cloud.codes import TaskState
-from lianke_bridge.config import JobsConfig, validate_config
+from lianke_bridge.config import JobsConfig, MqttConfig, validate_config
 from lianke_bridge.errors import ConfigError
 from lianke_bridge.simulator.jobs import Job
 from lianke_bridge.simulator.state import message_body
@@ -223,3 +224,31 @@ def test_nothing_logs_below_debug_for_a_strangers_push(caplog: pytest.LogCapture
     caplog.set_level(logging.DEBUG)
     read_push(b"garbage")
     assert not caplog.records
+
+
+BLUEPRINT = SCHEMAS.parent / "blueprints" / "automation" / "lianke_bridge" / "cloud_push_relay.yaml"
+
+
+def test_the_relay_blueprint_publishes_each_push_to_the_callback_topic() -> None:
+    """The webhook takes POSTs from the internet; each body goes to <base>/bridge/callback."""
+
+    class BlueprintLoader(yaml.SafeLoader):
+        """Home Assistant's ``!input`` tag, read as its input's name."""
+
+    BlueprintLoader.add_constructor("!input", lambda _loader, node: ("input", node.value))
+    blueprint = yaml.load(BLUEPRINT.read_text(encoding="utf-8"), BlueprintLoader)  # noqa: S506
+    meta = blueprint["blueprint"]
+    assert meta["domain"] == "automation"
+    assert meta["source_url"].endswith("blueprints/automation/lianke_bridge/cloud_push_relay.yaml")
+    assert meta["input"]["base_topic"]["default"] == MqttConfig().base_topic
+    (trigger,) = blueprint["triggers"]
+    assert trigger == {
+        "trigger": "webhook",
+        "webhook_id": ("input", "webhook_id"),
+        "allowed_methods": ["POST"],
+        "local_only": False,
+    }
+    (action,) = blueprint["actions"]
+    assert action["action"] == "mqtt.publish"
+    assert action["data"]["topic"] == "{{ base_topic }}/bridge/callback"
+    assert action["data"]["retain"] is False
