@@ -17,7 +17,10 @@ websocket API it reads the device triggers offered for a box and a printer, and 
 on them (a failed job, a paper jam). It switches the bridge to the other discovery mode and back
 (the same entity ids, the triggers still offered and firing, no warning logged), then to Chinese
 names (``homeassistant.language: zh-Hans``: Chinese names, the same entity ids), and finally
-reads Home Assistant's log for warnings. It prints PASS/FAIL per check; exit code 1 on any failure.
+reads Home Assistant's log for warnings. Before the reboot it imports the blueprint
+``cloud_push_relay.yaml``, points the bridge's ``lianke.callback_url`` at its webhook and sees a
+job's push and a message push reach the bridge through it. It prints PASS/FAIL per check; exit
+code 1 on any failure.
 Only the standard library (and ``mosquitto_sub``): it runs with any Python 3.11+.
 """
 
@@ -43,6 +46,7 @@ from ha_check_checks import (
 )
 from ha_check_expected import expected_entities
 from ha_check_more import check_language, check_mode_switch, check_triggers
+from ha_check_pushes import check_push_relay
 from ha_check_stack import running
 from ha_check_support import Report, bridge_cli
 
@@ -95,6 +99,7 @@ def main() -> int:
         check_mode_switch(stack, report, ws, expected)
         check_language(stack, report, expected)
         ws.close()
+        check_push_relay(stack, report)
         check_reboot(stack, report)
         check_log(stack, report)
     print(f"\n{len(report.results) - report.failed} passed, {report.failed} failed")

@@ -30,6 +30,8 @@ class Stack:
     ha_port: int = field(default_factory=free_port)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     token: str = ""
+    callback_url: str = ""
+    """The bridge's ``lianke.callback_url`` once the push check set one (empty: none)."""
 
     @property
     def sim(self) -> str:
@@ -83,9 +85,10 @@ class Stack:
         )
         # English is the default: left out, the file suits a bridge without the option too.
         names = f"  language: {language}\n" if language != "en" else ""
+        pushes = f"  callback_url: {self.callback_url}\n" if self.callback_url else ""
         (self.work / "bridge.yaml").write_text(
             "lianke:\n  api_key: demo-api-key\n"
-            f"  base_url: {self.sim}\n"
+            f"  base_url: {self.sim}\n{pushes}"
             f"devices:\n{devices}"
             f"mqtt:\n  host: 127.0.0.1\n  port: {self.mqtt_port}\n  client_id: lianke-ha-check\n"
             f"homeassistant:\n  enabled: true\n  discovery: {self.mode}\n{names}"
@@ -131,6 +134,7 @@ class Stack:
             "  currency: EUR\n"
             f"http:\n  server_host: 127.0.0.1\n  server_port: {self.ha_port}\n"
             "api:\nconfig:\nonboarding:\nwebsocket_api:\n"
+            "webhook:\n"  # (default_config has it) the push relay blueprint's trigger
             "automation: !include automations.yaml\n"
             "logger:\n  default: warning\n"
         )

@@ -21,6 +21,7 @@ from aiohttp import web
 from bridge_harness import SLOW_POLL, RunningBridge, calls_for, make_config, until
 from mqtt_broker import MosquittoBroker, MqttProbe
 
+from lianke_bridge.bridge.records.push import MAX_PUSH_BYTES
 from lianke_bridge.bridge.service import BridgeService
 from lianke_bridge.config import Config, HttpConfig, JobsConfig
 from lianke_bridge.simulator import Simulator
@@ -150,7 +151,7 @@ async def test_a_pushed_end_is_published_after_one_confirmation(
 async def test_forged_pushes_are_ignored_and_counted(
     push_bridge: RunningBridge, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Wrong token, not JSON, unknown shape, box or task, a state that is no end: no call.
+    """A wrong token, not JSON, too large, unknown shape, box or task, no end: no call.
 
     An end the job has not reached costs one confirming query and publishes only what the cloud
     answered; claimed again at once, not even that.
@@ -161,6 +162,8 @@ async def test_forged_pushes_are_ignored_and_counted(
     url = endpoint(push_bridge)
     assert await post(endpoint(push_bridge, "x" * 32), result(task_id)) == 404
     assert await post(url, b"{not json") == 400
+    assert await post(url, b" " * (MAX_PUSH_BYTES + 1)) == 413
+    assert await post(url, {"msg_type": "device_offline", "device_id": "lc99stranger0001"}) == 200
     assert await post(url, {"hello": "world"}) == 200
     assert await post(url, result("0-unknown-task")) == 200
     assert await post(url, result(task_id, device="lc99stranger0001")) == 200
@@ -176,9 +179,10 @@ async def test_forged_pushes_are_ignored_and_counted(
         "bad_json": 1,
         "bad_token": 1,
         "not_final": 1,
+        "too_large": 1,
         "too_soon": 1,
         "unconfirmed": 1,
-        "unknown_device": 1,
+        "unknown_device": 2,
         "unknown_shape": 1,
         "unknown_task": 2,
     }
