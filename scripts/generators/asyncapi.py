@@ -19,7 +19,14 @@ from typing import Any
 import yaml
 
 from generators import Generated
-from generators.published import BRIDGE_TOPICS, DEVICE_TOPICS, HOME_ASSISTANT_TOPICS, Published
+from generators.published import (
+    BRIDGE_TOPICS,
+    DEVICE_TOPICS,
+    HOME_ASSISTANT_TOPICS,
+    RECEIVED_TOPICS,
+    Published,
+    Received,
+)
 from generators.schemas import file_name
 from generators.typeschema import plain
 from lianke_bridge import __version__
@@ -157,6 +164,19 @@ class _Document:
             cid = self.channel(topic.address, name, summary=topic.summary)
             self.send(cid, topic.summary, retain=topic.retained)
 
+    def received(self, topics: Iterable[Received]) -> None:
+        """What the bridge listens to besides requests: one channel and one receive each."""
+        for topic in topics:
+            name = Path(topic.schema).stem
+            self.messages.setdefault(name, _message(name, topic.schema, topic.summary))
+            cid = self.channel(topic.address, name, summary=topic.summary)
+            self.operations[f"receive-{cid}"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{cid}"},
+                "summary": topic.does,
+                "bindings": _binding(retain=False),
+            }
+
     def command(self, command: Command[Any]) -> None:
         """A command: its request channel received with a reply, its response channel sent."""
         stem = Path(file_name(command)).stem
@@ -235,6 +255,7 @@ def document(commands: Commands = COMMANDS) -> dict[str, Any]:
         "the bridge announces discovery and every retained state again.",
         "bindings": _binding(retain=False),
     }
+    doc.received(RECEIVED_TOPICS)
     fanout = "bridge-fanout-command"
     doc.operations[f"receive-{fanout}"] = {
         "action": "receive",

@@ -1,4 +1,4 @@
-"""The topics the bridge publishes besides its answers: address, schema, retained or not.
+"""The topics the bridge publishes besides its answers, and the ones it listens to besides requests.
 
 Hand-kept (their payloads are the contract's snapshots of ``schemas/*.json``, not a command's
 types); the commands' request and response topics come from the registry. Read by the
@@ -176,3 +176,38 @@ HOME_ASSISTANT_TOPICS = (
     ),
 )
 """Home Assistant discovery (one filter in the index: everything under the prefix)."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """A topic the bridge listens to that is not a request: nothing is answered on it."""
+
+    address: str
+    """The topic, its variable levels in braces."""
+    schema: str
+    """What may come, a file under ``schemas/``."""
+    summary: str
+    """What comes on it (one sentence)."""
+    does: str
+    """What the bridge does with it (one sentence, the receive operation's summary)."""
+
+    @property
+    def topic_filter(self) -> str:
+        """``schemas/index.json``'s form."""
+        return index_filter(self.address)
+
+
+RECEIVED_TOPICS = (
+    Received(
+        "{base}/bridge/callback",
+        "bridge-callback.json",
+        "The cloud's pushes, relayed as the cloud POSTed them (Home Assistant's webhook, the "
+        "blueprint lianke_bridge/cloud_push_relay.yaml): a job's result, or the console's message "
+        "about a box.",
+        "A job's result counts only for a job the bridge submitted on that box: its end is "
+        "confirmed with one job query, then published on the job's topics; a message about a box "
+        "gets its device_info and printer_list asked at once (at most every 30 s). Nothing is "
+        "answered.",
+    ),
+)
+"""What the bridge listens to besides the requests, Home Assistant's status and the fan-outs."""

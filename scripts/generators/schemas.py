@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from generators import Generated
-from generators.published import BRIDGE_TOPICS, DEVICE_TOPICS, HOME_ASSISTANT_TOPICS
+from generators.published import (
+    BRIDGE_TOPICS,
+    DEVICE_TOPICS,
+    HOME_ASSISTANT_TOPICS,
+    RECEIVED_TOPICS,
+)
 from generators.typeschema import class_doc, described, object_schema, plain, schema_of
 from lianke_bridge.bridge.requests.command import Command
 from lianke_bridge.bridge.requests.model import Request
@@ -31,7 +36,8 @@ BARE_FORMS = (
 INDEX_COMMENT = (
     "Which schema each published topic is checked against. <base> is mqtt.base_topic, <prefix> "
     "homeassistant.prefix; + is one topic level. format text: the payload is plain text (a "
-    "number is read as JSON). retained topics may also be cleared (an empty payload)."
+    "number is read as JSON). retained topics may also be cleared (an empty payload). "
+    "received: what the bridge listens to besides requests (the schema of what may come)."
 )
 
 
@@ -142,6 +148,7 @@ def index(commands: Commands = COMMANDS) -> dict[str, Any]:
             *published(homeassistant.values()),
         ],
         "requests": {request_topic(c, device="+"): f"request/{file_name(c)}" for c in commands},
+        "received": {t.topic_filter: t.schema for t in RECEIVED_TOPICS},
     }
 
 
