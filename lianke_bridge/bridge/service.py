@@ -106,7 +106,7 @@ class BridgeService:
         self.http_port: int | None = None
         """The port ``/healthz`` and ``/metrics`` are served on, once ``http_bound`` is set."""
         self.http_bound = asyncio.Event()
-        self.pushes = Pushes(config, clock)
+        self.pushes = Pushes(config, self.topics.bridge_callback, clock)
         """The cloud's pushes: the ledger, the HTTP route, the receiver (``jobs/pushes.py``)."""
         self._check_retained = config.mqtt.protocol != "5"
         """MQTT 3.1.1 hides the retain flag of live messages: check each request (retained.py)."""
@@ -342,10 +342,8 @@ class BridgeService:
         if self.announcer.is_birth_topic(topic):
             self.announcer.birth(payload, group)
             return True
-        if topic == self.topics.bridge_callback:
-            group.create_task(self.pushes.relayed(payload), name="push")
-            return True
-        return self.role.control(topic, payload, group)
+        taken = self.pushes.control(topic, payload, group)
+        return taken or self.role.control(topic, payload, group)
 
     async def wait_idle(self) -> None:
         """Wait until no request is held, waiting, being answered or refused (tests settle)."""

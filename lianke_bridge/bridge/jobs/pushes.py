@@ -156,7 +156,7 @@ class PushReceiver:
 class Pushes:
     """The cloud's pushes for one service: counts, the HTTP route, the receiver once running."""
 
-    def __init__(self, config: Config, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, config: Config, topic: str, clock: Clock = SYSTEM_CLOCK) -> None:
         self.ledger = PushLedger(mode=config.push_mode)
         """Where pushes go, whether they arrive, what became of them (health, metrics)."""
         token = push_token(config.state_dir) if config.push_path is not None else None
@@ -167,6 +167,8 @@ class Pushes:
         self.receiver: PushReceiver | None = None
         """Acts on pushes, once the service runs."""
         self._clock = clock
+        self._topic = topic
+        """``<base>/bridge/callback``."""
 
     def start(
         self,
@@ -180,6 +182,13 @@ class Pushes:
         self.receiver = PushReceiver(
             jobs=jobs, boxes=boxes, elsewhere=elsewhere, ledger=self.ledger, clock=self._clock
         )
+
+    def control(self, topic: str, payload: Any, group: asyncio.TaskGroup) -> bool:
+        """A message of the session: a push on ``<base>/bridge/callback`` is taken (True)."""
+        if topic != self._topic:
+            return False
+        group.create_task(self.relayed(payload), name="push")
+        return True
 
     async def relayed(self, payload: Any) -> None:
         """A push on ``<base>/bridge/callback`` (Home Assistant's webhook relays it there)."""
