@@ -320,14 +320,7 @@ def test_callback_url_prints_the_address_check_config_only_names(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``callback-url`` prints the whole address, token made and kept; check-config never does."""
-    path = tmp_path / "config.yaml"
-    text = EXAMPLE_CONFIG.read_text("utf-8")
-    text = text.replace(
-        "  # callback_url: https://print.example.com/lianke/{token}",
-        "  callback_url: https://print.example.com/lianke/{token}",
-        1,
-    ).replace("  enabled: false                         # off", "  enabled: true #", 1)
-    path.write_text(text.replace("state_dir: data", f"state_dir: {tmp_path / 'state'}"), "utf-8")
+    path = push_config(tmp_path)
     assert main(["callback-url", "-c", str(path)]) == 0
     address = capsys.readouterr().out.strip()
     token = address.removeprefix("https://print.example.com/lianke/")
@@ -561,11 +554,25 @@ def healthy_config(folder: Path) -> Path:
     return path
 
 
+def push_config(folder: Path) -> Path:
+    """The example configuration, pushes to the bridge's own endpoint, its state in ``folder``."""
+    path = folder / "config.yaml"
+    text = EXAMPLE_CONFIG.read_text("utf-8").replace(
+        "  # callback_url: https://print.example.com/lianke/{token}",
+        "  callback_url: https://print.example.com/lianke/{token}",
+        1,
+    )
+    text = text.replace("  enabled: false                         # off", "  enabled: true #", 1)
+    path.write_text(text.replace("state_dir: data", f"state_dir: {folder / 'state'}"), "utf-8")
+    return path
+
+
 ENDING_COMMANDS: dict[str, Callable[[Path], list[str]]] = {
     "check-config": lambda _tmp: ["-c", str(EXAMPLE_CONFIG)],
     "health": lambda tmp: ["-c", str(healthy_config(tmp))],
     "init": lambda tmp: ["-o", str(tmp / "new.yaml"), "--api-key", "k-1", "--qr", OFFICE_LINK],
     "decode-qr": lambda _tmp: [OFFICE_TOKEN],
+    "callback-url": lambda tmp: ["-c", str(push_config(tmp))],
     "simulate": lambda _tmp: ["--print-fleet"],
 }
 """Arguments with which each command that ends by itself succeeds (exit 0)."""

@@ -47,6 +47,7 @@ REFRESH_SPACING = 30.0
 """Seconds between two refreshes of a box that message pushes start (the poll floors: 15 s for
 ``device_info``, 60 s for ``printer_list``; a flapping box must not become a flood of calls)."""
 REFRESHED = ("device_info", "printer_list")
+"""What a message about a box makes asked at once: is it there, and which printers it has."""
 
 
 class PushReceiver:
@@ -104,7 +105,6 @@ class PushReceiver:
         job = self._jobs.jobs.get(push.task_id)
         if job is None or job.device != box.name:
             return self._rejected("unknown_task", f"job {push.task_id} on {box.name}")
-        self._jobs.polls.arrived()
         if not push.claims_end:
             return self._rejected("not_final", f"job {push.task_id} {push.task_state}")
         outcome = await self._jobs.confirm(push.task_id)
@@ -114,6 +114,7 @@ class PushReceiver:
             self.ledger.duplicates += 1
         else:
             return self._rejected("too_soon" if outcome == "too_soon" else "unconfirmed", "")
+        self._jobs.polls.arrived()  # a true end came by push: pushes tell job ends
         return f"{outcome}: job {push.task_id} on {box.name}"
 
     def _message(self, push: MessagePush) -> str:
