@@ -108,6 +108,26 @@ class BoxPoller:
         await self._announce_identity()
         return self.box.state
 
+    async def know_printers(self) -> None:
+        """Have the box's printers listed before a request that needs them goes on.
+
+        A request that comes right after start-up must not be built as if the box had no
+        printers (their models, their ports, their papers): a poll under way (the first one) is
+        waited for, and if the printers are still not listed the box is asked at once, as a
+        command (device_info when it never answered, else printer_list). A box known to be
+        offline is not asked: its printers are listed once it is back.
+        """
+        box = self.box
+        if box.rows:
+            return
+        async with box.lock:
+            if box.rows or (box.known and not box.state.online):
+                return
+            # device_info asks for the printer list itself when the box turns out to be online
+            box.asked["printer_list" if box.known else "device_info"] = 0.0
+            await self._poll_due(asyncio.get_running_loop().time())
+        await self._announce_identity()
+
     async def _announce_identity(self) -> None:
         """Tell the service what device_info changed of the box, outside the box's lock.
 

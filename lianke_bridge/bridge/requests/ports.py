@@ -37,6 +37,20 @@ def job_port(ctx: RequestContext, box: Box, task_id: str, port: int | None) -> i
     return job.port if job else box.config.default_port
 
 
+async def printer_at(ctx: RequestContext, box: Box, port: int) -> Printer | None:
+    """The printer on ``port`` as the cloud lists it; None when the box's printers are unknown.
+
+    The box's printers are asked for first when the bridge does not know them yet (a request
+    right after start-up, before the first poll answered: ``know_printers``). Raises
+    ``unknown_port`` when the box's printers are known and none is on ``port``.
+    """
+    await ctx.pollers[box.name].know_printers()
+    printer = box.printer_for(port)
+    if box.rows and printer is None:
+        raise unknown_port_error(port, sorted(box.rows), device=box.name)
+    return printer
+
+
 async def capabilities(ctx: RequestContext, printer: Printer | None) -> PrinterParams | None:
     """The printer's cached printer_params, or None (checks then stay word-level)."""
     if printer is None or not printer.model:

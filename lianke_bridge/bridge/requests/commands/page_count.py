@@ -13,7 +13,7 @@ from lianke_bridge.bridge.requests.context import RequestContext
 from lianke_bridge.bridge.requests.fields import bare_url, check_fields, job_file, read_urls
 from lianke_bridge.bridge.requests.model import Limits, Link, PaperField, PortText, Request
 from lianke_bridge.bridge.requests.payload import Body
-from lianke_bridge.bridge.requests.ports import capabilities, port_of
+from lianke_bridge.bridge.requests.ports import capabilities, port_of, printer_at
 from lianke_bridge.cloud.models import JobFile
 from lianke_bridge.errors import InvalidValueError
 from lianke_bridge.print_options import Paper, read_option, read_paper, readers
@@ -95,7 +95,7 @@ def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> 
 async def handle(ctx: RequestContext, box: Box, command: PageCountCommand) -> PageCountData:
     """Count a document's pages (file_pages, then its task followed to the end)."""
     port = port_of(box, command.port)
-    printer = box.printer_for(port)
+    printer = await printer_at(ctx, box, port)
     counted = build_page_count_request(
         command, port=port, printer=printer, params=await capabilities(ctx, printer)
     )

@@ -16,7 +16,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from lianke_bridge import errors
 from lianke_bridge.bridge.records.answer import Answer
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.records.envelope import unknown_port_error
 from lianke_bridge.bridge.requests import submission
 from lianke_bridge.bridge.requests.build import build_print_request
 from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
@@ -37,7 +36,7 @@ from lianke_bridge.bridge.requests.model import (
     Request,
 )
 from lianke_bridge.bridge.requests.payload import Body
-from lianke_bridge.bridge.requests.ports import capabilities, port_of
+from lianke_bridge.bridge.requests.ports import capabilities, port_of, printer_at
 from lianke_bridge.bridge.requests.submission import SubmittedJob
 from lianke_bridge.cloud.models import JobFile, PaperSize
 from lianke_bridge.errors import InvalidValueError
@@ -184,13 +183,8 @@ def parse(command: str, body: Body, transaction: str | None, limits: Limits) -> 
 
 async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> Answer[SubmittedJob]:
     """Submit a print job and start following it; its topics are published after the answer."""
-    poller = ctx.pollers[box.name]
     port = port_of(box, command.port)
-    if not box.rows and box.state.online:
-        await poller.poll_now()
-    printer = box.printer_for(port)
-    if box.rows and printer is None:
-        raise unknown_port_error(port, sorted(box.rows), device=box.name)
+    printer = await printer_at(ctx, box, port)
     params = await capabilities(ctx, printer)
     defaults = box.config.print_defaults.get(port, PrintOptions())
     # A paper name may only be in paper_dimension_list (16K…), asked or from the defaults.
