@@ -1006,6 +1006,46 @@ def test_unknown_model_checks_words_only() -> None:
     assert "the API's paper number" in err.message
 
 
+UNREAD = CommandError(
+    "timeout", "the capabilities of HP (printer_params) could not be read: no answer in time"
+)
+"""Why the printer's lists are missing: the cloud did not answer (ports.capabilities)."""
+
+
+def test_unread_lists_answer_the_clouds_error_for_what_only_they_settle() -> None:
+    """Unread lists: what only they settle is answered with the cloud's error.
+
+    A paper name only they hold, or the printer's default paper: nothing guessed, nothing
+    called unknown.
+    """
+    for payload, params, subject in (
+        ({"url": URL, "paper": "16K"}, None, "paper '16K'"),  # no list at all
+        ({"url": URL, "paper": "16K"}, HP_PARAMS, "paper '16K'"),  # not the paper list
+        ({"url": URL, "transaction": "t1"}, None, f"{HP}'s default paper"),  # in the params
+    ):
+        with pytest.raises(CommandError) as info:
+            build(payload, params=params, missing=UNREAD)
+        assert info.value.code == "timeout"
+        assert info.value.message == (
+            f"{subject} cannot be looked up, so nothing was sent: {UNREAD.message}"
+        )
+    assert info.value.transaction == "t1"
+
+
+def test_unread_lists_still_take_what_the_cloud_understands() -> None:
+    """Unread lists: what the cloud understands without them still prints.
+
+    Standard names, the API's numbers and custom sizes; what the lists that were read hold
+    resolves as usual.
+    """
+    assert build({"url": URL, "paper": "A5"}, params=None, missing=UNREAD)["dmPaperSize"] == "11"
+    assert build({"url": URL, "paper": 257}, params=None, missing=UNREAD)["dmPaperSize"] == "257"
+    assert build({"url": URL, "paper": 260}, missing=UNREAD)["dmPaperSize"] == "260"
+    assert build({"url": URL, "paper": "b5 (jis)"}, missing=UNREAD)["dmPaperSize"] == "13"
+    custom = build({"url": URL, "paper": "62x29 mm"}, params=None, missing=UNREAD)
+    assert (custom["dmPaperSize"], custom["dmPaperWidth"]) == ("0", "620")
+
+
 def test_defaults_apply_under_the_request() -> None:
     """A port's configured defaults fill in what the request does not say."""
     defaults = PrintOptions.parse(

@@ -2,7 +2,9 @@
 
 Pure: a print's options, laid over the port's ``print_defaults``, become ``POST
 /api/print/job`` fields; a paper name is looked up in the printer's own lists; what the printer
-does not offer is refused naming what it does.
+does not offer is refused naming what it does. When those lists could not be read (the cloud did
+not answer), what only they would settle is answered with the cloud's error, never refused as
+unknown nor guessed: a valid print is not turned down, nor printed on the wrong paper.
 """
 
 from __future__ import annotations
@@ -99,6 +101,22 @@ STANDARD_PAPER_NAMES = ("A3", "A4", "A5", "A6", "B4", "B5", "Letter", "Legal", "
 TEXT_FILENAME = "text.html"
 
 
+def _lists_needed(what: str, missing: CommandError) -> CommandError:
+    """The cloud's error (its code) for ``what`` only the printer's unread lists would settle."""
+    return CommandError(
+        missing.code,
+        f"{what} cannot be looked up, so nothing was sent: {missing.message}",
+        api_message=missing.api_message,
+    )
+
+
+def _for(cmd: PrintCommand | PageCountCommand, err: CommandError) -> CommandError:
+    """``err`` carrying the command's transaction."""
+    return CommandError(
+        err.code, err.message, api_message=err.api_message, transaction=cmd.transaction
+    )
+
+
 def build_print_request(
     cmd: PrintCommand,
     *,
@@ -107,6 +125,7 @@ def build_print_request(
     params: PrinterParams | None,
     paper_sizes: Sequence[PaperSize] = (),
     defaults: PrintOptions | None = None,
+    missing: CommandError | None = None,
 ) -> PrintRequest:
     """The ``POST /api/print/job`` request for a print command on ``port``.
 
@@ -114,15 +133,28 @@ def build_print_request(
     where the request says nothing. Words become the API's numbers; a paper name is looked up in
     the printer's own list; what the printer's ``params`` do not offer is refused with the
     allowed values named. Without ``params`` (unknown model) only the words are checked.
-    Raises :class:`CommandError` (``invalid_payload``), carrying the command's transaction.
+    ``missing`` is why the printer's params or paper list could not be read (the cloud's error):
+    a paper name only they would resolve, or the printer's default paper, is then answered with
+    it. Raises :class:`CommandError` (``invalid_payload``, or ``missing``'s code), carrying the
+    command's transaction.
     """
     try:
         merged = cmd.options.merged_over(defaults or PrintOptions())
-        return _build(cmd, merged, port=port, printer=printer, params=params, sizes=paper_sizes)
+        return _build(
+            cmd,
+            merged,
+            port=port,
+            printer=printer,
+            params=params,
+            sizes=paper_sizes,
+            missing=missing,
+        )
     except InvalidValueError as err:
         raise CommandError(
             ErrorCode.INVALID_PAYLOAD, str(err), transaction=cmd.transaction
         ) from None
+    except CommandError as err:  # the cloud's, for lists it did not give (_lists_needed)
+        raise _for(cmd, err) from None
 
 
 def _build(
@@ -133,13 +165,17 @@ def _build(
     printer: Printer | None,
     params: PrinterParams | None,
     sizes: Sequence[PaperSize],
+    missing: CommandError | None,
 ) -> PrintRequest:
     who = _printer_label(printer, params)
     copies = opts.copies
     max_copies = params.max_copies if params is not None else None
     if copies is not None and max_copies and copies > max_copies:
         raise InvalidValueError(f"copies {copies} is more than {who} allows (at most {max_copies})")
-    paper = _resolve_paper(opts.paper, params=params, sizes=sizes, who=who)
+    paper = _resolve_paper(opts.paper, params=params, sizes=sizes, who=who, missing=missing)
+    if paper is None and params is None and printer is not None and missing is not None:
+        # the printer's own default paper (DevMode) is in its params: A4 could be wrong for it
+        raise _lists_needed(f"{who}'s default paper", missing)
     file = cmd.file
     if cmd.text is not None or cmd.html is not None:
         from lianke_bridge.bridge.requests import render  # noqa: PLC0415 - text prints only
@@ -215,18 +251,24 @@ def build_page_count_request(
     printer: Printer | None,
     params: PrinterParams | None,
     paper_sizes: Sequence[PaperSize] = (),
+    missing: CommandError | None = None,
 ) -> PrintRequest:
     """What ``file_pages`` needs, as a :class:`PrintRequest`: the document, port, model, paper.
 
     Use ``urls``, ``file``, ``port``, ``printer_model``, ``paper_size`` and ``url_file_ext``.
+    ``missing`` as for :func:`build_print_request`.
     """
     try:
         who = _printer_label(printer, params)
-        paper = _resolve_paper(cmd.paper, params=params, sizes=paper_sizes, who=who)
+        paper = _resolve_paper(
+            cmd.paper, params=params, sizes=paper_sizes, who=who, missing=missing
+        )
     except InvalidValueError as err:
         raise CommandError(
             ErrorCode.INVALID_PAYLOAD, str(err), transaction=cmd.transaction
         ) from None
+    except CommandError as err:  # the cloud's, for lists it did not give (_lists_needed)
+        raise _for(cmd, err) from None
     return PrintRequest(
         port=printer.device_port if printer is not None else port,
         urls=cmd.urls,
@@ -277,8 +319,14 @@ def _resolve_paper(
     params: PrinterParams | None,
     sizes: Sequence[PaperSize],
     who: str,
+    missing: CommandError | None,
 ) -> tuple[int, int | None, int | None] | None:
-    """``(dmPaperSize, width, length)``; width and length (0.1 mm) only for a custom size."""
+    """``(dmPaperSize, width, length)``; width and length (0.1 mm) only for a custom size.
+
+    With ``missing`` the lists are incomplete: a number is the API's own and goes through; a
+    name they do not hold (beyond the standard ones when there is no list at all) cannot be
+    judged, and is answered with ``missing``.
+    """
     if paper is None:
         return None
     if isinstance(paper, CustomPaper):
@@ -289,16 +337,25 @@ def _resolve_paper(
     for size in sizes:
         offered.setdefault(size.name.strip(), size.paper_id)
     if isinstance(paper, int):
-        if offered and paper not in offered.values():
+        if offered and paper not in offered.values() and missing is None:
             raise InvalidValueError(
                 f"paper {paper} is not offered by {who}; allowed: {_papers(offered)}"
             )
         return paper, None, None
+    return _named_paper(paper, offered, who=who, missing=missing), None, None
+
+
+def _named_paper(
+    paper: str, offered: Mapping[str, int], *, who: str, missing: CommandError | None
+) -> int:
+    """A paper name's ``dmPaperSize``: from the printer's lists, else a standard one's."""
     by_key = {paper_key(name): number for name, number in offered.items()}
     if paper_key(paper) in by_key:
-        return by_key[paper_key(paper)], None, None
+        return by_key[paper_key(paper)]
     if not offered and paper_key(paper) in STANDARD_PAPERS:
-        return STANDARD_PAPERS[paper_key(paper)], None, None
+        return STANDARD_PAPERS[paper_key(paper)]
+    if missing is not None:
+        raise _lists_needed(f"paper {show(paper)}", missing)
     if offered:
         raise InvalidValueError(
             f"paper {show(paper)} is not offered by {who}; allowed: {_papers(offered)}"

@@ -96,8 +96,15 @@ async def handle(ctx: RequestContext, box: Box, command: PageCountCommand) -> Pa
     """Count a document's pages (file_pages, then its task followed to the end)."""
     port = port_of(box, command.port)
     printer = await printer_at(ctx, box, port)
+    # a paper name may only be in paper_dimension_list (16K…)
+    known = await capabilities(ctx, box, printer, paper_sizes=isinstance(command.paper, str | int))
     counted = build_page_count_request(
-        command, port=port, printer=printer, params=await capabilities(ctx, printer)
+        command,
+        port=port,
+        printer=printer,
+        params=known.params,
+        paper_sizes=known.sizes,
+        missing=known.missing,
     )
     pages = await ctx.client.count_pages(
         box.credentials,

@@ -8,12 +8,10 @@ found again after a crash, as every command submitting one does (:mod:`..submiss
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Annotated, Any, ClassVar, Literal
 
-from lianke_bridge import errors
 from lianke_bridge.bridge.records.answer import Answer
 from lianke_bridge.bridge.records.box import Box
 from lianke_bridge.bridge.requests import submission
@@ -38,7 +36,7 @@ from lianke_bridge.bridge.requests.model import (
 from lianke_bridge.bridge.requests.payload import Body
 from lianke_bridge.bridge.requests.ports import capabilities, port_of, printer_at
 from lianke_bridge.bridge.requests.submission import SubmittedJob
-from lianke_bridge.cloud.models import JobFile, PaperSize
+from lianke_bridge.cloud.models import JobFile
 from lianke_bridge.errors import InvalidValueError
 from lianke_bridge.print_options import PrintOptions, readers
 from lianke_bridge.wire import Schema
@@ -185,21 +183,18 @@ async def handle(ctx: RequestContext, box: Box, command: PrintCommand) -> Answer
     """Submit a print job and start following it; its topics are published after the answer."""
     port = port_of(box, command.port)
     printer = await printer_at(ctx, box, port)
-    params = await capabilities(ctx, printer)
     defaults = box.config.print_defaults.get(port, PrintOptions())
     # A paper name may only be in paper_dimension_list (16K…), asked or from the defaults.
     wants_paper = command.needs_paper_sizes or defaults.needs_paper_sizes
-    sizes: list[PaperSize] = []
-    if params is not None and printer is not None and wants_paper:
-        with contextlib.suppress(errors.CloudError):
-            sizes = await ctx.client.paper_sizes(printer.model)
+    known = await capabilities(ctx, box, printer, paper_sizes=wants_paper)
     api_request = build_print_request(
         command,
         port=port,
         printer=printer,
-        params=params,
-        paper_sizes=sizes,
+        params=known.params,
+        paper_sizes=known.sizes,
         defaults=defaults,
+        missing=known.missing,
     )
     answer = await submission.submit(
         ctx, box, api_request, port=port, source=command.source, transaction=command.transaction
