@@ -138,7 +138,9 @@ async def test_a_pushed_end_is_published_after_one_confirmation(
 
     submitted = [r for r in simulator.requests if r.method == "POST" and r.path == "/api/print/job"]
     assert [r.fields["callbackUrl"] for r in submitted] == [PUBLIC.replace("{token}", route[1])]
-    assert [attempt["status"] for attempt in simulator.state.callbacks] == [200]
+    # The bridge publishes the end before its HTTP answer reaches the simulator: wait for it.
+    await until(lambda: all("status" in a or "error" in a for a in simulator.state.callbacks))
+    assert [attempt.get("status") for attempt in simulator.state.callbacks] == [200]
     assert job_queries(simulator, task_id) == 1
     assert states(push_bridge, task_id) == ["queued", "succeeded"]
     health = push_bridge.service.health()["pushes"]
