@@ -142,7 +142,9 @@ IDS = [name for name, *_ in PAIRS]
 
 def outline(items: list[Heading], *, anchors: bool) -> list[str]:
     """Headings as comparable lines: level and anchor (site pages, below the title) or level."""
-    return [f"{'#' * h.level} {h.anchor if anchors and h.level > 1 else ''}".rstrip() for h in items]
+    return [
+        f"{'#' * h.level} {h.anchor if anchors and h.level > 1 else ''}".rstrip() for h in items
+    ]
 
 
 @pytest.mark.parametrize(("name", "english", "chinese", "anchors"), PAIRS, ids=IDS)
@@ -204,3 +206,16 @@ def test_the_site_switches_language() -> None:
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert re.search(r"docs_structure: suffix", config)
     assert re.search(r"- locale: zh\n\s+name: 简体中文\n\s+build: true", config)
+
+
+def test_the_docs_build_shows_and_counts_its_warnings() -> None:
+    """`make docs-build` runs mkdocs without --quiet, which would let a broken link pass.
+
+    With --quiet mkdocs 1.6 drops its warnings (a broken link, a missing anchor) before --strict
+    counts them.
+    """
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^docs-build:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe is not None, "the Makefile has no docs-build target"
+    assert "build --strict" in recipe[1]
+    assert not re.search(r"\s(--quiet|-q)\b", recipe[1]), recipe[1]
