@@ -6,7 +6,10 @@ what it prints. Each block is run in a folder of its own holding a copy of
 the command before; what each command prints (stdout and stderr together) must be what the page
 shows, up to whitespace (line wrapping), with ``...`` standing for any text. Blocks that cannot
 run here (Docker, systemd, a real broker) are ``sh``; for them, and for inline code, every
-``lianke-bridge`` subcommand and option they name must exist, and every ``make`` target.
+``lianke-bridge`` subcommand and option they name must exist, and every ``make`` target. A Chinese
+page (``page.zh.md``, ``README.zh-CN.md``) has its English page's console blocks, as
+tests/test_docs_i18n.py checks, so they run once, on the English page; its other code and its
+inline code are checked like any page's.
 """
 
 from __future__ import annotations
@@ -25,9 +28,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted(
-    {*ROOT.glob("docs/**/*.md"), ROOT / "README.md", ROOT / "CONTRIBUTING.md"}
+    {*ROOT.glob("docs/**/*.md"), *ROOT.glob("README*.md"), ROOT / "CONTRIBUTING.md"}
     - {ROOT / "docs/changelog.md"}  # the changelog tells of past versions' commands
 )
+
+
+def translated(page: Path) -> bool:
+    """A Chinese page: its console blocks are its English page's (tests/test_docs_i18n.py)."""
+    return page.name.endswith((".zh.md", ".zh-CN.md"))
+
+
 BIN = Path(sys.executable).parent
 """Where this environment's ``lianke-bridge`` is: the pages' commands run it."""
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
@@ -65,9 +75,9 @@ def code_blocks(page: Path) -> list[tuple[str, int, str]]:
 
 
 def sessions() -> list[Session]:
-    """Every console block of every page."""
+    """Every console block of every page (run once: on the English page, not its translation)."""
     found = []
-    for page in PAGES:
+    for page in (page for page in PAGES if not translated(page)):
         for lang, line, body in code_blocks(page):
             if lang != "console":
                 continue
