@@ -16,8 +16,10 @@ reach the simulator, restarts Home Assistant and sees the retained states come b
 websocket API it reads the device triggers offered for a box and a printer, and runs automations
 on them (a failed job, a paper jam). It switches the bridge to the other discovery mode and back
 (the same entity ids, the triggers still offered and firing, no warning logged), then to Chinese
-names (``homeassistant.language: zh-Hans``: Chinese names, the same entity ids), and finally
-reads Home Assistant's log for warnings. Before the reboot it imports the blueprint
+names (``homeassistant.language: zh-Hans``: Chinese names, the same entity ids). It unplugs a
+printer and drops a box from the bridge's configuration (their entities, devices and triggers
+leave Home Assistant, which logs nothing about it), then puts both back, and finally reads
+Home Assistant's log for warnings. Before the reboot it imports the blueprint
 ``cloud_push_relay.yaml``, points the bridge's ``lianke.callback_url`` at its webhook and sees a
 job's push and a message push reach the bridge through it. It prints PASS/FAIL per check; exit
 code 1 on any failure.
@@ -49,6 +51,7 @@ from ha_check_more import check_language, check_mode_switch, check_triggers
 from ha_check_pushes import check_push_relay
 from ha_check_stack import running
 from ha_check_support import Report, bridge_cli
+from ha_check_unplug import check_unplug
 
 
 def main() -> int:
@@ -98,6 +101,7 @@ def main() -> int:
         ws = check_triggers(stack, report)
         check_mode_switch(stack, report, ws, expected)
         check_language(stack, report, expected)
+        check_unplug(stack, report, ws, expected)
         ws.close()
         check_push_relay(stack, report)
         check_reboot(stack, report)

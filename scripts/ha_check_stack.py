@@ -32,6 +32,10 @@ class Stack:
     token: str = ""
     callback_url: str = ""
     """The bridge's ``lianke.callback_url`` once the push check set one (empty: none)."""
+    boxes: dict[str, str] = field(default_factory=lambda: dict(BOXES))
+    """The boxes in the bridge's configuration (name -> device id): the demo fleet's two."""
+    language: str = "en"
+    """The bridge's ``homeassistant.language`` (as last started)."""
 
     @property
     def sim(self) -> str:
@@ -78,10 +82,11 @@ class Stack:
     def start_bridge(self, mode: str | None = None, language: str = "en") -> None:
         """(Re)write the bridge's configuration (a discovery mode, a language) and start it."""
         self.mode = mode or self.mode
+        self.language = language
         devices = "".join(
             f"  - name: {name}\n    device_id: {device_id}\n"
             f"    device_key: demo-key-000{device_id[-1]}\n"
-            for name, device_id in BOXES.items()
+            for name, device_id in self.boxes.items()
         )
         # English is the default: left out, the file suits a bridge without the option too.
         names = f"  language: {language}\n" if language != "en" else ""
