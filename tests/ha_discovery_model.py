@@ -12,6 +12,11 @@ and belongs to the topic that created it.
   any more logs "No device components to cleanup".
 - ``{"migrate_discovery": true}`` on its own topic unloads the entity and keeps its registry entry;
   an empty payload on its own topic deletes it (names, areas and settings are lost).
+- A device goes once neither an entity's registry entry nor a device trigger is left on it. A
+  device trigger that was migrated (rather than removed) keeps listening for that: when its
+  device goes, it unsubscribes a second time ("Unable to remove unknown dispatcher") and clears
+  the topic it came from, which on a device topic holding nothing logs "No device components to
+  cleanup" (issue 18).
 
 The tests feed it the bridge's plans in order and read what Home Assistant would have logged.
 """
@@ -26,6 +31,7 @@ from typing import Any
 from lianke_bridge.bridge.discovery import DiscoveryMessage
 
 Hash = tuple[str, str]
+TRIGGER = "device_automation"
 
 
 @dataclass
@@ -40,6 +46,11 @@ class HomeAssistantDiscovery:
     deleted: list[str] = field(default_factory=list)
     """Unique ids (or trigger ids) deleted from the registry, not just unloaded."""
     unloaded: list[str] = field(default_factory=list)
+    registered: dict[str, set[str]] = field(default_factory=dict)
+    """Node (device) -> the unique ids of its entities in the entity registry."""
+    migrated_triggers: list[tuple[str, str]] = field(default_factory=list)
+    """(node, old topic) of each migrated device trigger, still waiting for its device to go."""
+    removed_devices: list[str] = field(default_factory=list)
 
     def feed(self, messages: Iterable[DiscoveryMessage]) -> None:
         """Take messages as Home Assistant receives them, in order."""
@@ -76,10 +87,13 @@ class HomeAssistantDiscovery:
 
     def _component(self, topic: str, found: Hash, data: dict[str, Any] | None) -> None:
         owner = self.owner.get(found)
+        node = found[1].split(" ")[0]
         if owner is None:
             if data and data != {"migrate_discovery": True}:
                 self.owner[found] = topic  # a new entity (its registry entry found by unique_id)
                 self.configs[found] = data
+                if found[0] != TRIGGER:
+                    self.registered.setdefault(node, set()).add(self._name(found))
             return
         if owner != topic:
             self.warnings.append(
@@ -87,15 +101,36 @@ class HomeAssistantDiscovery:
                 f"{owner}, the conflicting message on {topic}"
             )
             return
-        name = str(self.configs[found].get("unique_id", found[1]))
+        name = self._name(found)
         if data == {"migrate_discovery": True}:
             del self.owner[found]
             self.unloaded.append(name)
+            if found[0] == TRIGGER:
+                self.migrated_triggers.append((node, topic))
         elif data is None:
             del self.owner[found]
             self.deleted.append(name)
+            self.registered.get(node, set()).discard(name)
+            self._cleanup_device(node)
         else:
             self.configs[found] = data
+
+    def _name(self, found: Hash) -> str:
+        return str(self.configs[found].get("unique_id", found[1]))
+
+    def _cleanup_device(self, node: str) -> None:
+        """After a removal: the device goes if nothing is left on it (cleanup_device_registry)."""
+        if self.registered.get(node) or any(
+            h[0] == TRIGGER and h[1].split(" ")[0] == node for h in self.owner
+        ):
+            return
+        self.registered.pop(node, None)
+        self.removed_devices.append(node)
+        haunting = [topic for n, topic in self.migrated_triggers if n == node]
+        self.migrated_triggers = [(n, t) for n, t in self.migrated_triggers if n != node]
+        for topic in haunting:
+            self.warnings.append(f"Unable to remove unknown dispatcher (a trigger of {topic})")
+            self.receive(topic, b"")  # async_remove_discovery_payload
 
     def unique_ids(self) -> dict[str, str]:
         """Unique id (or trigger discovery id) -> the topic that owns it now."""

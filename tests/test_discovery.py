@@ -1032,11 +1032,15 @@ def test_changed_configs_are_known_across_a_restart() -> None:
 
 
 def test_switching_to_device_discovery_migrates_entities() -> None:
-    """Entity configs are migrated, the old topics cleared, then the device config sent."""
+    """Entity configs are migrated, the old topics cleared, then the device config sent.
+
+    Device triggers are not migrated: their topics are only cleared.
+    """
     old = printer_discovery(ENTITY_CTX, OFFICE, LASER)
     new = printer_discovery(CTX, OFFICE, LASER)
     plan = plan_discovery(CTX, published_index(old), new)
-    assert {m.topic for m in plan.migrate} == {m.topic for m in old}
+    entities = {m.topic for m in old if "/device_automation/" not in m.topic}
+    assert {m.topic for m in plan.migrate} == entities
     assert all(m.payload == {"migrate_discovery": True} and not m.retain for m in plan.migrate)
     assert {m.topic for m in plan.handover} == {m.topic for m in old}
     assert all(m.payload is None and m.retain for m in plan.handover)
@@ -1048,13 +1052,22 @@ def test_switching_to_device_discovery_migrates_entities() -> None:
 def test_switching_back_to_entity_discovery_rolls_back() -> None:
     """Going back to per-entity discovery migrates the device config the other way.
 
-    The device config gets a placeholder trigger before it is cleared: Home Assistant warns
-    about a cleared device config that holds no component.
+    Its device triggers are removed first (a migrated one lingers in Home Assistant). The device
+    config gets a placeholder trigger before it is cleared: Home Assistant warns about a cleared
+    device config that holds no component.
     """
     old = box_discovery(CTX, OFFICE, OFFICE_BOX)
     new = box_discovery(ENTITY_CTX, OFFICE, OFFICE_BOX)
     plan = plan_discovery(ENTITY_CTX, discovery_topics(old), new)
-    assert [m.topic for m in plan.migrate] == [old[0].topic]
+    removal, migrate = plan.migrate
+    assert removal.topic == migrate.topic == old[0].topic
+    assert removal.payload is not None
+    assert not removal.retain
+    triggers = {m.topic.split("/")[-2] for m in new if "/device_automation/" in m.topic}
+    removed = {key: {"platform": "device_automation"} for key in triggers}
+    assert removal.payload["components"] == removed, "the triggers removed first, not migrated"
+    assert migrate.payload == {"migrate_discovery": True}
+    assert not migrate.retain
     placeholder, cleared = plan.handover
     assert placeholder.topic == cleared.topic == old[0].topic
     assert not placeholder.retain

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import pytest
 from ha_discovery_model import HomeAssistantDiscovery
-from test_discovery import CTX, ENTITY_CTX, INKJET, OFFICE, fleet
+from test_discovery import CTX, ENTITY_CTX, INKJET, OFFICE, WAREHOUSE, fleet
 
 from lianke_bridge.bridge.discovery import (
     DiscoveryContext,
     DiscoveryMessage,
+    box_node_id,
     discovery_topics,
+    node_of,
     plan_discovery,
     printer_discovery,
     published_index,
 )
-from lianke_bridge.bridge.discovery.plan import HANDOVER_KEY
 
 SWITCHES = [(CTX, ENTITY_CTX), (ENTITY_CTX, CTX)]
 SWITCH_IDS = ["device-to-entity", "entity-to-device"]
@@ -38,22 +39,25 @@ def announced(ctx: DiscoveryContext) -> tuple[HomeAssistantDiscovery, list[Disco
 def test_a_mode_switch_logs_nothing_and_keeps_every_entity(
     old: DiscoveryContext, new: DiscoveryContext
 ) -> None:
-    """Switching either way: no warning, nothing deleted, every entity and trigger handed over.
+    """Switching either way: no warning, no entity deleted, every entity and trigger back.
 
     Home Assistant deletes an entity (its name, area and settings) on an empty payload from its
     own topic, and warns about one from another topic: every old topic must be cleared while
-    nothing owns its discovery ids, before the new configs claim them.
+    nothing owns its discovery ids, before the new configs claim them. Device triggers (no
+    registry entry, known by device, type and subtype) are removed and announced anew.
     """
     ha, before = announced(old)
     owned_before = ha.unique_ids()
     ha.feed(plan_discovery(new, published_index(before), fleet(new)).messages())
     assert ha.warnings == []
-    assert {uid.split(" ")[-1] for uid in ha.deleted} <= {HANDOVER_KEY}, "only the placeholder"
+    assert all(" " in name for name in ha.deleted), "only device triggers deleted"
     owned_after = ha.unique_ids()
     assert set(owned_after) == set(owned_before)
     new_topics = discovery_topics(fleet(new))
     assert set(owned_after.values()) <= new_topics
-    assert sorted(ha.unloaded) == sorted(owned_before), "every entity migrated, none deleted"
+    entities = [uid for uid in owned_before if " " not in uid]
+    assert sorted(ha.unloaded) == sorted(entities), "every entity migrated, none deleted"
+    assert ha.removed_devices == []
 
 
 @pytest.mark.parametrize(("old", "new"), SWITCHES, ids=SWITCH_IDS)
@@ -64,6 +68,7 @@ def test_a_switch_after_a_restart_works_from_the_bare_topics(
     ha, before = announced(old)
     ha.feed(plan_discovery(new, discovery_topics(before), fleet(new)).messages())
     assert ha.warnings == []
+    assert ha.migrated_triggers == [], "the triggers are known from the new configs"
     assert set(ha.unique_ids()) == set(announced(new)[0].unique_ids())
 
 
@@ -99,3 +104,72 @@ def test_a_vanished_printer_takes_its_triggers_along(ctx: DiscoveryContext) -> N
     deleted_triggers = [d for d in ha.deleted if d.startswith(f"{node} printer_")]
     assert len(deleted_triggers) == 5  # four problems and the error limit
     assert [h for h in ha.owner if h[1].startswith("lianke_lc01demo000001_p1 ")], "p1 stays"
+
+
+def without(
+    ctx: DiscoveryContext, messages: list[DiscoveryMessage], gone: str
+) -> list[DiscoveryMessage]:
+    """The configs left once a node (a printer's, or a box's with its printers') is gone."""
+    return [
+        m
+        for m in messages
+        if not (node := node_of(ctx.prefix, m.topic) or "").startswith(f"{gone}_p") and node != gone
+    ]
+
+
+def switched(
+    old: DiscoveryContext, new: DiscoveryContext
+) -> tuple[HomeAssistantDiscovery, list[DiscoveryMessage]]:
+    """Home Assistant after the bridge announced in ``old``'s mode, then switched to ``new``'s."""
+    ha, before = announced(old)
+    now = fleet(new)
+    ha.feed(plan_discovery(new, published_index(before), now).messages())
+    assert ha.warnings == []
+    return ha, now
+
+
+@pytest.mark.parametrize(("old", "new"), SWITCHES, ids=SWITCH_IDS)
+def test_a_mode_switch_removes_the_device_triggers_instead_of_migrating_them(
+    old: DiscoveryContext, new: DiscoveryContext
+) -> None:
+    """Triggers have no registry entry to keep: migrated, each would linger in Home Assistant.
+
+    A migrated device trigger keeps waiting for its device's removal: when the printer or box
+    goes later, it logs "Unable to remove unknown dispatcher" and clears its old topic again.
+    """
+    ha, _ = switched(old, new)
+    assert ha.migrated_triggers == []
+    assert not [u for u in ha.unloaded if " " in u], "only entities (with unique ids) migrated"
+
+
+PRINTER_NODE = "lianke_lc01demo000001_p631"
+BOX_NODE = box_node_id(WAREHOUSE.device_id)
+
+
+@pytest.mark.parametrize("gone", [PRINTER_NODE, BOX_NODE], ids=["printer", "box"])
+@pytest.mark.parametrize(("old", "new"), SWITCHES, ids=SWITCH_IDS)
+def test_a_removal_after_a_mode_switch_is_quiet(
+    old: DiscoveryContext, new: DiscoveryContext, gone: str
+) -> None:
+    """A printer unplugged (a box removed) after a switch: its devices go, nothing is logged."""
+    ha, now = switched(old, new)
+    ha.feed(plan_discovery(new, published_index(now), without(new, now, gone)).messages())
+    assert ha.warnings == []
+    assert gone in ha.removed_devices
+    assert not [h for h in ha.owner if h[1].split(" ")[0].startswith(gone)]
+
+
+@pytest.mark.parametrize("gone", [PRINTER_NODE, BOX_NODE], ids=["printer", "box"])
+@pytest.mark.parametrize("ctx", [CTX, ENTITY_CTX], ids=["device", "entity"])
+def test_a_removal_after_switching_there_and_back_is_quiet(
+    ctx: DiscoveryContext, gone: str
+) -> None:
+    """Switched to the other mode and back, then a removal: still nothing logged."""
+    other = ENTITY_CTX if ctx is CTX else CTX
+    ha, there = switched(ctx, other)
+    ha.feed(plan_discovery(ctx, published_index(there), fleet(ctx)).messages())
+    assert ha.warnings == []
+    now = fleet(ctx)
+    ha.feed(plan_discovery(ctx, published_index(now), without(ctx, now, gone)).messages())
+    assert ha.warnings == []
+    assert gone in ha.removed_devices

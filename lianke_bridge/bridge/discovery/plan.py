@@ -11,6 +11,14 @@ new configs. Cleared after the new configs, the old topic would reach the entiti
 those ids from the new topic: Home Assistant logs a "conflicting MQTT discovery message" for
 each. Home Assistant also warns about a cleared device config that holds no component any more,
 so before clearing one, a placeholder device trigger is announced in it, for the clear to remove.
+
+Device triggers are removed, never migrated: they have no registry entry to keep (automations
+know them by device, type and subtype, and the device stays, held by its entities), and Home
+Assistant 2025.4 keeps a migrated trigger waiting for its device's removal. When the printer
+was unplugged or the box removed later, each such trigger logged "Unable to remove unknown
+dispatcher" and cleared its old topic again ("No device components to cleanup" on a device
+topic). So a device config's triggers are removed (``{"platform": "device_automation"}``) before
+its migrate, and a per-entity trigger's topic is only cleared.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from lianke_bridge.bridge.discovery.model import DiscoveryContext, DiscoveryMess
 MIGRATE_PAYLOAD: dict[str, Any] = {"migrate_discovery": True}
 HANDOVER_KEY = "discovery_handover"
 """The placeholder component a device config holds for the moment before it is cleared."""
+TRIGGER_PLATFORM = "device_automation"
 DIGEST = "digest:"
 """Marks the entry of a published index that fingerprints the config (not a component)."""
 
@@ -112,9 +121,10 @@ class DiscoveryPlan:
     """What to send, in order: ``migrate``, ``handover``, ``publish``, then ``clear``.
 
     ``migrate`` (not retained) hands entities over when the discovery mode changed, keeping
-    their registry entries (names, areas); ``handover`` clears the old topics (a device config
-    first gets a placeholder, not retained, for the clear to remove) before ``publish`` sends
-    the new configs. Leave a second or so after ``migrate``. ``clear`` removes what is gone.
+    their registry entries (names, areas), after removing the device triggers of a device
+    config; ``handover`` clears the old topics (a device config first gets a placeholder, not
+    retained, for the clear to remove) before ``publish`` sends the new configs. Leave a second
+    or so after ``migrate``. ``clear`` removes what is gone.
     """
 
     migrate: tuple[DiscoveryMessage, ...]
@@ -185,32 +195,7 @@ def plan_discovery(
             or any(is_printer_of(parsed.node_id, box) for box in pending)
         ):
             kept[topic] = before.pop(topic)
-    wanted_topics = {m.topic for m in wanted}
-    device_keys: dict[str, set[str]] = {}
-    entity_nodes: dict[str, dict[str, Any]] = {}  # node -> a per-entity config (device, origin)
-    for message in wanted:
-        parsed = _parse_topic(ctx.prefix, message.topic)
-        if parsed is None or message.payload is None:
-            continue
-        if parsed.key is None:
-            device_keys[parsed.node_id] = set(message.payload.get("components", {}))
-        else:
-            entity_nodes.setdefault(parsed.node_id, message.payload)
-
-    migrate: list[DiscoveryMessage] = []
-    handover: list[DiscoveryMessage] = []
-    clear: list[DiscoveryMessage] = []
-    for topic in sorted(set(before) - wanted_topics):
-        parsed = _parse_topic(ctx.prefix, topic)
-        if parsed is not None and parsed.key is None and parsed.node_id in entity_nodes:
-            migrate.append(DiscoveryMessage(topic, dict(MIGRATE_PAYLOAD), retain=False))
-            handover.append(_placeholder(ctx, topic, entity_nodes[parsed.node_id]))
-            handover.append(DiscoveryMessage(topic, None))
-        elif parsed is not None and parsed.key in device_keys.get(parsed.node_id, ()):
-            migrate.append(DiscoveryMessage(topic, dict(MIGRATE_PAYLOAD), retain=False))
-            handover.append(DiscoveryMessage(topic, None))
-        else:
-            clear.append(DiscoveryMessage(topic, None))
+    migrate, handover, clear = _hand_over(ctx, before, _Wanted.of(ctx, wanted))
 
     publish = [_with_removed_components(m, before.get(m.topic, [])) for m in wanted]
     published = {**kept, **published_index(wanted)}
@@ -229,24 +214,94 @@ def plan_discovery(
     )
 
 
-def _placeholder(ctx: DiscoveryContext, topic: str, sample: Mapping[str, Any]) -> DiscoveryMessage:
-    """A device config holding only a device trigger nothing fires, for the clear to remove.
+@dataclass(frozen=True)
+class _Wanted:
+    """What the wanted configs tell of each node, for handing its old topics over."""
 
-    Not retained: it only has to reach Home Assistant between the migrate and the clear. The
-    device block is the device's own (``sample`` is one of its new per-entity configs).
-    """
-    trigger = {
-        "platform": "device_automation",
+    topics: set[str]
+    device_keys: dict[str, set[str]]
+    """Node -> the component keys of its device config."""
+    entity_nodes: dict[str, Mapping[str, Any]]
+    """Node -> one of its per-entity configs (its device and origin blocks)."""
+    triggers: dict[str, set[str]]
+    """Node -> the keys of its device triggers, in either mode."""
+
+    @classmethod
+    def of(cls, ctx: DiscoveryContext, wanted: Sequence[DiscoveryMessage]) -> _Wanted:
+        found = cls({m.topic for m in wanted}, {}, {}, {})
+        for message in wanted:
+            parsed = _parse_topic(ctx.prefix, message.topic)
+            if parsed is None or message.payload is None:
+                continue
+            triggers = found.triggers.setdefault(parsed.node_id, set())
+            if parsed.key is None:
+                components = message.payload.get("components", {})
+                found.device_keys[parsed.node_id] = set(components)
+                triggers.update(
+                    k for k, c in components.items() if c.get("platform") == TRIGGER_PLATFORM
+                )
+            else:
+                found.entity_nodes.setdefault(parsed.node_id, message.payload)
+                if parsed.platform == TRIGGER_PLATFORM:
+                    triggers.add(parsed.key)
+        return found
+
+
+def _hand_over(
+    ctx: DiscoveryContext, before: Mapping[str, Sequence[str]], wanted: _Wanted
+) -> tuple[list[DiscoveryMessage], list[DiscoveryMessage], list[DiscoveryMessage]]:
+    """``migrate``, ``handover`` and ``clear`` for the topics published before, not wanted now."""
+    migrate: list[DiscoveryMessage] = []
+    handover: list[DiscoveryMessage] = []
+    clear: list[DiscoveryMessage] = []
+    for topic in sorted(set(before) - wanted.topics):
+        parsed = _parse_topic(ctx.prefix, topic)
+        if parsed is not None and parsed.key is None and parsed.node_id in wanted.entity_nodes:
+            sample = wanted.entity_nodes[parsed.node_id]
+            gone = wanted.triggers.get(parsed.node_id, set()) | {
+                key
+                for platform, _, key in (ref.partition("/") for ref in before[topic])
+                if platform == TRIGGER_PLATFORM
+            }
+            if gone:  # removed, not migrated: see the module's docstring
+                removal = {key: {"platform": TRIGGER_PLATFORM} for key in sorted(gone)}
+                migrate.append(_device_config(topic, sample, removal))
+            migrate.append(DiscoveryMessage(topic, dict(MIGRATE_PAYLOAD), retain=False))
+            handover.append(_device_config(topic, sample, {HANDOVER_KEY: _placeholder(ctx)}))
+            handover.append(DiscoveryMessage(topic, None))
+        elif parsed is not None and parsed.key in wanted.device_keys.get(parsed.node_id, ()):
+            if parsed.platform != TRIGGER_PLATFORM:
+                migrate.append(DiscoveryMessage(topic, dict(MIGRATE_PAYLOAD), retain=False))
+            handover.append(DiscoveryMessage(topic, None))
+        else:
+            clear.append(DiscoveryMessage(topic, None))
+    return migrate, handover, clear
+
+
+def _placeholder(ctx: DiscoveryContext) -> dict[str, Any]:
+    """A device trigger nothing fires: what a device config holds for its clear to remove."""
+    return {
+        "platform": TRIGGER_PLATFORM,
         "automation_type": "trigger",
         "type": "bridge",
         "subtype": HANDOVER_KEY,
         "topic": f"{ctx.base_topic}/bridge/{HANDOVER_KEY}",
         "payload": HANDOVER_KEY,
     }
+
+
+def _device_config(
+    topic: str, sample: Mapping[str, Any], components: Mapping[str, Any]
+) -> DiscoveryMessage:
+    """A device config of these components only, not retained: a step of a hand over.
+
+    It only has to reach Home Assistant before the next step (the migrate, the clear). The
+    device block is the device's own (``sample`` is one of its new per-entity configs).
+    """
     payload = {
         "device": sample.get("device", {}),
         "origin": sample.get("origin", {}),
-        "components": {HANDOVER_KEY: trigger},
+        "components": dict(components),
     }
     return DiscoveryMessage(topic, payload, retain=False)
 
