@@ -829,6 +829,8 @@ def test_printer_entities_follow_the_printer() -> None:
         "error_limit_reached",
         "flush_queue",
         "reset_error_limit",
+        "print_test_page",
+        "print_maintenance_page",
         "model",
     }
     assert keys(printer_discovery(CTX, OFFICE, LASER)) == common
@@ -850,6 +852,21 @@ def test_printer_buttons_name_their_port() -> None:
     reset = component(messages, "reset_error_limit")
     assert reset["command_topic"] == "lianke/office/request/reset_error_limit"
     assert json.loads(reset["payload_press"]) == {"port": 631}
+
+
+def test_printer_page_buttons_print_on_their_printer() -> None:
+    """The test and maintenance page buttons send print_test_page for their port and page."""
+    messages = printer_discovery(CTX, OFFICE, INKJET)
+    test_page = component(messages, "print_test_page")
+    assert test_page["command_topic"] == "lianke/office/request/print_test_page"
+    assert json.loads(test_page["payload_press"]) == {"printer": 631, "page": "test"}
+    assert test_page["name"] == "Print test page"
+    assert test_page["default_entity_id"] == "button.lianke_office_p631_print_test_page"
+    maintenance = component(messages, "print_maintenance_page")
+    assert maintenance["command_topic"] == "lianke/office/request/print_test_page"
+    assert json.loads(maintenance["payload_press"]) == {"printer": 631, "page": "maintenance"}
+    assert maintenance["name"] == "Print maintenance page"
+    assert maintenance["default_entity_id"] == "button.lianke_office_p631_print_maintenance_page"
 
 
 def test_printer_device_names_say_where_it_is() -> None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from test_discovery import CTX, ENTITY_CTX, LASER, OFFICE, fleet
 
 from lianke_bridge.bridge.discovery import DiscoveryContext, DiscoveryMessage, printer_discovery
-from lianke_bridge.bridge.discovery.names import EN, ZH_HANS, ink_level_name
+from lianke_bridge.bridge.discovery.names import EN, ZH_HANS, Language, ink_level_name
 
 CJK = re.compile(r"[\u4e00-\u9fff（]")
 """A Chinese character, or the full-width bracket of ``型号（office USB 1）``."""
@@ -61,6 +61,34 @@ def test_chinese_names_on_every_entity_and_device() -> None:
     assert laser["device"]["name"] == "Kyocera MA2000w GX（office USB 1）"
     assert laser["components"]["paper_out"]["name"] == "缺纸"
     assert laser["components"]["flush_queue"]["name"] == "清空队列"
+
+
+def test_page_buttons_in_both_modes_and_languages() -> None:
+    """Both page buttons are announced in device and entity mode, named in the language asked."""
+    wanted: dict[Language, dict[str, str]] = {
+        "en": {
+            "print_test_page": "Print test page",
+            "print_maintenance_page": "Print maintenance page",
+        },
+        "zh-Hans": {"print_test_page": "打印测试页", "print_maintenance_page": "打印保养页"},
+    }
+    for mode in (CTX, ENTITY_CTX):
+        for language, names in wanted.items():
+            ctx = replace(mode, language=language)
+            found = {
+                key: config
+                for message in printer_discovery(ctx, OFFICE, LASER)
+                for key, config in components(message).items()
+                if key in names
+            }
+            assert {key: config["name"] for key, config in found.items()} == names
+            assert {key: config["payload_press"] for key, config in found.items()} == {
+                "print_test_page": '{"printer": 1, "page": "test"}',
+                "print_maintenance_page": '{"printer": 1, "page": "maintenance"}',
+            }
+            assert found["print_test_page"]["default_entity_id"] == (
+                "button.lianke_office_p1_print_test_page"
+            )
 
 
 def test_ink_levels_name_their_colour() -> None:

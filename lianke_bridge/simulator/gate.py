@@ -14,7 +14,12 @@ from aiohttp import web
 
 from lianke_bridge.simulator.answers import BAD_PARAMETER, ApiRefusalError, refusal
 from lianke_bridge.simulator.bodies import BAD_BODY_MSG, BODY, BadBodyError, Body, read_body
-from lianke_bridge.simulator.recording import RecordedRequest, SimulatorView, printable
+from lianke_bridge.simulator.recording import (
+    MAX_RECORDED_PAGE,
+    RecordedRequest,
+    SimulatorView,
+    printable,
+)
 
 ADMIN_PREFIX = "/_sim/"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -55,6 +60,8 @@ class Gate:
         recorded: dict[str, Any] = dict(body.fields)
         for name, (filename, content) in body.files.items():
             recorded[name] = {"filename": filename, "size": len(content)}
+            if filename.lower().endswith(".html") and len(content) <= MAX_RECORDED_PAGE:
+                recorded[name]["text"] = content.decode("utf-8", "replace")
         sim.requests.append(
             RecordedRequest(
                 method=request.method,

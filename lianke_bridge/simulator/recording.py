@@ -18,7 +18,9 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     fields: dict[str, Any]
-    """Form fields or the JSON body; an uploaded file as ``{"filename": ..., "size": ...}``."""
+    """Form fields or the JSON body; an uploaded file as ``{"filename": ..., "size": ...}``, and
+    an HTML page of at most :data:`MAX_RECORDED_PAGE` bytes with its ``text`` too (what a page
+    the bridge rendered says)."""
     api_key: str | None
 
 
@@ -34,6 +36,8 @@ class SimulatorView(Protocol):
     requests: list[RecordedRequest]
 
 
+MAX_RECORDED_PAGE = 256 * 1024
+"""An uploaded HTML page up to this size is recorded with its text."""
 MAX_RECORDED_DEPTH = 16
 """Deeper parts of a recorded JSON body are shown as ``…`` (the log must stay printable)."""
 

@@ -54,6 +54,8 @@ EN: Mapping[str, str] = {
     "error_limit_reached": "Error limit reached",
     "ink_level": "{color} level",
     "reset_error_limit": "Reset error limit",
+    "print_test_page": "Print test page",
+    "print_maintenance_page": "Print maintenance page",
     "model": "Model",
 }
 
@@ -97,6 +99,8 @@ ZH_HANS: Mapping[str, str] = {
     "error_limit_reached": "失败次数超限",
     "ink_level": "{color}余量",
     "reset_error_limit": "解除失败限制",
+    "print_test_page": "打印测试页",
+    "print_maintenance_page": "打印保养页",
     "model": "型号",
 }
 

@@ -1,7 +1,7 @@
 """The declarative list of one printer's Home Assistant entities, and how the printer is named.
 
-Status, problems, the box's error limit, ink levels, flush and reset, on the printer's own JSON
-topic; its device triggers are ``triggers.py``'s. Pure.
+Status, problems, the box's error limit, ink levels, flush, reset and the test and maintenance
+pages, on the printer's own JSON topic; its device triggers are ``triggers.py``'s. Pure.
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ def _port_payload(port: int) -> str:
     return json.dumps({"port": port})
 
 
+def _page_payload(port: int, page: str) -> str:
+    return json.dumps({"printer": port, "page": page})
+
+
 def _is_network(printer: PrinterState) -> bool:
     return printer.ip is not None or printer.port == codes.NETWORK_PRINTER_PORT
 
@@ -84,7 +88,7 @@ PROBLEM_SENSORS: tuple[str, ...] = ("paper_out", "paper_jam", "cover_open", "out
 
 
 def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: PrinterState) -> HaDevice:
-    """One printer on a box: status, problems, error limit, ink levels, flush and reset."""
+    """One printer on a box: status, problems, error limit, ink levels, flush, reset, pages."""
     topics = ctx.topics
     dev = device.name
     port = printer.port
@@ -174,6 +178,22 @@ def printer_device(ctx: DiscoveryContext, device: DeviceConfig, printer: Printer
                 topics.request(dev, "reset_error_limit"),
                 _port_payload(port),
                 icon="mdi:restart-alert",
+            ),
+            button(
+                "print_test_page",
+                names.name(lang, "print_test_page"),
+                with_box,
+                topics.request(dev, "print_test_page"),
+                _page_payload(port, "test"),
+                icon="mdi:printer-check",
+            ),
+            button(
+                "print_maintenance_page",
+                names.name(lang, "print_maintenance_page"),
+                with_box,
+                topics.request(dev, "print_test_page"),
+                _page_payload(port, "maintenance"),
+                icon="mdi:palette",
             ),
             sensor(
                 "model",

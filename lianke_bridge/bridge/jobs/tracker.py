@@ -112,6 +112,11 @@ class JobTracker:
         """When each job is next asked about (rarely while the cloud's pushes arrive)."""
 
     @property
+    def clock(self) -> Clock:
+        """Where the bridge reads the time (a page it prints says when; tests step it)."""
+        return self._clock
+
+    @property
     def jobs(self) -> dict[str, JobRecord]:
         """Every job known, by task id (finished ones until they expire)."""
         return self._store.jobs
