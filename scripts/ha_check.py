@@ -48,6 +48,7 @@ from ha_check_checks import (
 )
 from ha_check_expected import expected_entities
 from ha_check_more import check_language, check_mode_switch, check_triggers
+from ha_check_pages import check_page_buttons
 from ha_check_pushes import check_push_relay
 from ha_check_stack import running
 from ha_check_support import Report, bridge_cli
@@ -96,6 +97,7 @@ def main() -> int:
         expected = expected_entities(fleet, version)
         check_entities(stack, report, expected)
         check_commands(stack, report, fleet)
+        check_page_buttons(stack, report, fleet)
         check_restart(stack, report, expected)
         check_problems(stack, report)
         ws = check_triggers(stack, report)

@@ -86,6 +86,8 @@ def expected_entities(fleet: dict[str, Any], version: str) -> list[Expected]:
                 Expected(f"binary_sensor.{pre}_error_limit_reached", off, pdev, device),
                 Expected(f"button.{pre}_flush_queue", None, pdev, device),
                 Expected(f"button.{pre}_reset_error_limit", None, pdev, device),
+                Expected(f"button.{pre}_print_test_page", None, pdev, device),
+                Expected(f"button.{pre}_print_maintenance_page", None, pdev, device),
             ]
             problems = ["paper_out", "paper_jam", "cover_open", "out_of_ink"]
             if printer.get("kind") in RIBBON_KINDS:
