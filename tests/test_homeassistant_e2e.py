@@ -453,6 +453,15 @@ async def test_every_button_reaches_its_cloud_call(
             assert [(c["deviceId"], str(c["devicePort"])) for c in reset] == [
                 (box_id, device_port)
             ], (node, reset)
+            for key, filename in (
+                ("print_test_page", "test-page.html"),
+                ("print_maintenance_page", "maintenance-page.html"),
+            ):
+                assert ok(await press(node, key))["task_id"]
+                jobs = calls(simulator, "/api/print/job", "POST")
+                assert [
+                    (c["deviceId"], str(c["devicePort"]), c["jobFile"]["filename"]) for c in jobs
+                ] == [(box_id, device_port, filename)], (node, jobs)
 
         bridge_node = discovery.bridge_node_id(config.mqtt.base_topic)
         start = probe.mark()
