@@ -26,6 +26,7 @@ from lianke_bridge.bridge.requests.commands.job import JobCommand, UntrackedJobD
 from lianke_bridge.bridge.requests.commands.page_count import PageCountCommand
 from lianke_bridge.bridge.requests.commands.paper_sizes import PaperSizesCommand, PaperSizesData
 from lianke_bridge.bridge.requests.commands.print import PrintCommand, PrintPayload
+from lianke_bridge.bridge.requests.commands.print_test_page import PrintTestPageCommand
 from lianke_bridge.bridge.requests.commands.printer_models import PrinterModelsCommand
 from lianke_bridge.bridge.requests.commands.printer_params import PrinterParamsCommand
 from lianke_bridge.bridge.requests.commands.reset_error_limit import ResetErrorLimitCommand
@@ -768,6 +769,26 @@ def test_flush_and_reset_types() -> None:
     assert isinstance(parse("reset_error_limit", b""), ResetErrorLimitCommand)
 
 
+def test_print_test_page_payloads() -> None:
+    """print_test_page: a printer and a page; PRESS or a bare port prints the test page.
+
+    A page it does not know is refused naming the two it does.
+    """
+    pressed = parse("print_test_page", b"PRESS")
+    assert isinstance(pressed, PrintTestPageCommand)
+    assert (pressed.printer, pressed.page) == (None, "test")
+    assert parse("print_test_page", b"2") == PrintTestPageCommand(2)
+    assert parse("print_test_page", {"printer": "631", "page": "maintenance"}) == (
+        PrintTestPageCommand(631, "maintenance")
+    )
+    assert parse("print_test_page", {"page": None}) == PrintTestPageCommand(None, "test")
+    assert refused("print_test_page", {"page": "Test"}).message == (
+        "page 'Test' is not a page the bridge prints; use test or maintenance"
+    )
+    assert "printer must be a whole number" in refused("print_test_page", {"printer": 0}).message
+    assert "unknown field 'paper'" in refused("print_test_page", {"paper": "A4"}).message
+
+
 @pytest.mark.parametrize("command", ["printer_params", "paper_sizes"])
 def test_port_or_model(command: str) -> None:
     """printer_params and paper_sizes take a port or a model, not both."""
@@ -1188,6 +1209,7 @@ def test_more_payload_errors(command: str, payload: bytes | dict[str, Any], mess
         ("flush", b""),
         ("reset_error_limit", b""),
         ("page_count", b"https://a.org/x.pdf"),
+        ("print_test_page", b""),
         ("printer_params", b""),
         ("tasks", b""),
     ],
