@@ -9,7 +9,7 @@ from typing import Any
 
 from ha_check_checks import act
 from ha_check_stack import Stack
-from ha_check_support import BOXES, NETWORK_PORT, Report
+from ha_check_support import BOXES, NETWORK_PORT, Report, wait_until
 
 
 def page_printed(
@@ -33,7 +33,11 @@ def page_printed(
 
 
 def check_page_buttons(stack: Stack, report: Report, fleet: dict[str, Any]) -> None:
-    """Each printer's test and maintenance page buttons: the page reaches the simulator."""
+    """Each printer's test and maintenance page buttons: the page reaches the simulator.
+
+    Then the page jobs are seen to end in Home Assistant (every box's queue empty, its last job
+    succeeded), so the checks after this one see no job still moving.
+    """
     boxes = {box["device_id"]: box for box in fleet["boxes"]}
     for name, device_id in BOXES.items():
         for printer in boxes[device_id]["printers"]:
@@ -56,3 +60,19 @@ def check_page_buttons(stack: Stack, report: Report, fleet: dict[str, Any]) -> N
                         page=page,
                     ),
                 )
+    sensors = {f"sensor.lianke_{name}_{key}" for name in BOXES for key in ("queue", "last_job")}
+
+    def ended() -> dict[str, str] | None:
+        current = stack.states()
+        states = {e: current.get(e, {}).get("state", "missing") for e in sorted(sensors)}
+        done = all(
+            value == ("0" if e.endswith("_queue") else "succeeded") for e, value in states.items()
+        )
+        return states if done else None
+
+    finished = wait_until(ended, 120, 1)
+    report.check(
+        bool(finished),
+        "the page jobs end: every queue empty, every last job succeeded",
+        "" if finished else str({e: stack.states().get(e, {}).get("state") for e in sensors}),
+    )
