@@ -776,16 +776,16 @@ def test_print_test_page_payloads() -> None:
     """
     pressed = parse("print_test_page", b"PRESS")
     assert isinstance(pressed, PrintTestPageCommand)
-    assert (pressed.printer, pressed.page) == (None, "test")
+    assert (pressed.port, pressed.page) == (None, "test")
     assert parse("print_test_page", b"2") == PrintTestPageCommand(2)
-    assert parse("print_test_page", {"printer": "631", "page": "maintenance"}) == (
+    assert parse("print_test_page", {"port": "631", "page": "maintenance"}) == (
         PrintTestPageCommand(631, "maintenance")
     )
     assert parse("print_test_page", {"page": None}) == PrintTestPageCommand(None, "test")
     assert refused("print_test_page", {"page": "Test"}).message == (
         "page 'Test' is not a page the bridge prints; use test or maintenance"
     )
-    assert "printer must be a whole number" in refused("print_test_page", {"printer": 0}).message
+    assert "port must be a whole number" in refused("print_test_page", {"port": 0}).message
     assert "unknown field 'paper'" in refused("print_test_page", {"paper": "A4"}).message
 
 

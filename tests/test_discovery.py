@@ -859,12 +859,12 @@ def test_printer_page_buttons_print_on_their_printer() -> None:
     messages = printer_discovery(CTX, OFFICE, INKJET)
     test_page = component(messages, "print_test_page")
     assert test_page["command_topic"] == "lianke/office/request/print_test_page"
-    assert json.loads(test_page["payload_press"]) == {"printer": 631, "page": "test"}
+    assert json.loads(test_page["payload_press"]) == {"port": 631, "page": "test"}
     assert test_page["name"] == "Print test page"
     assert test_page["default_entity_id"] == "button.lianke_office_p631_print_test_page"
     maintenance = component(messages, "print_maintenance_page")
     assert maintenance["command_topic"] == "lianke/office/request/print_test_page"
-    assert json.loads(maintenance["payload_press"]) == {"printer": 631, "page": "maintenance"}
+    assert json.loads(maintenance["payload_press"]) == {"port": 631, "page": "maintenance"}
     assert maintenance["name"] == "Print maintenance page"
     assert maintenance["default_entity_id"] == "button.lianke_office_p631_print_maintenance_page"
 

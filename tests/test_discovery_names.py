@@ -83,8 +83,8 @@ def test_page_buttons_in_both_modes_and_languages() -> None:
             }
             assert {key: config["name"] for key, config in found.items()} == names
             assert {key: config["payload_press"] for key, config in found.items()} == {
-                "print_test_page": '{"printer": 1, "page": "test"}',
-                "print_maintenance_page": '{"printer": 1, "page": "maintenance"}',
+                "print_test_page": '{"port": 1, "page": "test"}',
+                "print_maintenance_page": '{"port": 1, "page": "maintenance"}',
             }
             assert found["print_test_page"]["default_entity_id"] == (
                 "button.lianke_office_p1_print_test_page"

@@ -233,7 +233,7 @@ async def exercise(bridge: RunningBridge, simulator: Simulator) -> None:  # noqa
     ok(await bridge.request("office", "printer_params", {"port": 1}))
     ok(await bridge.request("office", "paper_sizes", {"port": 1}))
     ok(await bridge.request("office", "page_count", {"file": pdf, "filename": "a.pdf"}))
-    ok(await bridge.request("office", "print_test_page", {"printer": 1, "page": "maintenance"}))
+    ok(await bridge.request("office", "print_test_page", {"port": 1, "page": "maintenance"}))
     # the bridge's commands
     ok(await bridge.request("bridge", "republish", "PRESS"))
     ok(await bridge.request("bridge", "health_check"))

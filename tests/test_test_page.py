@@ -81,7 +81,7 @@ async def test_the_test_page_is_printed_and_followed_as_a_job(
         mosquitto,
         base_topic,
         tmp_path,
-        [("office", {"printer": 1, "transaction": "tp1"})],
+        [("office", {"port": 1, "transaction": "tp1"})],
         follow=True,
     )
     assert answer["status"] == "ok", answer
@@ -114,7 +114,7 @@ async def test_the_maintenance_page_is_in_colour(
         mosquitto,
         base_topic,
         tmp_path,
-        [("office", {"printer": "631", "page": "maintenance"})],
+        [("office", {"port": "631", "page": "maintenance"})],
     )
     assert answer["status"] == "ok", answer
     assert answer["data"]["port"] == 1  # the API's port of a network printer, as print answers
@@ -138,7 +138,7 @@ async def test_the_paper_is_the_ports_default(
     defaults = {1: PrintOptions(paper="A5", copies=3)}
     devices = (replace(office, print_defaults=defaults), *config.devices[1:])
     (answer,) = await run(
-        simulator, mosquitto, base_topic, tmp_path, [("office", {"printer": 1})], devices=devices
+        simulator, mosquitto, base_topic, tmp_path, [("office", {"port": 1})], devices=devices
     )
     assert answer["status"] == "ok", answer
     (sent,) = submissions(simulator)
@@ -157,9 +157,9 @@ async def test_a_wrong_page_or_printer_is_refused_once(
         base_topic,
         tmp_path,
         [
-            ("office", {"printer": 1, "page": "nozzle", "transaction": "bad"}),
-            ("office", {"port": 1}),
-            ("office", {"printer": 7}),
+            ("office", {"port": 1, "page": "nozzle", "transaction": "bad"}),
+            ("office", {"printer": 1}),
+            ("office", {"port": 7}),
         ],
     )
     page, field, printer = answers
@@ -171,7 +171,7 @@ async def test_a_wrong_page_or_printer_is_refused_once(
     )
     assert field["error"]["code"] == "invalid_payload"
     assert field["error"]["message"] == (
-        "unknown field 'port'; print_test_page takes printer, page (and transaction)"
+        "unknown field 'printer'; print_test_page takes port, page (and transaction)"
     )
     assert printer["error"]["code"] == "unknown_port"
     assert "7" in printer["error"]["message"]

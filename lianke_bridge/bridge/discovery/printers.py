@@ -48,7 +48,7 @@ def _port_payload(port: int) -> str:
 
 
 def _page_payload(port: int, page: str) -> str:
-    return json.dumps({"printer": port, "page": page})
+    return json.dumps({"port": port, "page": page})
 
 
 def _is_network(printer: PrinterState) -> bool:

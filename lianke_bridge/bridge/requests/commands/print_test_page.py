@@ -36,7 +36,7 @@ class PrintTestPageCommand(Request):
     """``print_test_page``: which printer, and which page."""
 
     COMMAND: ClassVar[str] = "print_test_page"
-    printer: PortText | None = None
+    port: PortText | None = None
     """The printer's port; the box's default_port without it."""
     page: Annotated[pages.Page, Schema({"enum": list(pages.PAGES)})] = "test"
     """test (the bridge's version, the box, the port, the paper and the time) or maintenance
@@ -57,11 +57,11 @@ class _PagePrint:
 
 
 def parse(command: str, body: Body, transaction: str | None, _: Limits) -> PrintTestPageCommand:
-    """print_test_page: ``{"printer": 1, "page": "maintenance"}``, a bare port, or anything."""
+    """print_test_page: ``{"port": 1, "page": "maintenance"}``, a bare port, or anything."""
     if body.kind != "object":
         return PrintTestPageCommand(bare_port(body), transaction=transaction)
-    data = check_fields(command, body.value, ("printer", "page"))
-    printer = readers.port(data.get("printer"), "printer")
+    data = check_fields(command, body.value, ("port", "page"))
+    port = readers.port(data.get("port"), "port")
     page = data.get("page")
     if page is None:
         page = "test"
@@ -69,14 +69,14 @@ def parse(command: str, body: Body, transaction: str | None, _: Limits) -> Print
         raise InvalidValueError(
             f"page {show(page)} is not a page the bridge prints; use test or maintenance"
         )
-    return PrintTestPageCommand(printer, page, transaction=transaction)
+    return PrintTestPageCommand(port, page, transaction=transaction)
 
 
 async def handle(
     ctx: RequestContext, box: Box, command: PrintTestPageCommand
 ) -> Answer[SubmittedJob]:
     """Render the page for this printer and submit it as a print job."""
-    port = port_of(box, command.printer)
+    port = port_of(box, command.port)
     printer = await printer_at(ctx, box, port)
     paper = box.config.print_defaults.get(port, PrintOptions()).paper
     asked = PrintOptions(paper=paper)
@@ -122,7 +122,7 @@ COMMAND = DeviceCommand(
             "prints the bridge's test page, or with `page: maintenance` a colour page that keeps "
             "an inkjet's nozzles clear; answers and follows it as `print` does"
         ),
-        payload="optional `printer` (a port), `page` (`test` or `maintenance`)",
+        payload="optional `port`, `page` (`test` or `maintenance`)",
         calls="`POST /api/print/job` with a page the bridge renders, then job tracking",
         answer='`{"task_id", "port", "job": {…the job JSON…}}`',
     ),
