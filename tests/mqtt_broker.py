@@ -61,6 +61,7 @@ __all__ = [
     "base_topic",
     "find_mosquitto",
     "free_port",
+    "free_ports",
     "mosquitto",
     "mosquitto_binary",
     "mosquitto_factory",
@@ -122,10 +123,23 @@ def password_line(username: str, password: str) -> str:
 
 def free_port(host: str = LOOPBACK) -> int:
     """Return a TCP port nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
+    """Return ``count`` different TCP ports nothing listens on right now.
+
+    Held open together while the OS picks them: one at a time, a port just closed may be picked
+    again (a NATS node once got another node's MQTT port as its cluster port and died).
+    """
+    with contextlib.ExitStack() as stack:
+        sockets = [
+            stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            for _ in range(count)
+        ]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 class BrokerStartError(RuntimeError):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from mqtt_broker import LOOPBACK, MqttProbe, free_port
+from mqtt_broker import LOOPBACK, MqttProbe, free_ports
 
 __all__ = [
     "NatsCluster",
@@ -219,7 +219,8 @@ async def _started(nodes: list[NatsNode]) -> AsyncIterator[NatsCluster]:
 @pytest.fixture
 async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
     """Three started, clustered NATS nodes with JetStream and MQTT (skipped without NATS)."""
-    cluster_ports = [free_port() for _ in range(NODES)]
+    ports = free_ports(3 * NODES)
+    cluster_ports = ports[:NODES]
     nodes = []
     for i in range(NODES):
         name = f"n{i}"
@@ -227,8 +228,8 @@ async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
         config.write_text(
             _node_config(
                 name,
-                client=free_port(),
-                mqtt=(mqtt := free_port()),
+                client=ports[NODES + 2 * i],
+                mqtt=(mqtt := ports[NODES + 2 * i + 1]),
                 store=tmp_path / f"jetstream-{name}",
                 ack_wait=ACK_WAIT,
                 cluster=cluster_ports[i],
@@ -245,7 +246,8 @@ class SingleNode:
     """One NATS node's configuration, kept so a test can change it while the node runs."""
 
     def __init__(self, tmp_path: Path, *, ack_wait: str = SERVER_ACK_WAIT) -> None:
-        self.ports = (free_port(), free_port())
+        client, mqtt = free_ports(2)
+        self.ports = (client, mqtt)
         self.store = tmp_path / "jetstream"
         self.ack_wait = ack_wait
         self.node = NatsNode("single", self.ports[1], tmp_path / "nats.conf", tmp_path / "nats.log")
