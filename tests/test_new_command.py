@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from generators import asyncapi, command_tables, schemas  # noqa: E402
+from generators.command_tables import MissingChineseError  # noqa: E402
 
 ECHO = importlib.import_module("fixtures.commands.echo")
 """tests/fixtures/commands/echo.py (by name: the type checker reads it as a file of its own)."""
@@ -94,7 +96,22 @@ def test_the_new_command_is_in_the_docs_tables() -> None:
     assert '| `echo` | `{"words": "…"}` | sends the words back: `{"words", "device"}` |' in guide
     overview = command_tables.render_page("docs/mqtt-api.md", WITH_ECHO)
     assert '| `echo` | `{"words": "…"}` | sends the words back |' in overview
+    chinese = command_tables.render_page("docs/mqtt-api.zh.md", WITH_ECHO)
+    assert '| `echo` | `{"words": "…"}` | 原样送回这些词 |' in chinese
     assert "`echo`" not in command_tables.render_page("docs/mqtt-contract.md")
+
+
+def test_a_command_that_does_not_say_it_in_chinese_stops_the_chinese_table() -> None:
+    """No ``does_zh`` (or no ``payload_zh`` for a payload in words): an error names the module."""
+    echo = ECHO.COMMAND
+    silent = replace(echo, doc=replace(echo.doc, does_zh=""))
+    with pytest.raises(
+        MissingChineseError, match=r"'echo' .*does_zh= .*fixtures/commands/echo\.py"
+    ):
+        command_tables.overview_zh(Commands({"echo": silent}, {}))
+    worded = replace(echo, doc=replace(echo.doc, payload="some words"))
+    with pytest.raises(MissingChineseError, match=r"'echo' .*payload_zh="):
+        command_tables.overview_zh(Commands({"echo": worded}, {}))
 
 
 def test_the_new_command_is_in_the_asyncapi_document(tmp_path: Path) -> None:

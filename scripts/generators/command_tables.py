@@ -4,6 +4,10 @@ Each table sits between ``<!-- generated: <name> -->`` and ``<!-- end generated 
 hand-written page; only what is between the markers is rendered, the prose around it stays as
 written. A page without its marker stops ``make generate`` (and fails the test) with the name
 of the marker to put back.
+
+docs/mqtt-api.zh.md has the overview's table in Chinese, from each ``CommandDoc``'s ``does_zh``
+and ``payload_zh``: a command without them stops ``make generate`` with
+:class:`MissingChineseError`, which names the module to write them in.
 """
 
 from __future__ import annotations
@@ -65,6 +69,56 @@ def overview(commands: Commands) -> str:
     return markdown_table(("command", "payload", "what happens"), rows)
 
 
+class MissingChineseError(Exception):
+    """A command's ``CommandDoc`` does not say in Chinese what it does, or what it takes."""
+
+
+WORDLESS_ZH = {"—": "—", "any": "任意内容"}
+"""The payloads of commands without fields, in Chinese."""
+_CODE = re.compile(r"`[^`]*`")
+
+
+def _module(command: Command[Any]) -> str:
+    return command.handle.__module__.replace(".", "/") + ".py"
+
+
+def _does_zh(command: Command[Any]) -> str:
+    if not command.doc.does_zh:
+        raise MissingChineseError(
+            f"the {command.scope} command {command.name!r} has no Chinese description: add "
+            f"does_zh= to its CommandDoc in {_module(command)}"
+        )
+    return command.doc.does_zh
+
+
+def _payload_zh(command: Command[Any]) -> str:
+    """``payload_zh``; else the payload itself when it is code only (``—``, ``any``: in Chinese)."""
+    doc = command.doc
+    if doc.payload_zh:
+        return doc.payload_zh
+    if doc.payload in WORDLESS_ZH:
+        return WORDLESS_ZH[doc.payload]
+    if re.search(r"[A-Za-z]", _CODE.sub("", doc.payload)):
+        raise MissingChineseError(
+            f"the {command.scope} command {command.name!r} has no Chinese payload: add "
+            f"payload_zh= to its CommandDoc in {_module(command)}"
+        )
+    return doc.payload
+
+
+def overview_zh(commands: Commands) -> str:
+    """docs/mqtt-api.zh.md: the overview's table, in Chinese."""
+    rows = [
+        (
+            f"桥接程序 `{c.name}`" if c.scope == "bridge" else f"`{c.name}`",
+            _payload_zh(c),
+            _does_zh(c),
+        )
+        for c in commands
+    ]
+    return markdown_table(("命令", "消息内容", "作用"), rows)
+
+
 PAGES: dict[str, dict[str, Table]] = {
     "docs/mqtt-contract.md": {
         "device-commands": contract_device,
@@ -72,6 +126,7 @@ PAGES: dict[str, dict[str, Table]] = {
     },
     "docs/commands.md": {"device-commands": guide_device, "bridge-commands": contract_bridge},
     "docs/mqtt-api.md": {"commands": overview},
+    "docs/mqtt-api.zh.md": {"commands": overview_zh},
 }
 """Each page, and the tables between its markers."""
 

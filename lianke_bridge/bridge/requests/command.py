@@ -48,6 +48,10 @@ class CommandDoc:
     """The cloud API call(s) it makes."""
     answer: str = ""
     """The ``data`` of its ``ok`` answer, in short (``{"total": 1}``)."""
+    does_zh: str = ""
+    """``does`` in Chinese (zh-Hans), for docs/mqtt-api.zh.md (``取消一个打印任务``): required."""
+    payload_zh: str = ""
+    """``payload`` in Chinese; needed only when ``payload`` has words outside its code."""
 
 
 class _Definition:

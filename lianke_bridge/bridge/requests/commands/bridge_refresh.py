@@ -52,5 +52,6 @@ COMMAND = BridgeCommand(
         payload="any",
         calls="poll every box now (device_info, printer_list, printer_status, tasks)",
         answer='`{"devices": {"<dev>": {…box state…}}}`',
+        does_zh="立即轮询所有云盒",
     ),
 )

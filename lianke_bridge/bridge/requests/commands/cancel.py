@@ -59,6 +59,7 @@ COMMAND = DeviceCommand(
         payload="`task_id`",
         calls="`DELETE /api/print/job`",
         answer='`{"task_id", "state": "cancelling"}`',
+        does_zh="取消一个打印任务",
     ),
     synced=True,
 )

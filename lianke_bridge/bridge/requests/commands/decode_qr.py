@@ -90,5 +90,7 @@ COMMAND = BridgeCommand(
         ),
         payload='the QR link or token as plain text, or `{"text": "…"}`',
         answer='`{"device_id": "lk…"}`',
+        does_zh="云盒二维码链接或 token 中的设备编号（设备密钥绝不回传，错误信息中也不会出现）",
+        payload_zh='纯文本的二维码链接或 token，或者 `{"text": "…"}`',
     ),
 )

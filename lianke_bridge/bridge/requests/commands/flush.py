@@ -62,6 +62,8 @@ COMMAND = DeviceCommand(
         payload="optional `port`",
         calls="`POST /api/print/flush_jobs`",
         answer='`{"flushed": 3, "ports": {"2": 3}}`',
+        does_zh="清除排队中的打印任务（不给 `port` 时清除所有端口）",
+        payload_zh="可选 `port`",
     ),
     synced=True,
 )

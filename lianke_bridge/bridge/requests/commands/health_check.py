@@ -37,5 +37,6 @@ COMMAND = BridgeCommand(
         does="whether MQTT and the cloud work, and each box's last poll",
         payload="any",
         answer='`{"healthy", "mqtt", "api", "devices": {"<dev>": {"online", "last_poll"}}}`',
+        does_zh="MQTT 和链科云是否正常，以及每台云盒最近一次轮询的情况",
     ),
 )

@@ -84,5 +84,6 @@ COMMAND = DeviceCommand(
         payload="`task_id`",
         calls="`GET /api/print/job`",
         answer="the job JSON (a smaller object for a job this bridge does not follow)",
+        does_zh="查询一个打印任务的状态",
     ),
 )

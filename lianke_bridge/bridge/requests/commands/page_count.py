@@ -129,6 +129,8 @@ COMMAND = DeviceCommand(
         payload="like `print` (url or file) + optional `paper`",
         calls="`POST /api/print/file_pages`",
         answer='`{"pages": 12}`',
+        does_zh="统计一个文档的页数",
+        payload_zh="与 `print` 相同（url 或 file）+ 可选 `paper`",
     ),
     documents=True,
 )

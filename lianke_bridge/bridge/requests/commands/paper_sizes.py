@@ -47,5 +47,7 @@ COMMAND = DeviceCommand(
         payload="optional `port` or `model`",
         calls="`GET /api/print/paper_dimension_list` (cached)",
         answer='`{"model", "papers": [{"name", "paper_id", "physical_width", …}]}`',
+        does_zh="打印机支持的纸张及其尺寸（有缓存）",
+        payload_zh="可选 `port` 或 `model`",
     ),
 )

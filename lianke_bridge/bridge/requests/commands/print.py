@@ -228,6 +228,19 @@ COMMAND = DeviceCommand(
         ),
         calls="`POST /api/print/job`, then job tracking",
         answer='`{"task_id", "port", "job": {…the job JSON…}}`',
+        does_zh=(
+            "提交一个打印任务（`text` 和 `html` 会先排版成可打印的页面），"
+            "应答其 `task_id`，然后跟踪它"
+        ),
+        payload_zh=(
+            "`url`（一个或多个，http/https）或 `file`（base64）+ `filename`，或 `text` / `html`；"
+            "可选 `port`、`copies`、`paper`（纸张名称如 `A4`，或 API 的编号）、"
+            "`color`（`mono`/`color`）、`duplex`（`off`/`long`/`short`）、"
+            "`orientation`（`portrait`/`landscape`）、"
+            "`scale`（`fit`、`fitw`、`fith`、`fill`、`cover`、`none`、`NN%`）、`align`、"
+            "`pages`（页码范围）、`reverse`、`auto_rotate`、`file_ext`、"
+            "`options`（API 的原始字段，原样传给链科云）"
+        ),
     ),
     documents=True,
 )

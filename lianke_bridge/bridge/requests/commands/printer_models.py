@@ -67,5 +67,7 @@ COMMAND = BridgeCommand(
         payload='`{"query": "HP 1020"}`, the query as plain text, or empty for every model',
         calls="`GET /api/print/printer_enum` (cached)",
         answer='`{"models": ["HP LaserJet 1020", …]}`',
+        does_zh="链科云支持的打印机型号：按查询词搜索，或全部列出",
+        payload_zh='`{"query": "HP 1020"}`、纯文本的查询词，或者留空以列出所有型号',
     ),
 )

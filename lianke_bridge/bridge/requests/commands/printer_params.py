@@ -39,5 +39,7 @@ COMMAND = DeviceCommand(
         payload="optional `port` or `model`",
         calls="`GET /api/print/printer_params` (cached)",
         answer='`{"model", "papers": {"A4": 9, …}, "colors", "duplex", "max_copies", …}`',
+        does_zh="打印机的能力参数（有缓存）",
+        payload_zh="可选 `port` 或 `model`",
     ),
 )

@@ -45,6 +45,7 @@ COMMAND = DeviceCommand(
         does="reboots the box",
         calls="`POST /api/device/async_device_reboot`",
         answer='`{"rebooting": true}`',
+        does_zh="重启云盒",
     ),
     synced=True,
 )

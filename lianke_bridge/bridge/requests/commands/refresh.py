@@ -49,5 +49,6 @@ COMMAND = DeviceCommand(
         does="polls the box now and answers its state",
         calls="poll this box now (device_info, printer_list, printer_status, tasks)",
         answer='`{"state": {…box state…}, "printers": {"1": {…}}}`',
+        does_zh="立即轮询云盒，并应答它的状态",
     ),
 )

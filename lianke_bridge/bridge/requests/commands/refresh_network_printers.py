@@ -46,6 +46,7 @@ COMMAND = DeviceCommand(
         does="rescans the box's LAN for printers",
         calls="`GET /api/printer/refresh_network_printer`",
         answer='`{"total": 1}`',
+        does_zh="重新扫描云盒所在局域网中的网络打印机",
     ),
     synced=True,
 )

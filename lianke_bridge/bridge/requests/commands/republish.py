@@ -40,5 +40,6 @@ COMMAND = BridgeCommand(
         does="re-announces discovery and every retained state",
         payload="any",
         answer='`{"republished": true}`',
+        does_zh="重新发布自动发现消息和每一个保留的状态",
     ),
 )

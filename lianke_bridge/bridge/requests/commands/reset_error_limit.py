@@ -58,6 +58,8 @@ COMMAND = DeviceCommand(
         payload="optional `port`",
         calls="`POST /api/print/reset_printing_error_limit`",
         answer='`{"port": 1, "reset": true}`',
+        does_zh="解除链科云在连续 30 个打印任务失败后的暂停（11203）",
+        payload_zh="可选 `port`",
     ),
     synced=True,
 )

@@ -52,5 +52,9 @@ COMMAND = DeviceCommand(
         answer=(
             '`{"tasks": [{"task_id", "state", "api_state", "result", "created_at", "updated_at"}]}`'
         ),
+        does_zh=(
+            "云盒最近一天的任务，格式与打印任务相同（`created_at`/`updated_at` 为 ISO 8601，"
+            "带链科云时钟的时区偏移；结果未知时 `result` 为 null）"
+        ),
     ),
 )
