@@ -35,9 +35,11 @@ REQUIRED = (
     "troubleshooting",
     "cli",
     "mqtt-api",
+    "reliability",
 )
-"""The site's pages every user reads: each must have its Chinese page (issue 19); the command line
-and the MQTT API's overview are read by Node-RED builders and shell users too."""
+"""The site's pages every user reads: each must have its Chinese page (issue 19); the command line,
+the MQTT API's overview and what the bridge guarantees are read by Node-RED builders and shell users
+too."""
 
 SITE_PAIRS = sorted(
     (page.with_name(page.name[: -len(".zh.md")] + ".md"), page) for page in DOCS.rglob("*.zh.md")
