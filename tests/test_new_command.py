@@ -106,11 +106,11 @@ def test_a_command_that_does_not_say_it_in_chinese_stops_the_chinese_table() -> 
     echo = ECHO.COMMAND
     silent = replace(echo, doc=replace(echo.doc, does_zh=""))
     with pytest.raises(
-        MissingChineseError, match=r"'echo' .*does_zh= .*fixtures/commands/echo\.py"
+        MissingChineseError, match=r"'echo' .*: add does_zh= to .*fixtures/commands/echo\.py"
     ):
         command_tables.overview_zh(Commands({"echo": silent}, {}))
-    worded = replace(echo, doc=replace(echo.doc, payload="some words"))
-    with pytest.raises(MissingChineseError, match=r"'echo' .*payload_zh="):
+    worded = replace(echo, doc=replace(echo.doc, payload="some words", does_zh=""))
+    with pytest.raises(MissingChineseError, match=r"'echo' .*: add does_zh= and payload_zh= to"):
         command_tables.overview_zh(Commands({"echo": worded}, {}))
 
 

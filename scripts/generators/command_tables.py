@@ -82,38 +82,28 @@ def _module(command: Command[Any]) -> str:
     return command.handle.__module__.replace(".", "/") + ".py"
 
 
-def _does_zh(command: Command[Any]) -> str:
-    if not command.doc.does_zh:
-        raise MissingChineseError(
-            f"the {command.scope} command {command.name!r} has no Chinese description: add "
-            f"does_zh= to its CommandDoc in {_module(command)}"
-        )
-    return command.doc.does_zh
-
-
-def _payload_zh(command: Command[Any]) -> str:
-    """``payload_zh``; else the payload itself when it is code only (``—``, ``any``: in Chinese)."""
+def _chinese(command: Command[Any]) -> tuple[str, str]:
+    """The payload and what happens, in Chinese (``payload_zh``, else a payload of code only)."""
     doc = command.doc
-    if doc.payload_zh:
-        return doc.payload_zh
-    if doc.payload in WORDLESS_ZH:
-        return WORDLESS_ZH[doc.payload]
-    if re.search(r"[A-Za-z]", _CODE.sub("", doc.payload)):
+    payload = doc.payload_zh or WORDLESS_ZH.get(doc.payload, "")
+    if not payload and not re.search(r"[A-Za-z]", _CODE.sub("", doc.payload)):
+        payload = doc.payload
+    missing = [
+        name for name, text in (("does_zh", doc.does_zh), ("payload_zh", payload)) if not text
+    ]
+    if missing:
+        fields = " and ".join(f"{name}=" for name in missing)
         raise MissingChineseError(
-            f"the {command.scope} command {command.name!r} has no Chinese payload: add "
-            f"payload_zh= to its CommandDoc in {_module(command)}"
+            f"the {command.scope} command {command.name!r} does not say it in Chinese: add "
+            f"{fields} to its CommandDoc in {_module(command)}"
         )
-    return doc.payload
+    return payload, doc.does_zh
 
 
 def overview_zh(commands: Commands) -> str:
     """docs/mqtt-api.zh.md: the overview's table, in Chinese."""
     rows = [
-        (
-            f"桥接程序 `{c.name}`" if c.scope == "bridge" else f"`{c.name}`",
-            _payload_zh(c),
-            _does_zh(c),
-        )
+        (f"桥接程序 `{c.name}`" if c.scope == "bridge" else f"`{c.name}`", *_chinese(c))
         for c in commands
     ]
     return markdown_table(("命令", "消息内容", "作用"), rows)

@@ -125,6 +125,11 @@ COMMAND = DeviceCommand(
         payload="optional `port`, `page` (`test` or `maintenance`)",
         calls="`POST /api/print/job` with a page the bridge renders, then job tracking",
         answer='`{"task_id", "port", "job": {…the job JSON…}}`',
+        does_zh=(
+            "打印桥接程序的测试页；`page: maintenance` 时打印一张彩色保养页，让喷墨打印机的喷头保持"
+            "通畅；像 `print` 一样应答并跟踪这个打印任务"
+        ),
+        payload_zh="可选 `port`、`page`（`test` 或 `maintenance`）",
     ),
 )
 """Not ``synced``: its submission is on disk before the cloud call, as a print's."""
