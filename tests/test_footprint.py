@@ -25,7 +25,11 @@ OPTIONAL_MODULES = (
     "lianke_bridge.bridge.monitoring.metrics",
 )
 """The ``/healthz`` and ``/metrics`` endpoint: loaded only with ``http.enabled``."""
-ON_FIRST_USE = ("lianke_bridge.bridge.requests.render", "difflib")
+ON_FIRST_USE = (
+    "lianke_bridge.bridge.requests.render",
+    "lianke_bridge.bridge.requests.pages",
+    "difflib",
+)
 """Loaded when first needed (a text print's page, a "did you mean" hint), not before. The page
 is named by our module rather than ``html``, which a coverage run imports for itself."""
 NEVER_BY_RUN = (

@@ -6,7 +6,8 @@ files). The test page says what printed it and where (the bridge's version, the 
 the printer, the paper, the time); the maintenance page puts every ink on paper (CMYK and RGB
 blocks, tint bars and a nozzle-check-like pattern) so an inkjet's nozzles do not dry out. Pure:
 no I/O, no external resources, no scripts; colours are inline SVG, which a browser prints even
-when it leaves CSS backgrounds out.
+when it leaves CSS backgrounds out. Imported by the first ``print_test_page`` only, as
+:mod:`.render` by the first text print.
 """
 
 from __future__ import annotations
@@ -15,14 +16,11 @@ import html as html_lib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
+from lianke_bridge.bridge.requests.render import page_style
 from lianke_bridge.cloud.models import PaperSize, PrinterParams, PrintRequest
 
-Page = Literal["test", "maintenance"]
-PAGES: tuple[Page, ...] = ("test", "maintenance")
-"""The pages ``print_test_page`` prints, by the name its ``page`` field takes."""
-FILENAMES: Mapping[Page, str] = {"test": "test-page.html", "maintenance": "maintenance-page.html"}
+FILENAMES: Mapping[str, str] = {"test": "test-page.html", "maintenance": "maintenance-page.html"}
 """The name each page is uploaded as (its extension tells the cloud the type)."""
 
 _A4 = 9
@@ -88,25 +86,16 @@ def paper_label(
     return _STANDARD_NAMES.get(number, f"paper {number}")
 
 
-def render(page: Page, facts: PageFacts) -> bytes:
+def render(page: str, facts: PageFacts) -> bytes:
     """The page ``page`` as a whole UTF-8 HTML document."""
     if page == "maintenance":
         return _document("Maintenance page · 保养页", _facts_table(facts, short=True) + _colours())
     return _document("Test page · 测试页", _test_body(facts))
 
 
-_STYLE = """\
-@page { margin: 12mm; }
-html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body {
-  margin: 0;
-  color: #000;
-  background: #fff;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-    "Noto Sans", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif;
-  font-size: 11pt;
-  line-height: 1.4;
-}
+_STYLE = (
+    page_style("11pt")
+    + """\
 h1 { font-size: 18pt; margin: 0 0 8pt; }
 h2 { font-size: 12pt; margin: 10pt 0 4pt; }
 table.facts { border-collapse: collapse; margin: 0 0 8pt; }
@@ -115,6 +104,7 @@ table.facts td { padding: 2pt 0; }
 svg { display: block; width: 100%; height: auto; margin: 0 0 6pt; }
 .note { font-size: 9pt; }
 """
+)
 
 
 def _document(title: str, body: str) -> bytes:

@@ -14,18 +14,27 @@ import re
 DEFAULT_TITLE = "lianke-bridge"
 """The ``<title>`` when none is given (never printed: only a heading prints)."""
 
-_STYLE = """\
-@page { margin: 12mm; }
-html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body {
+
+def page_style(font_size: str) -> str:
+    """The rules every page the bridge renders starts with: margins, colours kept, CJK fonts."""
+    return f"""\
+@page {{ margin: 12mm; }}
+html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+body {{
   margin: 0;
   color: #000;
   background: #fff;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
     "Noto Sans", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif;
-  font-size: 12pt;
+  font-size: {font_size};
   line-height: 1.4;
-}
+}}
+"""
+
+
+_STYLE = (
+    page_style("12pt")
+    + """\
 h1 { font-size: 16pt; line-height: 1.2; margin: 0 0 8pt; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0 0 6pt; }
 ul { margin: 0 0 6pt; padding-left: 1.4em; }
@@ -33,6 +42,7 @@ ul.checklist { list-style: none; padding-left: 0.2em; }
 li { margin: 2pt 0; overflow-wrap: anywhere; }
 img { max-width: 100%; }
 """
+)
 
 _BULLET = re.compile(r"^\s*[-*]\s+(?P<item>.*)$")
 _CHECKBOX = re.compile(r"^\[(?P<mark>[ xX])\]\s+(?P<item>.*)$")

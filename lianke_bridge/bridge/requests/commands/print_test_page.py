@@ -9,12 +9,12 @@ and found again after a crash (:mod:`..submission`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from lianke_bridge import __version__
 from lianke_bridge.bridge.records.answer import Answer
 from lianke_bridge.bridge.records.box import Box
-from lianke_bridge.bridge.requests import pages, submission
+from lianke_bridge.bridge.requests import submission
 from lianke_bridge.bridge.requests.build import build_print_request
 from lianke_bridge.bridge.requests.command import CommandDoc, DeviceCommand
 from lianke_bridge.bridge.requests.context import RequestContext
@@ -30,6 +30,10 @@ from lianke_bridge.print_options import PrintOptions, readers
 from lianke_bridge.print_options.readers import show
 from lianke_bridge.wire import Schema
 
+Page = Literal["test", "maintenance"]
+PAGES: tuple[Page, ...] = ("test", "maintenance")
+"""The pages ``print_test_page`` prints, by the name its ``page`` field takes."""
+
 
 @dataclass(frozen=True)
 class PrintTestPageCommand(Request):
@@ -38,7 +42,7 @@ class PrintTestPageCommand(Request):
     COMMAND: ClassVar[str] = "print_test_page"
     port: PortText | None = None
     """The printer's port; the box's default_port without it."""
-    page: Annotated[pages.Page, Schema({"enum": list(pages.PAGES)})] = "test"
+    page: Annotated[Page, Schema({"enum": list(PAGES)})] = "test"
     """test (the bridge's version, the box, the port, the paper and the time) or maintenance
     (colour blocks, tint bars and a nozzle-check pattern that keep an inkjet's nozzles clear)."""
 
@@ -65,7 +69,7 @@ def parse(command: str, body: Body, transaction: str | None, _: Limits) -> Print
     page = data.get("page")
     if page is None:
         page = "test"
-    if page not in pages.PAGES:
+    if page not in PAGES:
         raise InvalidValueError(
             f"page {show(page)} is not a page the bridge prints; use test or maintenance"
         )
@@ -76,6 +80,8 @@ async def handle(
     ctx: RequestContext, box: Box, command: PrintTestPageCommand
 ) -> Answer[SubmittedJob]:
     """Render the page for this printer and submit it as a print job."""
+    from lianke_bridge.bridge.requests import pages  # noqa: PLC0415 - its html, on first use only
+
     port = port_of(box, command.port)
     printer = await printer_at(ctx, box, port)
     paper = box.config.print_defaults.get(port, PrintOptions()).paper
