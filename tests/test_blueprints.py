@@ -162,10 +162,16 @@ def test_every_example_automation_has_its_own_id() -> None:
     assert len(set(aliases)) == len(aliases)
 
 
+def test_every_example_package_has_a_name_home_assistant_accepts() -> None:
+    """``!include_dir_named packages`` names a package after its file: a slug, or it is refused."""
+    for path in EXAMPLES.glob("*.yaml"):
+        assert re.fullmatch("[a-z0-9_]+", path.stem), path.name
+
+
 def test_the_examples_readme_exists_and_names_every_file() -> None:
     """The README the shopping list example points to, naming each example, in two languages."""
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
-    assert "README.md" in (EXAMPLES / "print-shopping-list.yaml").read_text(encoding="utf-8")
+    assert "README.md" in (EXAMPLES / "print_shopping_list.yaml").read_text(encoding="utf-8")
     for path in EXAMPLES.glob("*.yaml"):
         assert f"({path.name})" in readme, path.name
     assert "中文" in readme
@@ -184,7 +190,10 @@ JOB = {
 @pytest.mark.parametrize(
     ("result", "expected"),
     [
-        (JOB["result"], "Job 5f0c2b9e on port 1 failed: 转换文件格式失败: 无法旋转文件方向 (code 502)"),
+        (
+            JOB["result"],
+            "Job 5f0c2b9e on port 1 failed: 转换文件格式失败: 无法旋转文件方向 (code 502)",
+        ),
         (None, "Job 5f0c2b9e on port 1 failed: no reason given"),
     ],
 )
@@ -192,7 +201,7 @@ def test_the_job_failed_example_says_the_reason_in_words(
     result: dict[str, Any] | None, expected: str
 ) -> None:
     """Not the result's dict: its message and code, as a sentence (HA strips the result)."""
-    data = yaml.safe_load((EXAMPLES / "job-failed.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((EXAMPLES / "job_failed.yaml").read_text(encoding="utf-8"))
     (automation,) = data["automation"]
     (action,) = automation["actions"]
     template = jinja2.Environment(autoescape=False).from_string(action["data"]["message"])  # noqa: S701

@@ -200,12 +200,12 @@ def example_entity_ids() -> dict[str, set[str]]:
 def test_the_home_assistant_examples_are_the_pages() -> None:
     """Each automation of docs/home-assistant.md has its file, the card too; all use the bridge."""
     found = example_entity_ids()
-    assert "dashboard-card.yaml" in found
+    assert "dashboard_card.yaml" in found
     assert len(found) >= 5
     page = (ROOT / "docs" / "home-assistant.md").read_text(encoding="utf-8")
     for name, ids in found.items():
         assert name in page, f"docs/home-assistant.md does not point to {name}"
-        if name != "print-with-options.yaml":
+        if name != "print_with_options.yaml":
             assert ids, f"{name} uses no entity of the bridge"
 
 
