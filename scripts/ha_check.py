@@ -21,7 +21,9 @@ printer and drops a box from the bridge's configuration (their entities, devices
 leave Home Assistant, which logs nothing about it), then puts both back, and finally reads
 Home Assistant's log for warnings. Before the reboot it imports the blueprint
 ``cloud_push_relay.yaml``, points the bridge's ``lianke.callback_url`` at its webhook and sees a
-job's push and a message push reach the bridge through it. It prints PASS/FAIL per check; exit
+job's push and a message push reach the bridge through it. Then it makes automations from the
+other blueprints and loads the example packages, and runs each (a failed job, paper out, a time a
+few seconds ahead, a to-do list) with what it did checked. It prints PASS/FAIL per check; exit
 code 1 on any failure.
 Only the standard library (and ``mosquitto_sub``): it runs with any Python 3.11+.
 """
@@ -38,6 +40,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ha_check_blueprints import check_blueprints
 from ha_check_checks import (
     check_commands,
     check_entities,
@@ -106,6 +109,7 @@ def main() -> int:
         check_unplug(stack, report, ws, expected)
         ws.close()
         check_push_relay(stack, report)
+        check_blueprints(stack, report)
         check_reboot(stack, report)
         check_log(stack, report)
     print(f"\n{len(report.results) - report.failed} passed, {report.failed} failed")

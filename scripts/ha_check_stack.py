@@ -136,7 +136,7 @@ class Stack:
         (config / "configuration.yaml").write_text(
             "homeassistant:\n  name: lianke-bridge check\n  latitude: 52.5\n  longitude: 13.4\n"
             "  elevation: 0\n  unit_system: metric\n  time_zone: UTC\n  country: DE\n"
-            "  currency: EUR\n"
+            "  currency: EUR\n  packages: !include_dir_named packages\n"  # the examples
             f"http:\n  server_host: 127.0.0.1\n  server_port: {self.ha_port}\n"
             "api:\nconfig:\nonboarding:\nwebsocket_api:\n"
             "webhook:\n"  # (default_config has it) the push relay blueprint's trigger
@@ -144,6 +144,7 @@ class Stack:
             "logger:\n  default: warning\n"
         )
         (config / "automations.yaml").write_text("[]\n")
+        (config / "packages").mkdir(exist_ok=True)
 
     def start_ha(self) -> None:
         """Start Home Assistant and wait for its API."""
