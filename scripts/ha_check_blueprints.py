@@ -1,12 +1,12 @@
-"""ha_check's blueprints and examples: each one loaded into Home Assistant, run, what it did seen.
+"""ha_check's blueprints: each one instantiated in Home Assistant, run, what it did seen.
 
 The blueprints of ``blueprints/automation/lianke_bridge`` are copied into Home Assistant's
 blueprint folder and instantiated through the automation config API (what "Create automation"
-does); the example packages of ``examples/homeassistant`` are loaded by ``automation.reload`` and
-``script.reload``. Each is then made to run by what it waits for (a failed job in the simulator,
-paper out, a time a few seconds ahead, ``automation.trigger``) and what it did is read back: the
-notification Home Assistant shows (its words), the actions of the user's own it ran, the request
-the bridge received on MQTT, the print the simulator got, the printer it skipped and why.
+does), beside the example packages (ha_check_examples.py). Each is then made to run by what it
+waits for (a failed job in the simulator, paper out, a time a few seconds ahead,
+``automation.trigger``) and what it did is read back: the notification Home Assistant shows (its
+words), the user's own actions it ran, the request the bridge received on MQTT, the print the
+simulator got, the printer it skipped and why.
 """
 
 # ruff: noqa: INP001  (part of a script, not a package)
@@ -16,172 +16,29 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-from collections.abc import Callable
 from typing import Any
 
+from ha_check_automations import (
+    RequestWatch,
+    notifications,
+    printed_since,
+    printing_text,
+    refresh,
+    status,
+    tell,
+    use_blueprint,
+)
+from ha_check_examples import check_examples
 from ha_check_more import FIRED, device_name, fault, fired, print_url
 from ha_check_stack import Stack
 from ha_check_support import BOXES, REPO, Report, wait_until
 from ha_check_ws import HaWebSocket
 
 BLUEPRINTS = REPO / "blueprints" / "automation" / "lianke_bridge"
-EXAMPLES = REPO / "examples" / "homeassistant"
 P1 = "lianke_office_p1"
 NETWORK = "lianke_office_p631"
 MAINTENANCE = "_print_maintenance_page"
-READY = "lianke-check/watch"
-WATCHED = ("-t", "lianke/+/request/#", "-t", READY)
 JOB_FAILED = re.compile(r"^Job (\S+) on (.+) failed: (.+) \(code (\d+)\)\.$")
-
-
-class RequestWatch:
-    """Every request published under ``lianke/+/request/`` from now on (mosquitto_sub -v)."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.path = stack.work / "requests-seen.log"
-        sub = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
-        with self.path.open("wb") as out:
-            self.proc = subprocess.Popen(  # noqa: S603
-                [sub, "-h", "127.0.0.1", "-p", str(stack.mqtt_port), "-v", *WATCHED],
-                stdout=out,
-                stderr=subprocess.DEVNULL,
-            )
-        marker = {"topic": READY, "payload": json.dumps({"ready": True})}
-
-        def subscribed() -> bool:
-            """A message of our own came through (else send one, for the next look)."""
-            if self.seen(lambda topic, _: topic == READY):
-                return True
-            stack.api("POST", "services/mqtt/publish", marker)
-            return False
-
-        wait_until(subscribed, 10, 0.3)
-
-    def seen(self, match: Callable[[str, dict[str, Any]], bool]) -> list[dict[str, Any]]:
-        """The JSON payloads seen so far that ``match`` (topic, payload) accepts."""
-        found = []
-        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
-            topic, _, payload = line.partition(" ")
-            try:
-                data = json.loads(payload)
-            except ValueError:
-                continue
-            if isinstance(data, dict) and match(topic, data):
-                found.append(data)
-        return found
-
-    def close(self) -> None:
-        """Stop the mosquitto_sub this started."""
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
-def tell(which: str, **values: str) -> list[dict[str, Any]]:
-    """A user's own actions: fire FIRED with what the blueprint handed them."""
-    return [{"event": FIRED, "event_data": {"which": which, **values}}]
-
-
-def use_blueprint(stack: Stack, ident: str, name: str, inputs: dict[str, Any]) -> str:
-    """An automation made from a blueprint (as the editor saves it); its entity id once on."""
-    alias = ident.replace("_", " ")
-    config = {
-        "id": ident,
-        "alias": alias,
-        "use_blueprint": {"path": f"lianke_bridge/{name}.yaml", "input": inputs},
-    }
-    stack.api("POST", f"config/automation/config/{ident}", config)
-    entity = f"automation.{ident}"
-    wait_until(lambda: stack.states().get(entity, {}).get("state") == "on", 30)
-    return entity
-
-
-def notifications(ws: HaWebSocket) -> dict[str, dict[str, Any]]:
-    """Home Assistant's notifications (the bell): id -> notification."""
-    return {n["notification_id"]: n for n in ws.call({"type": "persistent_notification/get"})}
-
-
-def printed_since(stack: Stack, since: int) -> list[dict[str, Any]]:
-    """Print jobs the office box got at the simulator after request number ``since``."""
-    return [
-        r
-        for r in stack.requests()[since:]
-        if r["path"] == "/api/print/job"
-        and r["method"] == "POST"
-        and r.get("fields", {}).get("deviceId") == BOXES["office"]
-    ]
-
-
-def refresh(stack: Stack) -> None:
-    """Poll the office box now."""
-    stack.api("POST", "services/button/press", {"entity_id": "button.lianke_office_refresh"})
-
-
-def status(stack: Stack, entity: str) -> str | None:
-    """One entity's state."""
-    value = stack.states().get(entity, {}).get("state")
-    return None if value is None else str(value)
-
-
-# ---- the examples -------------------------------------------------------------------------------
-def check_examples(stack: Stack, report: Report) -> dict[str, str]:
-    """The example packages load with their ids, the script prints, the night's flush flushes.
-
-    All but the job failed automation are turned off (they wait for a phone, a time, a list);
-    the example's automation ids -> entity ids.
-    """
-    packages = stack.work / "ha" / "packages"
-    ids: dict[str, str] = {}
-    for path in sorted(EXAMPLES.glob("*.yaml")):
-        text = path.read_text(encoding="utf-8")
-        if re.search(r"^(automation|script):", text, re.MULTILINE):  # a package, not the card
-            shutil.copy(path, packages / path.name)
-            ids |= dict.fromkeys(re.findall(r"^  - id: (\S+)$", text, re.MULTILINE), path.name)
-    stack.api("POST", "services/automation/reload", {})
-    stack.api("POST", "services/script/reload", {})
-
-    def loaded() -> dict[str, str]:
-        found = {
-            s["attributes"].get("id"): e
-            for e, s in stack.states().items()
-            if e.startswith("automation.")
-        }
-        return {i: found[i] for i in ids if i in found} if set(ids) <= set(found) else {}
-
-    entities = wait_until(loaded, 30) or {}
-    report.check(
-        bool(entities) and "script.print_menu_two_copies" in stack.states(),
-        "examples: the packages load, every automation with its id, the script",
-        f"{sorted(set(ids) - set(entities))}",
-    )
-    for ident, entity in entities.items():
-        if ident != "lianke_office_job_failed":
-            stack.api("POST", "services/automation/turn_off", {"entity_id": entity})
-    since = len(stack.requests())
-    flush = entities.get("lianke_office_flush_queue_at_night", "automation.none")
-    stack.api("POST", "services/automation/trigger", {"entity_id": flush})
-    flushed = wait_until(
-        lambda: [
-            r
-            for r in stack.requests()[since:]
-            if r["path"] == "/api/print/flush_jobs"
-            and r.get("fields", {}).get("deviceId") == BOXES["office"]
-        ],
-        30,
-    )
-    report.check(bool(flushed), "examples: flush_queue_at_night.yaml flushes the office queue")
-    since = len(stack.requests())
-    stack.api("POST", "services/script/turn_on", {"entity_id": "script.print_menu_two_copies"})
-    menu = wait_until(
-        lambda: [
-            r
-            for r in printed_since(stack, since)
-            if r["fields"].get("jobFile") == "https://example.com/menu.pdf"
-        ],
-        30,
-    )
-    report.check(bool(menu), "examples: print_with_options.yaml's script prints the menu")
-    return entities
 
 
 # ---- job failed ---------------------------------------------------------------------------------
@@ -336,12 +193,21 @@ def check_maintenance(stack: Stack, report: Report, ws: HaWebSocket, jammed: str
         def pages() -> list[dict[str, Any]]:
             return watch.seen(lambda _t, p: p.get("page") == "maintenance")
 
+        def page_printed() -> list[dict[str, Any]]:
+            return [
+                r
+                for r in printed_since(stack, since)
+                if isinstance(document := r["fields"].get("jobFile"), dict)
+                and document.get("filename") == "maintenance-page.html"
+            ]
+
         pressed = wait_until(pages, 20)
         ports = sorted(str(p.get("printer")) for p in pressed or [])
+        printed = wait_until(page_printed, 30) or []
         report.check(
-            ports == ["631"] and bool(wait_until(lambda: printed_since(stack, since), 30)),
+            ports == ["631"] and len(printed) == 1,
             "blueprint maintenance_page.yaml: the idle printer's button pressed, its page printed",
-            f"maintenance requests for printers {ports}",
+            f"maintenance requests for printers {ports}, {len(printed)} maintenance pages printed",
         )
     finally:
         watch.close()
@@ -402,11 +268,6 @@ def check_todo(stack: Stack, report: Report, examples: dict[str, str]) -> None:
         "examples: print_shopping_list.yaml prints the open items",
         json.dumps(shopping, ensure_ascii=False),
     )
-
-
-def printing_text(topic: str, payload: dict[str, Any]) -> bool:
-    """A print request with text (what a notify entity sends)."""
-    return topic.endswith("/request/print") and "text" in payload
 
 
 def check_blueprints(stack: Stack, report: Report) -> None:
