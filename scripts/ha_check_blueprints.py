@@ -202,7 +202,7 @@ def check_maintenance(stack: Stack, report: Report, ws: HaWebSocket, jammed: str
             ]
 
         pressed = wait_until(pages, 20)
-        ports = sorted(str(p.get("printer")) for p in pressed or [])
+        ports = sorted(str(p.get("port")) for p in pressed or [])
         printed = wait_until(page_printed, 30) or []
         report.check(
             ports == ["631"] and len(printed) == 1,
