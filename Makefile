@@ -24,8 +24,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist; PYTEST_WORKERS=0 runs in one process, e.g. with a debugger).
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP)
-	$(BIN)/pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term-missing $(PYTEST_ARGS)
 
 # Every file rendered from the code's definitions (schemas, command tables, AsyncAPI, config
 # reference): scripts/generators/. tests/test_generated.py fails when one is stale.
