@@ -32,6 +32,8 @@ OFFLINE = "offline"
 PRESS = "PRESS"
 TEXT_MAX = 255
 """Home Assistant caps a text entity's value at 255 characters."""
+TRIGGER_PLATFORM = "device_automation"
+"""The ``platform`` of a device trigger, in a device config's components or its own topic."""
 
 Mode = Literal["device", "entity"]
 Platform = Literal["binary_sensor", "button", "event", "notify", "sensor", "text"]

@@ -28,12 +28,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lianke_bridge.bridge.discovery.model import DiscoveryContext, DiscoveryMessage, box_node_id
+from lianke_bridge.bridge.discovery.model import (
+    TRIGGER_PLATFORM,
+    DiscoveryContext,
+    DiscoveryMessage,
+    box_node_id,
+)
 
 MIGRATE_PAYLOAD: dict[str, Any] = {"migrate_discovery": True}
 HANDOVER_KEY = "discovery_handover"
 """The placeholder component a device config holds for the moment before it is cleared."""
-TRIGGER_PLATFORM = "device_automation"
 DIGEST = "digest:"
 """Marks the entry of a published index that fingerprints the config (not a component)."""
 

@@ -16,6 +16,7 @@ from lianke_bridge.bridge.discovery.model import (
     OFFLINE,
     ONLINE,
     ORIGIN_NAME,
+    TRIGGER_PLATFORM,
     DiscoveryContext,
     DiscoveryMessage,
     HaDevice,
@@ -51,9 +52,6 @@ def component_config(device: HaDevice, entity: HaEntity) -> dict[str, Any]:
         config["availability_mode"] = "all"
     config.update(entity.options)
     return config
-
-
-TRIGGER_PLATFORM = "device_automation"
 
 
 def trigger_config(trigger: HaTrigger) -> dict[str, Any]:
